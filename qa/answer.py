@@ -1,0 +1,93 @@
+"""What ``Assistant.ask`` returns: ranked, cited passages and whether the corpus answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .passages import Passage
+
+__all__ = ["Answer", "Hit"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage that answers, with its rank (1 = best), score and highlighted sentence.
+
+    ``highlight`` is the ``(start, end)`` of the answering sentence in the same source
+    offsets as ``passage.char_start`` / ``passage.char_end``.
+    """
+
+    rank: int
+    score: float
+    passage: Passage
+    highlight: tuple[int, int]
+    signals: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def highlight_text(self) -> str:
+        """The highlighted sentence."""
+        start = self.highlight[0] - self.passage.char_start
+        return self.passage.text[start : start + self.highlight[1] - self.highlight[0]]
+
+    @property
+    def citation(self) -> str:
+        """One-line citation: outlet, title, date, file and character span."""
+        p = self.passage
+        parts = [p.outlet or "outlet not stated", f"“{p.title}”" if p.title else "untitled", p.date or "undated"]
+        return f"{', '.join(parts)} — {p.doc_id}, chars {p.char_start}–{p.char_end}"
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready fields."""
+        p = asdict(self.passage)
+        p["quotes"] = [asdict(q) for q in self.passage.quotes]
+        p["sentences"] = [list(s) for s in self.passage.sentences]
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "highlight": list(self.highlight),
+            "highlight_text": self.highlight_text,
+            "citation": self.citation,
+            "passage": p,
+            "signals": {k: round(v, 6) for k, v in self.signals.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The passages that answer a question, best first.
+
+    Attributes:
+        question: the question as asked.
+        query: the text that was searched (the question, rewritten from the conversation
+            when it depends on earlier turns).
+        hits: ranked passages.
+        answerable: False when nothing in the corpus answers; ``hits`` then holds the
+            closest passages, which do not answer.
+        confidence: how sure the answerability decision is, 0-1.
+        notes: things the user should know (question truncated, filter matched nothing...).
+    """
+
+    question: str
+    query: str
+    hits: tuple[Hit, ...]
+    answerable: bool
+    confidence: float = 0.0
+    notes: tuple[str, ...] = ()
+    truncated: bool = False
+
+    @property
+    def outlets(self) -> list[str]:
+        """Distinct outlets of the hits, in rank order (empty string for an unnamed outlet)."""
+        return list(dict.fromkeys(h.passage.outlet for h in self.hits))
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready fields."""
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answerable": self.answerable,
+            "confidence": round(self.confidence, 4),
+            "truncated": self.truncated,
+            "notes": list(self.notes),
+            "hits": [h.to_dict() for h in self.hits],
+        }

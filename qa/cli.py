@@ -1,0 +1,150 @@
+"""Command line: ``qa index``, ``qa ask``, ``qa eval``, ``qa serve``.
+
+Library errors become one-line messages on stderr (exit status 2), never tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+
+from .errors import CorpusWarning, QAError
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", default="corpus", help="folder of articles (default: ./corpus)")
+    parser.add_argument("--index", default="index", help="index folder (default: ./index)")
+    parser.add_argument(
+        "--model", default=None, help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``qa`` command."""
+    parser = argparse.ArgumentParser(prog="qa", description="Answer questions over a news corpus with cited passages.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or refresh the index")
+    _common(p)
+    p.add_argument("--rebuild", action="store_true", help="rebuild even if the index is up to date")
+
+    p = sub.add_parser("ask", help="answer one question")
+    _common(p)
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument(
+        "--history", action="append", default=[], help="an earlier question of the conversation (repeatable)"
+    )
+    p.add_argument("--outlet", action="append", default=None, help="only this outlet (repeatable)")
+    p.add_argument("--from", dest="date_from", default=None, help="only articles dated on or after YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", default=None, help="only articles dated on or before YYYY-MM-DD")
+
+    p = sub.add_parser("eval", help="evaluate a question set (JSONL, CSV or a BEIR folder)")
+    _common(p)
+    p.add_argument("questions", nargs="?", help="questions file (.jsonl / .csv) or BEIR folder")
+    p.add_argument("--k", type=int, default=10, help="passages retrieved per question (default 10)")
+    p.add_argument("--out", default=None, help="write per-question JSONL, a report and a Hit@k plot here")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two --out folders")
+
+    p = sub.add_parser("serve", help="serve the web chat")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    prefix = "warning" if issubclass(category, CorpusWarning) else category.__name__
+    print(f"{prefix}: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``qa`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        return _run(args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load(args, **kwargs):
+    from .assistant import Assistant
+
+    return Assistant.load(corpus=args.corpus, index=args.index, model=args.model, **kwargs)
+
+
+def _run(args) -> int:
+    if args.command == "index":
+        assistant = _load(args, rebuild=args.rebuild)
+        m = assistant.store.manifest
+        print(
+            f"index {assistant.store.folder}: {m['documents']} articles, {m['passages']} passages, "
+            f"{m['sentences']} sentences, model {m['model']}"
+        )
+        return 0
+    if args.command == "ask":
+        if not args.question.strip():
+            from .errors import EmptyQuestionError
+
+            raise EmptyQuestionError(
+                "the question is empty; type a question, e.g. qa ask 'what did Lavrov say about a summit?'"
+            )
+        assistant = _load(args)
+        answer = assistant.ask(
+            args.question,
+            k=args.k,
+            history=args.history,
+            outlets=args.outlet,
+            date_from=args.date_from,
+            date_to=args.date_to,
+        )
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(format_answer(answer))
+        return 0
+    if args.command == "eval":
+        from .evaluation import run_cli
+
+        return run_cli(args)
+    if args.command == "serve":
+        from .webchat import serve
+
+        serve(corpus=args.corpus, index=args.index, model=args.model, host=args.host, port=args.port)
+        return 0
+    raise AssertionError(args.command)
+
+
+def format_answer(answer) -> str:
+    """Plain-text rendering of an :class:`~qa.answer.Answer` for the terminal."""
+    lines = []
+    if not answer.answerable:
+        lines.append(
+            "The corpus does not answer this question. Closest passages:" if answer.hits else "No passage found."
+        )
+    if answer.query != answer.question:
+        lines.append(f"(searched as: {answer.query})")
+    lines.extend(f"note: {n}" for n in answer.notes)
+    for hit in answer.hits:
+        p = hit.passage
+        lines.append("")
+        lines.append(f"[{hit.rank}] {hit.citation}  (score {hit.score:.3f})")
+        a, b = hit.highlight[0] - p.char_start, hit.highlight[1] - p.char_start
+        lines.append(p.text[:a] + ">>> " + p.text[a:b] + " <<<" + p.text[b:])
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

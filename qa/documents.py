@@ -1,0 +1,435 @@
+"""Articles on disk -> :class:`Document`: decoded source text, metadata, and clean blocks.
+
+A document keeps its *source text* (the file decoded as UTF-8; for HTML, the article
+text that trafilatura extracts) and a list of *blocks*: the character spans of that text
+that are article content. Web-page debris ("spot_img", "Related Posts", breadcrumbs,
+font-size widgets, bare date lines...) is left out of the blocks but stays in the source
+text, so every offset downstream points into the original text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from .errors import CorpusError, MetadataError, warn
+
+__all__ = [
+    "ARTICLE_SUFFIXES",
+    "KINDS",
+    "METADATA_FILE",
+    "ArticleMeta",
+    "Block",
+    "Document",
+    "FileState",
+    "clean_blocks",
+    "load_document",
+    "load_metadata",
+    "scan_corpus",
+]
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+METADATA_FILE = "metadata.toml"
+KINDS = ("report", "interview", "opinion")
+_META_FIELDS = ("title", "outlet", "date", "url", "kind", "notes")
+
+
+@dataclass(frozen=True)
+class ArticleMeta:
+    """What is known about an article; empty strings where the article does not say."""
+
+    title: str = ""
+    outlet: str = ""
+    date: str = ""
+    url: str = ""
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A span of article content in the source text: a paragraph or a heading."""
+
+    start: int
+    end: int
+    heading: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its id (file name relative to the corpus), source text and clean blocks."""
+
+    doc_id: str
+    text: str
+    blocks: tuple[Block, ...]
+    meta: ArticleMeta
+    warnings: tuple[str, ...] = ()
+    dropped: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What identifies a version of a file: size, modification time and content hash."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def scan_corpus(folder: Path) -> dict[str, Path]:
+    """Map doc id (path relative to ``folder``, POSIX style) to file, for every article.
+
+    Raises:
+        CorpusError: the folder is missing, not a folder, or holds no article file.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise CorpusError(
+            f"corpus folder {str(folder)!r} does not exist; create it and put articles "
+            f"(.txt, .md or .html) in it, or pass another folder with --corpus"
+        )
+    if not folder.is_dir():
+        raise CorpusError(
+            f"corpus path {str(folder)!r} is a file, not a folder; pass the folder that holds the articles"
+        )
+    found: dict[str, Path] = {}
+    ignored: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if path.suffix.lower() in ARTICLE_SUFFIXES:
+            found[rel.as_posix()] = path
+        elif rel.as_posix() != METADATA_FILE:
+            ignored.append(rel.as_posix())
+    if ignored:
+        warn(
+            f"ignored {len(ignored)} file(s) in {folder} that are not articles "
+            f"(.txt, .md, .html): {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}"
+        )
+    if not found:
+        raise CorpusError(f"corpus folder {str(folder)!r} holds no article; add .txt, .md or .html files to it")
+    return found
+
+
+def file_state(path: Path, previous: FileState | None = None) -> FileState:
+    """Size, mtime and SHA-256 of a file; the hash is reused when size and mtime match ``previous``."""
+    st = path.stat()
+    if previous is not None and previous.size == st.st_size and previous.mtime_ns == st.st_mtime_ns:
+        return previous
+    return FileState(st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def _decode(raw: bytes, name: str) -> tuple[str, list[str]]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        message = (
+            f"{name} is not valid UTF-8 (first bad byte at offset {exc.start}); it was decoded "
+            f"with U+FFFD replacement characters. Re-save it as UTF-8 to index it exactly."
+        )
+        warn(message)
+        return raw.decode("utf-8", errors="replace"), [message]
+
+
+def _html_to_text(html: str, name: str) -> tuple[str, ArticleMeta]:
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
+    found = trafilatura.extract_metadata(html)
+    meta = ArticleMeta()
+    if found is not None:
+        meta = ArticleMeta(
+            title=found.title or "",
+            outlet=found.sitename or "",
+            date=found.date or "",
+            url=found.url or "",
+        )
+    if not text or not text.strip():
+        raise CorpusError(f"{name}: no article text could be extracted from this HTML page")
+    return text, meta
+
+
+def load_document(folder: Path, doc_id: str, meta: ArticleMeta | None = None) -> Document:
+    """Read one article, decode it, extract HTML, and find its content blocks.
+
+    Args:
+        folder: the corpus folder.
+        doc_id: the article's path relative to ``folder``.
+        meta: its entry in the metadata file, if any; missing fields are filled from the text.
+
+    Raises:
+        CorpusError: the file cannot be read or holds no text.
+    """
+    path = Path(folder) / doc_id
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"cannot read article {doc_id}: {exc.strerror}; check its permissions") from exc
+    text, notes = _decode(raw, doc_id)
+    found = ArticleMeta()
+    if path.suffix.lower() in (".html", ".htm"):
+        text, found = _html_to_text(text, doc_id)
+    blocks, dropped = clean_blocks(text, markdown=path.suffix.lower() in (".md", ".markdown"))
+    if not blocks:
+        raise CorpusError(f"article {doc_id} has no text once page debris is removed; check the file")
+    found = _fill_from_text(found, text, blocks, dropped)
+    meta = _merge(meta or ArticleMeta(), found)
+    return Document(doc_id, text, tuple(blocks), meta, tuple(notes), tuple(dropped))
+
+
+def _merge(given: ArticleMeta, found: ArticleMeta) -> ArticleMeta:
+    return ArticleMeta(
+        title=given.title or found.title,
+        outlet=given.outlet or found.outlet,
+        date=given.date or found.date,
+        url=given.url or found.url,
+        kind=given.kind or found.kind,
+    )
+
+
+def _fill_from_text(
+    found: ArticleMeta, text: str, blocks: list[Block], dropped: list[tuple[int, int, str]]
+) -> ArticleMeta:
+    title = found.title
+    if not title and blocks[0].heading:
+        title = text[blocks[0].start : blocks[0].end]
+    day = found.date
+    if not day:
+        for start, end, reason in dropped:
+            if reason in ("date line", "widget"):
+                day = parse_date(text[start:end]) or ""
+                if day:
+                    break
+    return ArticleMeta(title=title, outlet=found.outlet, date=day, url=found.url, kind=found.kind)
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def load_metadata(folder: Path) -> dict[str, ArticleMeta]:
+    """Read ``metadata.toml`` in the corpus folder; an absent file means no metadata.
+
+    Raises:
+        MetadataError: the file is not valid TOML, or a field has a bad value.
+    """
+    path = Path(folder) / METADATA_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise MetadataError(f"{path} is not UTF-8 text; re-save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise MetadataError(f"{path} is not valid TOML ({exc}); fix that line") from exc
+    out: dict[str, ArticleMeta] = {}
+    for name, entry in data.items():
+        if not isinstance(entry, dict):
+            raise MetadataError(
+                f'{path}: "{name}" must be a table such as ["{name}"] with title = "...", outlet = "..."'
+            )
+        unknown = sorted(set(entry) - set(_META_FIELDS))
+        if unknown:
+            raise MetadataError(
+                f"{path}: entry {name!r} has unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_META_FIELDS)}"
+            )
+        values = {}
+        for key in ("title", "outlet", "date", "url", "kind"):
+            value = entry.get(key, "")
+            if isinstance(value, date):
+                value = value.isoformat()
+            if not isinstance(value, str):
+                raise MetadataError(f"{path}: {name}.{key} must be a string, not {value!r}")
+            values[key] = value.strip()
+        if values["kind"] and values["kind"] not in KINDS:
+            raise MetadataError(
+                f"{path}: {name}.kind is {values['kind']!r}; use one of {', '.join(KINDS)} or leave it empty"
+            )
+        if values["date"] and parse_date(values["date"]) != values["date"]:
+            raise MetadataError(f"{path}: {name}.date is {values['date']!r}; write it as YYYY-MM-DD or leave it empty")
+        out[name] = ArticleMeta(**values)
+    return out
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%A, %B %d, %Y", "%d.%m.%Y", "%Y/%m/%d")
+_DATE_IN_LINE = re.compile(
+    r"\d{4}-\d{2}-\d{2}|\d{4}/\d{2}/\d{2}|\d{1,2}\.\d{1,2}\.\d{4}"
+    r"|(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,\s+)?[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}"
+    r"|\d{1,2}\s+[A-Z][a-z]+\s+\d{4}"
+)
+
+
+def parse_date(text: str) -> str | None:
+    """The first calendar date written in ``text``, as YYYY-MM-DD, or None."""
+    for match in _DATE_IN_LINE.finditer(text):
+        candidate = match.group(0).strip()
+        for fmt in _DATE_FORMATS:
+            try:
+                return datetime.strptime(candidate, fmt).date().isoformat()
+            except ValueError:
+                continue
+    return None
+
+
+# --------------------------------------------------------------------------- cleaning
+
+_BOILERPLATE = {
+    "advertisement",
+    "all rights reserved",
+    "back to top",
+    "comments",
+    "editor's picks",
+    "follow us",
+    "home",
+    "latest",
+    "latest news",
+    "leave a comment",
+    "leave a reply",
+    "load more",
+    "log in",
+    "login",
+    "menu",
+    "more stories",
+    "most popular",
+    "most read",
+    "newsletter",
+    "next article",
+    "popular",
+    "popular articles",
+    "popular posts",
+    "previous article",
+    "print",
+    "read also",
+    "read more",
+    "recommended",
+    "related",
+    "related articles",
+    "related news",
+    "related posts",
+    "related stories",
+    "search",
+    "see also",
+    "share",
+    "share this",
+    "share this article",
+    "sign up",
+    "skip to content",
+    "sponsored",
+    "subscribe",
+    "tags",
+    "top stories",
+    "trending",
+    "trending now",
+    "you may also like",
+    "you might also like",
+}
+_SHARE_WORDS = {
+    "facebook",
+    "twitter",
+    "x",
+    "telegram",
+    "whatsapp",
+    "linkedin",
+    "email",
+    "reddit",
+    "pinterest",
+    "copy",
+    "link",
+}
+_TEMPLATE_TOKEN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
+_BREADCRUMB = re.compile(r"^\s*(?:home|main|start)\s*[>»›/|]|(?:\s[>»›]\s.*){2,}", re.IGNORECASE)
+_COUNTER = re.compile(r"^\d+\s+(?:min(?:ute)?s?\s+read|comments?|shares?|views?|likes?)$", re.IGNORECASE)
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)", re.IGNORECASE)
+_WORD = re.compile(r"^[^\W\d_]+(?:['’.\-][^\W\d_]+)*[.,:;!?]?$")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_MD_PREFIX = re.compile(r"^(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)")
+_MD_JUNK = re.compile(r"^(?:!\[[^\]]*\]\([^)]*\)|\[[^\]]*\]\([^)]*\)|[-*_]{3,}|\|.*\|)$")
+
+
+def debris_reason(line: str) -> str | None:
+    """Why a line of page text is debris rather than article content, or None if it is content."""
+    stripped = line.strip()
+    simple = re.sub(r"[^\w\s']", " ", stripped.lower()).split()
+    joined = " ".join(simple)
+    if not simple:
+        return "symbols only"
+    if joined in _BOILERPLATE:
+        return "boilerplate"
+    if all(_TEMPLATE_TOKEN.match(tok) for tok in simple):
+        return "template placeholder"
+    if set(simple) <= _SHARE_WORDS:
+        return "share buttons"
+    if _BREADCRUMB.search(stripped):
+        return "breadcrumb"
+    if _COUNTER.match(stripped) or _COPYRIGHT.match(stripped):
+        return "page furniture"
+    tokens = stripped.split()
+    if not _SENTENCE_END.search(stripped) and len(tokens) <= 12:
+        if parse_date(stripped) and _is_date_only(stripped):
+            return "date line"
+        words = sum(1 for tok in tokens if _WORD.match(tok))
+        if words * 2 < len(tokens):
+            return "widget"
+    return None
+
+
+def _is_date_only(line: str) -> bool:
+    rest = _DATE_IN_LINE.sub(" ", line)
+    rest = re.sub(r"(?i)\b(?:date|published|updated|posted|on|at|\d{1,2}:\d{2}(?:\s*[ap]m)?|gmt|utc)\b", " ", rest)
+    return not re.search(r"[^\W\d_]{2,}", rest)
+
+
+def _is_heading(line: str) -> bool:
+    words = line.split()
+    return len(words) <= 20 and not _SENTENCE_END.search(line) and not line.endswith((":", ",", ";"))
+
+
+def clean_blocks(text: str, *, markdown: bool = False) -> tuple[list[Block], list[tuple[int, int, str]]]:
+    """Split ``text`` into content blocks (one per non-empty line) and dropped debris lines.
+
+    Returns:
+        The content blocks, and the dropped lines as ``(start, end, reason)``; all offsets
+        index into ``text``.
+    """
+    blocks: list[Block] = []
+    dropped: list[tuple[int, int, str]] = []
+    seen: set[str] = set()
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        start = pos
+        pos += len(line)
+        body = line.rstrip("\r\n")
+        lead = len(body) - len(body.lstrip())
+        body = body.strip()
+        if not body:
+            continue
+        begin = start + lead
+        if markdown:
+            if _MD_JUNK.match(body):
+                dropped.append((begin, begin + len(body), "markdown markup"))
+                continue
+            prefix = _MD_PREFIX.match(body)
+            if prefix:
+                begin += prefix.end()
+                body = body[prefix.end() :]
+                if not body:
+                    continue
+        end = begin + len(body)
+        reason = debris_reason(body)
+        key = body.lower()
+        if reason is None and key in seen:
+            reason = "repeated line"
+        if reason is not None:
+            dropped.append((begin, end, reason))
+            continue
+        seen.add(key)
+        blocks.append(Block(begin, end, _is_heading(body)))
+    return blocks, dropped

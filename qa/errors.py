@@ -1,0 +1,54 @@
+"""Exceptions raised by the package.
+
+Every message says what went wrong and what to do about it. Only the edges
+(the CLI and ``ui.py``) turn them into user-facing text.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+
+class QAError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class EmptyQuestionError(QAError, ValueError):
+    """The question is empty or only whitespace."""
+
+
+class CorpusError(QAError):
+    """The corpus folder is missing, unreadable, or holds no readable article."""
+
+
+class MetadataError(QAError):
+    """The corpus metadata file is malformed."""
+
+
+class ModelError(QAError):
+    """The sentence-transformers model could not be loaded."""
+
+
+class IndexLocationError(QAError):
+    """The index folder exists but is not an index made by this package."""
+
+
+class IndexCorruptError(QAError):
+    """An index file is missing, truncated or inconsistent (the index is rebuilt)."""
+
+
+class FilterError(QAError, ValueError):
+    """A retrieval filter (outlet, date range) is malformed."""
+
+
+class QuestionFileError(QAError):
+    """A question file for evaluation is malformed; the message names file and line."""
+
+
+class CorpusWarning(UserWarning):
+    """Something in the corpus was read but needs the user's attention."""
+
+
+def warn(message: str) -> None:
+    """Emit a :class:`CorpusWarning` attributed to the caller of the package."""
+    warnings.warn(message, CorpusWarning, stacklevel=3)

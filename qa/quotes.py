@@ -1,0 +1,392 @@
+"""Who said what: attribute each sentence of an article to a speaker when the text says so.
+
+Rules of news English, applied sentence by sentence in article order:
+
+* ``NAME <speech verb>`` ("Lavrov stated that ...", "Kremlin spokesperson Dmitry Peskov
+  downplayed ...") and ``<speech verb> NAME`` ("said Peskov", "according to TASS");
+* ``"...," he/NAME/the ROLE <verb>`` after a quotation;
+* a pronoun speaker ("he remarked") resolves to the last named speaker or subject;
+* a line ending in a colon that names a speaker ("Dymov warned:") hands that speaker
+  to the quotation paragraphs that follow, until another speaker is named.
+
+The result is stored on passages as ``Quote`` records, one per
+attributed sentence, with ``direct`` set when the sentence holds quotation marks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+__all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker", "speaker_matches"]
+
+#: Bump when the rules change: indexes made with other rules are rebuilt.
+ATTRIBUTION_VERSION = 1
+
+_VERB = (
+    r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"
+    r"|emphasi[sz]ed|emphasi[sz]es|stressed|stresses|claimed|claims|announced|announces|argued|argues"
+    r"|insisted|insists|confirmed|confirms|explained|explains|asked|asks|replied|replies|wrote|writes"
+    r"|declared|declares|suggested|suggests|acknowledged|acknowledges|admitted|admits|denied|denies"
+    r"|downplayed|downplays|characteri[sz]ed|characteri[sz]es|described|describes|expressed|expresses"
+    r"|urged|urges|concluded|concludes|reaffirmed|reaffirms|referenced|references|indicated|indicates"
+    r"|mentioned|mentions|commented|comments|believes|believed|thinks|predicted|predicts|pledged|vowed"
+    r"|accused|accuses|dismissed|dismisses|reiterated|reiterates|cautioned|cautions|tweeted|posted"
+    r"|addressed|addresses|was\s+quoted|was\s+blunt|responded|responds|recalled|recalls|assured|assures"
+    r"|complained|complains|signaled|signalled|signals|hinted|hints)"
+)
+_VERB_RE = re.compile(rf"\b{_VERB}\b")
+_AUXILIARY = re.compile(
+    r"(?:\s+(?:has|have|had|did|does|will|would|also|now|then|later|once|repeatedly|publicly|recently|"
+    r"reportedly|again|already|further|initially|previously|earlier|today|yesterday|firmly|clearly))+\s*$",
+    re.IGNORECASE,
+)
+_PRONOUN = re.compile(r"\b(he|she|they)\b(?:\s+\w+ly)?\s*$", re.IGNORECASE)
+_NAME_TOKEN = r"(?:[A-Z\u00C0-\u024F][\w\u00C0-\u024F’'.\-]*|al-|bin|von|van|de|der|of|the)"
+_NAME_SEQ = re.compile(rf"(?<![\w’'])[A-Z\u00C0-\u024F][\w\u00C0-\u024F’'.\-]*(?:\s+{_NAME_TOKEN})*")
+_OPEN = '“"«‘'
+_CLOSE = '”"»’'
+
+#: Titles and descriptors stripped from the left of a speaker's name.
+_TITLES = {
+    "president",
+    "prime",
+    "minister",
+    "foreign",
+    "defense",
+    "defence",
+    "secretary",
+    "deputy",
+    "chief",
+    "general",
+    "senator",
+    "sen.",
+    "rep.",
+    "gov.",
+    "governor",
+    "spokesperson",
+    "spokesman",
+    "spokeswoman",
+    "director",
+    "chancellor",
+    "ambassador",
+    "envoy",
+    "adviser",
+    "advisor",
+    "aide",
+    "presidential",
+    "former",
+    "retired",
+    "kremlin",
+    "russian",
+    "ukrainian",
+    "u.s.",
+    "us",
+    "american",
+    "turkish",
+    "french",
+    "german",
+    "british",
+    "european",
+    "state",
+    "analyst",
+    "political",
+    "correspondent",
+    "commander",
+    "head",
+    "leader",
+    "official",
+    "mr.",
+    "mrs.",
+    "ms.",
+    "dr.",
+    "republican",
+    "democratic",
+    "democrat",
+    "negotiator",
+    "mayor",
+    "king",
+    "queen",
+    "pope",
+    "lt.",
+    "col.",
+    "gen.",
+    "of",
+    "the",
+    "and",
+}
+#: Capitalised words that open sentences but are not speakers.
+_NOT_NAMES = {
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
+    "at",
+    "as",
+    "for",
+    "but",
+    "and",
+    "however",
+    "earlier",
+    "later",
+    "meanwhile",
+    "nevertheless",
+    "ahead",
+    "after",
+    "before",
+    "since",
+    "when",
+    "while",
+    "despite",
+    "according",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "its",
+    "we",
+    "i",
+    "you",
+    "our",
+    "their",
+    "his",
+    "her",
+    "there",
+    "then",
+    "thus",
+    "yet",
+    "so",
+    "if",
+    "both",
+    "several",
+    "many",
+    "some",
+    "among",
+    "with",
+    "without",
+    "during",
+    "under",
+    "over",
+    "from",
+    "by",
+    "to",
+    "of",
+    "now",
+    "today",
+    "still",
+    "also",
+    "even",
+    "only",
+    "first",
+    "second",
+    "third",
+    "last",
+    "next",
+    "overall",
+    "notably",
+    "such",
+    "what",
+    "who",
+    "where",
+    "why",
+    "how",
+    "which",
+    "amidst",
+    "amid",
+    "looking",
+    "until",
+    "back",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+}
+
+
+def _clean_name(candidate: str) -> str | None:
+    """Strip titles and trailing punctuation from a capitalised run; None if nothing is left."""
+    tokens = candidate.replace("’s", "").replace("'s", "").split()
+    while tokens and tokens[-1].lower() in {"of", "the", "and", "al-", "bin", "von", "van", "de", "der"}:
+        tokens.pop()
+    while tokens and (tokens[0].lower() in _TITLES or tokens[0].lower() in _NOT_NAMES):
+        tokens.pop(0)
+    name = " ".join(tokens).strip(" ,.;:")
+    if not name or not name[0].isupper():
+        return None
+    return name
+
+
+def _role(candidate: str) -> str | None:
+    """A speaker given by role ("the Secretary of State", "a Russian diplomat")."""
+    match = re.search(r"^\s*(?:the|a|an)\s+((?:[\w.\-]+\s+){0,3}?[\w.\-]+)\s*$", candidate, re.IGNORECASE)
+    if not match:
+        return None
+    role = match.group(1)
+    if any(ch.isupper() for ch in role) or re.search(r"diplomat|official|source|spokes|minister|analyst|expert", role):
+        return role.strip()
+    return None
+
+
+def _names_in(text: str) -> list[str]:
+    names = []
+    for match in _NAME_SEQ.finditer(text):
+        name = _clean_name(match.group(0))
+        if name:
+            names.append(name)
+    return names
+
+
+def _speaker_before(clause: str) -> str | None:
+    """The speaker named just before a speech verb, or the pronoun standing for it."""
+    clause = clause.split("”")[-1].split("“")[-1]
+    pronoun = _PRONOUN.search(clause)
+    if pronoun:
+        return pronoun.group(1).lower()
+    window = _AUXILIARY.sub("", re.split(r"[;:—–]", clause)[-1])
+    parts = [p for p in window.split(",") if p.strip()]
+    if not parts:
+        return None
+    head, tail = parts[0].strip(), parts[-1].strip()
+    tail_names = _names_in(tail)
+    if tail_names and tail[:1].isupper():
+        return tail_names[-1]
+    if len(parts) > 1 and tail[:1].islower():  # "Trump, currently on a tour of the Middle East, expressed"
+        head_names = _names_in(head)
+        if head_names and head.startswith(head_names[0].split()[0]):
+            return head_names[0]
+    return _role(tail) or (tail_names[-1] if tail_names else None)
+
+
+def _speaker_after(rest: str) -> str | None:
+    """The speaker named right after a speech verb: "said Peskov", "told The Guardian" (none)."""
+    match = re.match(r"\s+((?:[A-Z][\w’'.\-]*\s*){1,4})", rest)
+    if match:
+        return _clean_name(match.group(1))
+    return None
+
+
+def _quoted_mask(sentence: str, inside: bool = False) -> list[bool]:
+    """For each character, whether it lies inside quotation marks (``inside``: at the start)."""
+    mask = []
+    for ch in sentence:
+        if ch in "“«" or (ch == '"' and not inside):
+            inside = True
+            mask.append(True)
+        elif ch in "”»" or (ch == '"' and inside):
+            mask.append(True)
+            inside = False
+        else:
+            mask.append(inside)
+    return mask
+
+
+def sentence_speaker(sentence: str, *, inside: bool = False) -> str | None:
+    """The speaker a sentence names (a name, a role, or a pronoun), or None.
+
+    Verbs inside quotation marks and passive forms ("was mentioned") do not count;
+    ``inside`` says the sentence starts within a quotation opened earlier.
+    """
+    mask = _quoted_mask(sentence, inside)
+    for match in _VERB_RE.finditer(sentence):
+        if mask[match.start()]:
+            continue
+        before = sentence[: match.start()]
+        if re.search(r"\b(?:was|were|been|being|is|are|be)\s+(?:\w+ly\s+)?$", before) and "quoted" not in match.group(
+            0
+        ):
+            continue  # passive: "was mentioned"
+        if re.search(r"(?:\bnot|n[’']t|\bnever)\s+$", before):
+            continue  # negated: "has not confirmed"
+        speaker = _speaker_before(before)
+        inverted = before.rstrip().endswith((",", "”", '"')) or not before.strip()
+        if speaker is None and inverted and re.match(r"\s+[A-Z]", sentence[match.end() :]):
+            speaker = _speaker_after(sentence[match.end() :])
+        if speaker:
+            return speaker
+    if inside and all(mask):
+        return None
+    according = re.search(r"\baccording to\s+((?:[A-Z][\w’'.\-]*\s*){1,4})", sentence)
+    if according:
+        return _clean_name(according.group(1))
+    return None
+
+
+def _person(sentence: str, speaker: str | None) -> str | None:
+    """Who a later "he"/"she" most likely means: the speaker, a full name, or the subject."""
+    if speaker and speaker not in ("he", "she", "they"):
+        return speaker
+    names = _names_in(sentence)
+    full = [n for n in names if len(n.split()) >= 2 and not _mask_at(sentence, n)]
+    if full:
+        return full[-1]
+    return _subject(sentence)
+
+
+def _mask_at(sentence: str, name: str) -> bool:
+    at = sentence.find(name)
+    return at >= 0 and _quoted_mask(sentence)[at]
+
+
+def _subject(sentence: str) -> str | None:
+    names = _names_in(sentence[:60])
+    return names[0] if names and sentence.lstrip(_OPEN).startswith(names[0].split()[0]) else None
+
+
+def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[bool]) -> list[str | None]:
+    """The speaker of each sentence of one article, in order (None where nobody speaks).
+
+    Args:
+        sentences: the article's sentences, in order.
+        paragraph_starts: True where a sentence opens a new paragraph.
+    """
+    out: list[str | None] = []
+    last_person: str | None = None
+    carrier: str | None = None  # the speaker the narration last named, for quotations that follow
+    in_quote = False
+    opened: list[bool] = []  # the sentence leaves a quotation open
+    for text, new_par in zip(sentences, paragraph_starts):
+        stripped = text.strip()
+        continuing = in_quote
+        opens_quote = stripped[:1] in _OPEN
+        if new_par and not opens_quote and not continuing:
+            carrier = None
+        speaker = sentence_speaker(stripped, inside=continuing)
+        if speaker in ("he", "she", "they"):
+            speaker = last_person
+        if speaker is None and continuing and out:
+            speaker = out[-1]  # the quotation goes on
+        elif speaker is None and opens_quote:
+            speaker = carrier if new_par else (out[-1] if out and out[-1] else carrier)
+        if speaker and not opens_quote and not continuing:
+            carrier = speaker
+        out.append(speaker)
+        last_person = _person(stripped, speaker) or last_person
+        in_quote = _inside_quote_after(stripped, in_quote)
+        opened.append(in_quote and not continuing)
+    for i in range(len(out) - 2, -1, -1):  # “... capitulation. That's it,” a diplomat stated.
+        if out[i] is None and opened[i] and out[i + 1]:
+            out[i] = out[i + 1]
+    return out
+
+
+def _inside_quote_after(sentence: str, inside: bool) -> bool:
+    for ch in sentence:
+        if ch in "“«":
+            inside = True
+        elif ch in "”»":
+            inside = False
+        elif ch == '"':
+            inside = not inside
+    return inside
+
+
+def speaker_matches(speaker: str, name_tokens: set[str]) -> bool:
+    """Whether a quote's speaker shares a name token with ``name_tokens`` (folded, lower-case)."""
+    from .lexical import words
+
+    return bool(set(words(speaker)) & name_tokens)

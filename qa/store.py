@@ -1,0 +1,527 @@
+"""The index folder: build, refresh, check and load it.
+
+An index is a folder of plain files::
+
+    manifest.json     format version, model, dimension, counts, corpus fingerprint,
+                      chunking, and the size and SHA-256 of every other file
+    documents.jsonl   one article per line: id, metadata, file hash, its passage rows
+    passages.jsonl    line i = passage row i = row i of passages.faiss
+    passages.faiss    passage vectors (FAISS, inner product on normalised vectors)
+    sentences.faiss   sentence vectors, in passage order (passage i's sentences follow
+                      passage i-1's)
+    bm25/             BM25 over passages (bm25s, .npy and .json)
+    bm25-sentences/   BM25 over sentences
+
+Writes are atomic: a new version is written to a hidden sibling folder and swapped in
+with two renames, so a build killed half-way leaves the previous index loadable. A
+folder is only ever replaced if it is empty or holds nothing but these files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from embeddings import Encoder, IndexFileError, VectorIndex
+
+from .documents import (
+    METADATA_FILE,
+    ArticleMeta,
+    FileState,
+    file_state,
+    load_document,
+    load_metadata,
+    scan_corpus,
+)
+from .errors import CorpusError, IndexCorruptError, IndexLocationError, warn
+from .lexical import TOKENIZER_VERSION, LexicalIndex
+from .passages import Chunking, Passage, Quote, make_passages
+
+__all__ = ["FORMAT_VERSION", "IndexStore", "StoredDocument", "open_index"]
+
+FORMAT_VERSION = 1
+_FORMAT = "qa-index"
+_KNOWN = {
+    "manifest.json",
+    "documents.jsonl",
+    "passages.jsonl",
+    "passages.faiss",
+    "sentences.faiss",
+    "bm25",
+    "bm25-sentences",
+}
+_PROGRESS_MIN = 300
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """An indexed article: where it came from, its metadata and its passage rows."""
+
+    doc_id: str
+    meta: ArticleMeta
+    derived: ArticleMeta
+    state: FileState
+    first: int
+    count: int
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "doc_id": self.doc_id,
+            **asdict(self.meta),
+            "derived": asdict(self.derived),
+            "size": self.state.size,
+            "mtime_ns": self.state.mtime_ns,
+            "sha256": self.state.sha256,
+            "first_passage": self.first,
+            "passages": self.count,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_json(cls, row: dict) -> StoredDocument:
+        return cls(
+            doc_id=row["doc_id"],
+            meta=ArticleMeta(**{k: row[k] for k in ("title", "outlet", "date", "url", "kind")}),
+            derived=ArticleMeta(**row["derived"]),
+            state=FileState(row["size"], row["mtime_ns"], row["sha256"]),
+            first=row["first_passage"],
+            count=row["passages"],
+            warnings=tuple(row.get("warnings", ())),
+        )
+
+
+@dataclass
+class IndexStore:
+    """An index in memory: passages, their vectors and sentence vectors, BM25, manifest."""
+
+    folder: Path
+    manifest: dict
+    documents: dict[str, StoredDocument]
+    passages: list[Passage]
+    passage_vectors: VectorIndex
+    sentence_vectors: VectorIndex
+    lexical: LexicalIndex
+    sentence_lexical: LexicalIndex
+    sentence_owner: np.ndarray = field(init=False)
+    sentence_first: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        counts = np.array([len(p.sentences) for p in self.passages], dtype=np.int64)
+        self.sentence_first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.sentence_owner = np.repeat(np.arange(len(self.passages), dtype=np.int64), counts)
+
+
+# --------------------------------------------------------------------------- public entry
+
+
+def open_index(
+    corpus: Path,
+    index: Path,
+    encoder: Encoder,
+    *,
+    chunking: Chunking = Chunking(),
+    progress: bool = True,
+    rebuild: bool = False,
+    report: Callable[[str], None] | None = None,
+) -> IndexStore:
+    """Load the index of ``corpus`` at ``index``, building or refreshing it when needed.
+
+    The index is rebuilt when missing, damaged, made with another model, chunking or
+    format, or when ``rebuild`` is set. When only some articles changed, only those are
+    re-encoded. Metadata edits re-label passages without encoding anything.
+
+    Raises:
+        CorpusError: the corpus folder is missing or has no readable article.
+        IndexLocationError: ``index`` exists but is not an index folder.
+    """
+    corpus, index = Path(corpus).resolve(), Path(index).resolve()
+    say = report or (lambda _msg: None)
+    _check_location(corpus, index)
+    files = scan_corpus(corpus)
+    metadata = load_metadata(corpus)
+    for name in sorted(set(metadata) - set(files)):
+        warn(f"{METADATA_FILE} has an entry for {name!r}, but no such article is in {corpus}")
+    with _lock(index):
+        _recover(index)
+        store: IndexStore | None = None
+        if not rebuild and (index / "manifest.json").exists():
+            try:
+                store = _load(index)
+            except IndexCorruptError as exc:
+                warn(f"the index at {index} is damaged ({exc}); rebuilding it")
+        if store is not None and not _compatible(store.manifest, encoder, chunking):
+            say(f"index at {index} was built with another model, chunking or format; rebuilding")
+            store = None
+        previous = store.documents if store is not None else {}
+        states = {
+            doc_id: file_state(path, getattr(previous.get(doc_id), "state", None)) for doc_id, path in files.items()
+        }
+        if store is not None and _fingerprint(states, corpus) == store.manifest["corpus_fingerprint"]:
+            _emit_warnings(store)
+            return store
+        store = _build(corpus, index, encoder, chunking, files, states, metadata, store, progress, say)
+        _emit_warnings(store)
+        return store
+
+
+def _emit_warnings(store: IndexStore) -> None:
+    for doc in store.documents.values():
+        for message in doc.warnings:
+            warn(message)
+
+
+def _compatible(manifest: dict, encoder: Encoder, chunking: Chunking) -> bool:
+    return (
+        manifest.get("format_version") == FORMAT_VERSION
+        and manifest.get("model") == encoder.name
+        and manifest.get("dimension") == encoder.dimension
+        and manifest.get("chunking") == asdict(chunking)
+        and manifest.get("tokenizer") == TOKENIZER_VERSION
+    )
+
+
+def _fingerprint(states: dict[str, FileState], corpus: Path) -> str:
+    digest = hashlib.sha256()
+    for doc_id in sorted(states):
+        digest.update(f"{doc_id}\0{states[doc_id].sha256}\n".encode())
+    meta = corpus / METADATA_FILE
+    digest.update(hashlib.sha256(meta.read_bytes()).hexdigest().encode() if meta.exists() else b"-")
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _build(
+    corpus: Path,
+    index: Path,
+    encoder: Encoder,
+    chunking: Chunking,
+    files: dict[str, Path],
+    states: dict[str, FileState],
+    metadata: dict[str, ArticleMeta],
+    old: IndexStore | None,
+    progress: bool,
+    say: Callable[[str], None],
+) -> IndexStore:
+    old_docs = old.documents if old is not None else {}
+    passages: list[Passage] = []
+    p_vectors: list[np.ndarray] = []
+    s_vectors: list[np.ndarray] = []
+    documents: dict[str, StoredDocument] = {}
+    fresh: list[tuple[int, int]] = []  # (first passage, count) of articles to encode
+    reused = 0
+    for doc_id in sorted(files):
+        state = states[doc_id]
+        before = old_docs.get(doc_id)
+        given = metadata.get(doc_id, ArticleMeta())
+        if before is not None and before.state.sha256 == state.sha256:
+            derived, warnings = before.derived, before.warnings
+            rows = range(before.first, before.first + before.count)
+            doc_passages = [old.passages[r] for r in rows]
+            p_vectors.append(old.passage_vectors.vectors(np.arange(before.first, before.first + before.count)))
+            s_lo, s_hi = old.sentence_first[before.first], old.sentence_first[before.first + before.count]
+            s_vectors.append(old.sentence_vectors.vectors(np.arange(s_lo, s_hi)))
+            reused += 1
+        else:
+            document = load_document(corpus, doc_id)  # text-derived metadata only
+            derived, warnings = document.meta, document.warnings
+            doc_passages = make_passages(document, chunking)
+            fresh.append((len(passages), len(doc_passages)))
+            p_vectors.append(None)  # filled below
+            s_vectors.append(None)
+        meta = _merge(given, derived)
+        doc_passages = [_relabel(p, meta) for p in doc_passages]
+        documents[doc_id] = StoredDocument(
+            doc_id, meta, derived, state, len(passages), len(doc_passages), tuple(warnings)
+        )
+        passages.extend(doc_passages)
+    if not passages:
+        raise CorpusError(f"no passages could be made from the articles in {corpus}")
+    say(f"indexing {len(files)} article(s): {len(fresh)} to encode, {reused} unchanged")
+    p_matrix, s_matrix = _assemble_vectors(encoder, passages, documents, p_vectors, s_vectors, progress)
+    store = IndexStore(
+        folder=index,
+        manifest={},
+        documents=documents,
+        passages=passages,
+        passage_vectors=VectorIndex.from_vectors(p_matrix),
+        sentence_vectors=VectorIndex.from_vectors(s_matrix),
+        lexical=LexicalIndex.build([p.text for p in passages]),
+        sentence_lexical=LexicalIndex.build([p.sentence_text(i) for p in passages for i in range(len(p.sentences))]),
+    )
+    store.manifest = {
+        "format": _FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": encoder.name,
+        "dimension": encoder.dimension,
+        "passages": len(passages),
+        "sentences": int(store.sentence_first[-1]),
+        "documents": len(documents),
+        "corpus_fingerprint": _fingerprint(states, corpus),
+        "chunking": asdict(chunking),
+        "tokenizer": TOKENIZER_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write(store, index)
+    return store
+
+
+def _assemble_vectors(encoder, passages, documents, p_vectors, s_vectors, progress):
+    """Encode the passages and sentences of new or changed articles; reuse the rest."""
+    todo_p: list[str] = []
+    todo_s: list[str] = []
+    slots = []
+    docs = list(documents.values())
+    for i, doc in enumerate(docs):
+        if p_vectors[i] is None:
+            rows = passages[doc.first : doc.first + doc.count]
+            slots.append(i)
+            todo_p.extend(p.text for p in rows)
+            todo_s.extend(p.sentence_text(j) for p in rows for j in range(len(p.sentences)))
+    show = progress and len(todo_p) + len(todo_s) > _PROGRESS_MIN
+    enc_p = encoder.encode(todo_p, progress=show) if todo_p else np.zeros((0, encoder.dimension), np.float32)
+    enc_s = encoder.encode(todo_s, progress=show) if todo_s else np.zeros((0, encoder.dimension), np.float32)
+    at_p = at_s = 0
+    for i in slots:
+        doc = docs[i]
+        rows = passages[doc.first : doc.first + doc.count]
+        n_s = sum(len(p.sentences) for p in rows)
+        p_vectors[i] = enc_p[at_p : at_p + doc.count]
+        s_vectors[i] = enc_s[at_s : at_s + n_s]
+        at_p += doc.count
+        at_s += n_s
+    empty = np.zeros((0, encoder.dimension), np.float32)
+    return np.vstack([empty, *p_vectors]), np.vstack([empty, *s_vectors])
+
+
+def _merge(given: ArticleMeta, derived: ArticleMeta) -> ArticleMeta:
+    return ArticleMeta(
+        **{k: getattr(given, k) or getattr(derived, k) for k in ("title", "outlet", "date", "url", "kind")}
+    )
+
+
+def _relabel(p: Passage, meta: ArticleMeta) -> Passage:
+    return Passage(
+        doc_id=p.doc_id,
+        title=meta.title,
+        outlet=meta.outlet,
+        date=meta.date,
+        text=p.text,
+        char_start=p.char_start,
+        char_end=p.char_end,
+        url=meta.url,
+        kind=meta.kind,
+        sentences=p.sentences,
+        quotes=p.quotes,
+    )
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _passage_json(p: Passage) -> dict:
+    return {
+        "doc_id": p.doc_id,
+        "char_start": p.char_start,
+        "char_end": p.char_end,
+        "text": p.text,
+        "sentences": [list(s) for s in p.sentences],
+        "quotes": [[q.speaker, q.char_start, q.char_end, q.direct] for q in p.quotes],
+    }
+
+
+def _write(store: IndexStore, index: Path) -> None:
+    index.parent.mkdir(parents=True, exist_ok=True)
+    for stale in index.parent.glob(f".{index.name}.building-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index.name}.building-", dir=index.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        _write_jsonl(tmp / "documents.jsonl", (d.to_json() for d in store.documents.values()))
+        _write_jsonl(tmp / "passages.jsonl", (_passage_json(p) for p in store.passages))
+        store.passage_vectors.save(tmp / "passages.faiss")
+        store.sentence_vectors.save(tmp / "sentences.faiss")
+        store.lexical.save(tmp / "bm25")
+        store.sentence_lexical.save(tmp / "bm25-sentences")
+        store.manifest["files"] = {rel: _file_info(tmp / rel) for rel in _data_files(tmp)}
+        _write_json(tmp / "manifest.json", store.manifest)
+        _fsync_tree(tmp)
+        _swap(tmp, index)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    store.folder = index
+
+
+def _swap(new: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.previous")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.rename(target, old)
+    os.rename(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover(index: Path) -> None:
+    """Put back the previous index if a build died between the two renames of a swap."""
+    old = index.with_name(f".{index.name}.previous")
+    if old.exists() and not index.exists():
+        os.rename(old, index)
+
+
+def _data_files(folder: Path) -> list[str]:
+    return sorted(
+        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"
+    )
+
+
+def _file_info(path: Path) -> dict:
+    return {"size": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _check_location(corpus: Path, index: Path) -> None:
+    if index == corpus or corpus.is_relative_to(index):
+        raise IndexLocationError(
+            f"the index folder {index} would contain the corpus {corpus}; pass an --index folder outside it"
+        )
+    if index.is_relative_to(corpus):
+        raise IndexLocationError(
+            f"the index folder {index} is inside the corpus folder {corpus}; pass an --index folder outside it"
+        )
+    if index.exists() and not index.is_dir():
+        raise IndexLocationError(f"the index path {index} is a file; pass a folder for --index")
+    if index.is_dir():
+        foreign = sorted(p.name for p in index.iterdir() if p.name not in _KNOWN)
+        if foreign:
+            raise IndexLocationError(
+                f"{index} is not an index folder (it holds {', '.join(foreign[:3])}"
+                f"{' ...' if len(foreign) > 3 else ''}); it was left untouched. "
+                "Pass an empty or new folder with --index"
+            )
+
+
+@contextlib.contextmanager
+def _lock(index: Path) -> Iterator[None]:
+    import fcntl
+
+    index.parent.mkdir(parents=True, exist_ok=True)
+    with open(index.parent / f".{index.name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _load(index: Path) -> IndexStore:
+    """Read and check an index folder.
+
+    Raises:
+        IndexCorruptError: a file is missing, truncated, altered or inconsistent.
+    """
+    try:
+        manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"manifest.json cannot be read: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        raise IndexCorruptError("manifest.json is not a qa index manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexCorruptError(
+            f"it has format version {manifest.get('format_version')}, this version of qa reads {FORMAT_VERSION}"
+        )
+    try:
+        for rel, info in manifest["files"].items():
+            path = index / rel
+            if not path.is_file():
+                raise IndexCorruptError(f"{rel} is missing")
+            if path.stat().st_size != info["size"]:
+                raise IndexCorruptError(f"{rel} has {path.stat().st_size} bytes, the manifest says {info['size']}")
+            if hashlib.sha256(path.read_bytes()).hexdigest() != info["sha256"]:
+                raise IndexCorruptError(f"{rel} does not match its checksum")
+        documents = {}
+        for row in _read_jsonl(index / "documents.jsonl"):
+            doc = StoredDocument.from_json(row)
+            documents[doc.doc_id] = doc
+        passages = []
+        for row in _read_jsonl(index / "passages.jsonl"):
+            meta = documents[row["doc_id"]].meta
+            passages.append(
+                Passage(
+                    doc_id=row["doc_id"],
+                    title=meta.title,
+                    outlet=meta.outlet,
+                    date=meta.date,
+                    text=row["text"],
+                    char_start=row["char_start"],
+                    char_end=row["char_end"],
+                    url=meta.url,
+                    kind=meta.kind,
+                    sentences=tuple(tuple(s) for s in row["sentences"]),
+                    quotes=tuple(Quote(*q) for q in row["quotes"]),
+                )
+            )
+        if len(passages) != manifest["passages"]:
+            raise IndexCorruptError(
+                f"passages.jsonl has {len(passages)} rows, the manifest says {manifest['passages']}"
+            )
+        n_sent = sum(len(p.sentences) for p in passages)
+        dim = manifest["dimension"]
+        store = IndexStore(
+            folder=index,
+            manifest=manifest,
+            documents=documents,
+            passages=passages,
+            passage_vectors=VectorIndex.load(index / "passages.faiss", dimension=dim, count=len(passages)),
+            sentence_vectors=VectorIndex.load(index / "sentences.faiss", dimension=dim, count=n_sent),
+            lexical=LexicalIndex.load(index / "bm25", rows=len(passages)),
+            sentence_lexical=LexicalIndex.load(index / "bm25-sentences", rows=n_sent),
+        )
+    except IndexCorruptError:
+        raise
+    except (IndexFileError, KeyError, TypeError, ValueError, OSError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"{type(exc).__name__}: {exc}") from exc
+    return store
+
+
+def _read_jsonl(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise IndexCorruptError(f"{path.name} line {number} is not JSON") from exc
