@@ -52,10 +52,13 @@ def user_turns(history: Iterable) -> list[str]:
 def depends_on_history(question: str, *, names: set[str] | frozenset[str] = frozenset()) -> bool:
     """Whether ``question`` needs earlier turns to be understood.
 
+    A "he/she/they" counts unless a known name comes before it in the question ("what
+    did Rubio say about his talks"); an "it/there/that" counts unless the question already
+    holds two content words before it ("was there a truce, and what happened to it?").
+
     Args:
         question: the new question.
-        names: folded words known to be names (a pronoun after one of them in the
-            question refers inside the question, as in "what did Rubio say about his talks").
+        names: folded words known to be names.
     """
     text = _DUMMY_IT.sub(" ", _EXISTENTIAL.sub(" ", question))
     tokens = words(text)
@@ -63,14 +66,15 @@ def depends_on_history(question: str, *, names: set[str] | frozenset[str] = froz
     if _ELLIPSIS.match(question) and len(content) <= 4:
         return True
     for i, token in enumerate(tokens):
-        if token in _PERSONAL or token in _THING:
-            if token in _PERSONAL and any(t in names for t in tokens[:i]):
-                continue
+        if token in _PERSONAL and not any(t in names for t in tokens[:i]):
+            return True
+        if token in _THING:
             if token in ("that", "this", "those", "these") and i + 1 < len(tokens) and tokens[i + 1] not in STOPWORDS:
                 continue  # "this week", "that meeting": a determiner, not a reference
             if token == "then" and i > 0:
                 continue
-            return True
+            if sum(1 for t in tokens[:i] if t not in STOPWORDS) < 2:
+                return True  # "what happened to it?" - nothing in the question for "it" to point at
     return False
 
 

@@ -1,0 +1,175 @@
+"""The Python API with the fake encoder: answers, offsets, filters, bad input, batch = single."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import Answer, Assistant, QAError
+from qa.errors import CorpusError, EmptyQuestionError, FilterError
+from qa.followup import depends_on_history, rewrite, user_turns
+
+from .conftest import CORPUS
+
+
+def test_answer_fields_and_offsets(fake_assistant):
+    answer = fake_assistant.ask("what did Lavrov say about a summit", k=5, history=[])
+    assert isinstance(answer, Answer)
+    assert 1 <= len(answer.hits) <= 5
+    for rank, hit in enumerate(answer.hits, 1):
+        p = hit.passage
+        source = (CORPUS / p.doc_id).read_text(encoding="utf-8")
+        assert hit.rank == rank
+        assert source[p.char_start : p.char_end] == p.text
+        a, b = hit.highlight
+        assert p.char_start <= a < b <= p.char_end
+        assert (a, b) in p.sentences
+        assert source[a:b] == hit.highlight_text
+        assert p.doc_id in {f.name for f in CORPUS.glob("*.txt")}
+    scores = [h.score for h in answer.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert isinstance(answer.answerable, bool)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question(fake_assistant, question):
+    with pytest.raises(EmptyQuestionError, match="empty"):
+        fake_assistant.ask(question)
+
+
+def test_errors_share_a_base_class():
+    assert issubclass(EmptyQuestionError, QAError) and issubclass(FilterError, QAError)
+
+
+def test_overlong_question_is_answered_and_flagged(fake_assistant):
+    question = "what did Lavrov say about a summit " + " ".join(["and the talks in Istanbul"] * 30)
+    answer = fake_assistant.ask(question)
+    assert answer.truncated
+    assert answer.hits
+    assert any("longer than the model" in n for n in answer.notes)
+    assert not fake_assistant.ask("what did Lavrov say").truncated
+
+
+def test_k_bounds(fake_assistant):
+    assert len(fake_assistant.ask("Istanbul talks", k=1).hits) == 1
+    everything = fake_assistant.ask("Istanbul talks", k=1000).hits
+    assert len(everything) == len(fake_assistant.passages)
+    with pytest.raises(ValueError):
+        fake_assistant.ask("Istanbul talks", k=0)
+
+
+def test_outlet_filter_applies_inside_retrieval(fake_assistant):
+    answer = fake_assistant.ask("what did Lavrov say about a summit", k=50, outlets=["News.Az"])
+    n_newsaz = sum(1 for p in fake_assistant.passages if p.outlet == "News.Az")
+    assert len(answer.hits) == n_newsaz  # all of them, not what survived a top-k cut
+    assert {h.passage.outlet for h in answer.hits} == {"News.Az"}
+    assert fake_assistant.ask("Lavrov", outlets=["news.az"]).hits  # case-insensitive
+
+
+def test_date_filter(fake_assistant):
+    answer = fake_assistant.ask("talks", k=50, date_from="2025-07-01", date_to="2025-07-31")
+    assert answer.hits and {h.passage.date for h in answer.hits} == {"2025-07-23"}
+    answer = fake_assistant.ask("talks", k=50, date_from="2025-05-01")
+    assert {h.passage.doc_id[:3] for h in answer.hits} == {"002", "003"}  # undated articles fail a date filter
+
+
+def test_filter_that_matches_nothing_says_so(fake_assistant):
+    answer = fake_assistant.ask("talks", outlets=["Pravda"])
+    assert answer.hits == ()
+    assert not answer.answerable
+    assert any("No article matches the filter" in n and "pravda" in n for n in answer.notes)
+
+
+def test_bad_dates(fake_assistant):
+    with pytest.raises(FilterError, match="YYYY-MM-DD"):
+        fake_assistant.ask("talks", date_from="16/05/2025")
+    with pytest.raises(FilterError, match="after"):
+        fake_assistant.ask("talks", date_from="2025-08-01", date_to="2025-07-01")
+
+
+def test_batch_is_the_same_code_path_as_single(fake_assistant):
+    questions = ["what did Lavrov say about a summit", "how many working groups did moscow propose?"]
+    batch = fake_assistant.ask_batch(questions, k=3)
+    for q, b in zip(questions, batch):
+        single = fake_assistant.ask(q, k=3)
+        assert [(h.passage.char_start, h.passage.doc_id, h.highlight) for h in single.hits] == [
+            (h.passage.char_start, h.passage.doc_id, h.highlight) for h in b.hits
+        ]
+        assert single.answerable == b.answerable
+
+
+def test_one_encode_per_question(fake_assistant, fake_encoder):
+    before = fake_encoder.calls
+    fake_assistant.ask("what did Lavrov say about a summit")
+    assert fake_encoder.calls == before + 1
+
+
+def test_article_view(fake_assistant, corpus_copy):
+    hit = fake_assistant.ask("Lavrov summit").hits[0]
+    article = fake_assistant.article(hit.passage.doc_id)
+    assert article.text[hit.passage.char_start : hit.passage.char_end] == hit.passage.text
+    with pytest.raises(CorpusError, match="no article"):
+        fake_assistant.article("nope.txt")
+    (corpus_copy / hit.passage.doc_id).write_text("changed")
+    with pytest.raises(CorpusError, match="changed on disk"):
+        fake_assistant.article(hit.passage.doc_id)
+
+
+def test_missing_corpus_fails_before_loading_a_model(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        Assistant.load(corpus=tmp_path / "none", index=tmp_path / "index", model="/definitely/not/a/model")
+
+
+def test_unloadable_model_names_the_problem(corpus_copy, tmp_path):
+    from qa.errors import ModelError
+
+    with pytest.raises(ModelError, match="cannot load embedding model"):
+        Assistant.load(corpus=corpus_copy, index=tmp_path / "index", model=str(tmp_path / "no-such-model"))
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what did he say about compromises?",
+        "who did he meet with there?",
+        "and Lavrov?",
+        "what about their demands?",
+        "what happened to it?",
+    ],
+)
+def test_dependent_questions(question):
+    assert depends_on_history(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what did Lavrov say about a summit",
+        "was there a month-long truce on the table, and what happened to it?",
+        "is it true that Russia wants four regions?",
+        "how many working groups did moscow propose this week?",
+    ],
+)
+def test_independent_questions(question):
+    assert not depends_on_history(question)
+
+
+def test_pronoun_resolved_inside_the_question_is_independent():
+    assert not depends_on_history("what did rubio say about his meeting?", names={"rubio"})
+
+
+def test_rewrite_only_when_dependent():
+    history = ["who led russia's delegation?"]
+    assert rewrite("what did Lavrov say about a summit", history) == "what did Lavrov say about a summit"
+    assert "delegation" in rewrite("what did he say about compromises?", history)
+    assert rewrite("what did he say?", []) == "what did he say?"
+
+
+def test_history_shapes():
+    assert user_turns(["a", {"role": "assistant", "content": "x"}, {"role": "user", "content": "b"}, ("c", "r")]) == [
+        "a",
+        "b",
+        "c",
+    ]

@@ -1,0 +1,58 @@
+"""The qa command: JSON output carries the API's fields; errors are one line, no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from qa.cli import main
+
+from .conftest import ROOT
+
+
+def _qa(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_empty_question_is_a_clean_error():
+    result = _qa("ask", "   ")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the question is empty")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_corpus_is_a_clean_error(tmp_path):
+    result = _qa("index", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "index"))
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_foreign_index_folder_is_refused(tmp_path, corpus_copy):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    code = main(["index", "--corpus", str(corpus_copy), "--index", str(tmp_path / "notes")])
+    assert code == 2
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.model
+def test_ask_json_carries_the_api_fields(tmp_path):
+    result = _qa("ask", "what did Lavrov say about a summit", "--k", "3", "--json", "--index", str(tmp_path / "index"))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["question"] == "what did Lavrov say about a summit"
+    assert isinstance(data["answerable"], bool)
+    assert len(data["hits"]) == 3
+    hit = data["hits"][0]
+    assert hit["rank"] == 1
+    for field in ("text", "doc_id", "title", "outlet", "date", "char_start", "char_end"):
+        assert field in hit["passage"]
+    assert hit["passage"]["doc_id"] == "004_934a92fb383001da.txt"
+    assert len(hit["highlight"]) == 2
+    text = (ROOT / "corpus" / hit["passage"]["doc_id"]).read_text(encoding="utf-8")
+    assert text[hit["passage"]["char_start"] : hit["passage"]["char_end"]] == hit["passage"]["text"]
+    plain = _qa("ask", "what did Lavrov say about a summit", "--k", "1", "--index", str(tmp_path / "index"))
+    assert "[1]" in plain.stdout and ">>>" in plain.stdout

@@ -1,0 +1,156 @@
+"""Sentence splitting, passage cutting and speaker attribution on the real articles."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+
+from qa.documents import load_document, load_metadata, scan_corpus
+from qa.passages import Chunking, make_passages, split_sentences
+from qa.quotes import attribute_sentences, sentence_speaker
+
+from .conftest import CORPUS
+
+
+@pytest.fixture(scope="module")
+def corpus_passages():
+    meta = load_metadata(CORPUS)
+    out = []
+    for doc_id in scan_corpus(CORPUS):
+        doc = load_document(CORPUS, doc_id, meta.get(doc_id))
+        out.append((doc, make_passages(doc)))
+    return out
+
+
+def test_every_passage_is_a_verbatim_slice_of_its_file(corpus_passages):
+    count = 0
+    for doc, passages in corpus_passages:
+        source = (CORPUS / doc.doc_id).read_text(encoding="utf-8")
+        for p in passages:
+            assert source[p.char_start : p.char_end] == p.text
+            for s, e in p.sentences:
+                assert p.char_start <= s < e <= p.char_end
+            count += 1
+    assert count > 30
+
+
+def test_passages_cover_all_content_in_order_without_overlap(corpus_passages):
+    for doc, passages in corpus_passages:
+        sentences = [s for p in passages for s in p.sentences]
+        assert sentences == sorted(sentences)
+        assert all(a[1] <= b[0] for a, b in pairwise(sentences))
+        content = "".join(doc.text[b.start : b.end] for b in doc.blocks)
+        covered = "".join(doc.text[s:e] for s, e in sentences)
+        assert "".join(content.split()) == "".join(covered.split())
+
+
+def test_passage_sizes(corpus_passages):
+    sizes = []
+    for _, passages in corpus_passages:
+        for p in passages:
+            sizes.append(p.words)
+            assert p.words <= 150 or len(p.sentences) == 1
+    assert 60 <= sum(sizes) / len(sizes) <= 150
+    assert sum(1 for s in sizes if s < 60) <= len(sizes) // 5  # short only where a neighbour was full
+
+
+def test_debris_gap_is_never_inside_a_passage(corpus_passages):
+    for doc, passages in corpus_passages:
+        for p in passages:
+            for s, e, _ in doc.dropped:
+                assert not (p.char_start <= s and e <= p.char_end), (doc.doc_id, doc.text[s:e])
+
+
+def test_heading_starts_its_passage(corpus_passages):
+    for doc, passages in corpus_passages:
+        heads = {doc.text[b.start : b.end] for b in doc.blocks if b.heading}
+        for p in passages:
+            last = p.sentence_text(len(p.sentences) - 1)
+            assert last not in heads or p is passages[-1]
+
+
+def test_chunking_limits_are_respected():
+    with pytest.raises(ValueError):
+        Chunking(min_words=100, max_words=50)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "“Given the situation, it’s hard to sum up. But Trump’s return accelerated it. They had to attend.”",
+            [
+                "“Given the situation, it’s hard to sum up.",
+                "But Trump’s return accelerated it.",
+                "They had to attend.”",
+            ],
+        ),
+        (
+            "He met U.S. Secretary of State Marco Rubio on Thursday. Then he left.",
+            ["He met U.S. Secretary of State Marco Rubio on Thursday.", "Then he left."],
+        ),
+        (
+            "Mr. Smith met Dr. Jones at 3 p.m. on Jan. 5. It was late.",
+            ["Mr. Smith met Dr. Jones at 3 p.m. on Jan. 5.", "It was late."],
+        ),
+        (
+            "The pressure came from the U.S. For Russia it is different.",
+            ["The pressure came from the U.S.", "For Russia it is different."],
+        ),
+    ],
+)
+def test_sentence_splitting_votes(text, expected):
+    assert [text[s:e] for s, e in split_sentences(text)] == expected
+
+
+def test_split_offsets_are_relative_to_the_whole_text():
+    text = "xxxx  One sentence here. Another one.  yyyy"
+    spans = split_sentences(text, 4, 39)
+    assert [text[s:e] for s, e in spans] == ["One sentence here.", "Another one."]
+
+
+def _speakers(corpus_passages, doc_prefix):
+    for doc, passages in corpus_passages:
+        if doc.doc_id.startswith(doc_prefix):
+            return [(q.speaker, doc.text[q.char_start : q.char_end]) for p in passages for q in p.quotes]
+    raise AssertionError(doc_prefix)
+
+
+def test_speakers_of_the_real_articles(corpus_passages):
+    s004 = _speakers(corpus_passages, "004")
+    assert any("Lavrov" in who and "key issues are thoroughly prepared" in text for who, text in s004)
+    assert any("Lavrov" in who and "August is unlikely" in text for who, text in s004)
+    s003 = _speakers(corpus_passages, "003")
+    assert any("Peskov" in who and "Expecting miracles" in text for who, text in s003)
+    assert any("Peskov" in who and "significant work to do" in text for who, text in s003)  # quote after quote
+    assert any("Fokht" in who and "only concrete achievements" in text for who, text in s003)
+    s002 = _speakers(corpus_passages, "002")
+    # quotation paragraphs after "Dymov also addressed ...:" belong to Dymov
+    assert any("Dymov" in who and "only ray of light" in text for who, text in s002)
+    assert any("Dymov" in who and "brought something essential" in text for who, text in s002)
+    s001 = _speakers(corpus_passages, "001")
+    assert any("Medinsky" in who and "prepared for potential compromises" in text for who, text in s001)
+    assert any(who == "Rubio" for who, _ in s001)
+    # "he was quoted as saying" after Zelensky's line resolves to Zelensky
+    assert any("Zelensky" in who and "theatrical performance" in text for who, text in s001)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
+        ("Russian Foreign Minister Sergey Lavrov stated that a meeting is possible.", "Sergey Lavrov"),
+        ("“We will win,” said Peskov.", "Peskov"),
+        ("Trump, currently on a tour of the Middle East, expressed uncertainty on Thursday.", "Trump"),
+        ("Notably, the Azov Regiment was explicitly mentioned as part of the delegation.", None),
+        ("“Nothing has been confirmed,” he was quoted as saying by The Guardian.", "he"),
+        ("The talks lasted forty minutes.", None),
+    ],
+)
+def test_sentence_speaker(sentence, speaker):
+    assert sentence_speaker(sentence) == speaker
+
+
+def test_attribution_carries_a_speaker_into_following_quotations():
+    sentences = ["Dymov warned:", "“Escalation is already happening.", "Pressure is rising.”", "The talks ended."]
+    assert attribute_sentences(sentences, [True, True, False, True]) == ["Dymov", "Dymov", "Dymov", None]

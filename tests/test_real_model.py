@@ -1,0 +1,47 @@
+"""Integration tests on the real offline model (all-MiniLM-L6-v2) and the real corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.text import normalize
+
+pytestmark = pytest.mark.model
+
+
+def test_default_model_loads_offline_and_normalises(real_encoder):
+    assert real_encoder.name == "all-MiniLM-L6-v2"
+    assert real_encoder.dimension == 384
+    vectors = real_encoder.encode(["Lavrov spoke about a summit.", "Prisoners were exchanged."])
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert real_encoder.count_tokens("what did Lavrov say") < 10
+
+
+def test_lavrov_summit_ranks_lavrovs_passage_first(real_assistant):
+    answer = real_assistant.ask("what did Lavrov say about a summit", k=5, history=[])
+    top = answer.hits[0]
+    assert top.passage.doc_id == "004_934a92fb383001da.txt"
+    assert "Lavrov" in top.highlight_text
+    assert answer.answerable
+
+
+def test_every_indexed_passage_is_verbatim(real_assistant):
+    from .conftest import CORPUS
+
+    for p in real_assistant.passages:
+        assert (CORPUS / p.doc_id).read_text(encoding="utf-8")[p.char_start : p.char_end] == p.text
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence"),
+    [
+        ("how many working groups did moscow propose?", "suggesting the formation of three working groups"),
+        ("which journalist did dymov say was tortured and killed?", "journalist Viktoria Roshchyna"),
+        ("what did peskov say about a breakthrough?", "Expecting miracles in the current climate is unrealistic"),
+    ],
+)
+def test_answering_passage_and_sentence(real_assistant, question, evidence):
+    hit = real_assistant.ask(question).hits[0]
+    assert normalize(evidence) in normalize(hit.passage.text)
