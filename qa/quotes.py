@@ -21,7 +21,7 @@ from collections.abc import Sequence
 __all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker", "speaker_matches"]
 
 #: Bump when the rules change: indexes made with other rules are rebuilt.
-ATTRIBUTION_VERSION = 1
+ATTRIBUTION_VERSION = 3
 
 _VERB = (
     r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"
@@ -33,11 +33,12 @@ _VERB = (
     r"|mentioned|mentions|commented|comments|believes|believed|thinks|predicted|predicts|pledged|vowed"
     r"|accused|accuses|dismissed|dismisses|reiterated|reiterates|cautioned|cautions|tweeted|posted"
     r"|addressed|addresses|was\s+quoted|was\s+blunt|responded|responds|recalled|recalls|assured|assures"
-    r"|complained|complains|signaled|signalled|signals|hinted|hints)"
+    r"|complained|complains|signaled|signalled|signals|hinted|hints|called|calls|frames|framed|portrays|portrayed"
+    r"|considers|considered|regards|regarded|sees|views|viewed|made\s+(?:\w+\s+)?(?:statements?|remarks?|comments?))"
 )
 _VERB_RE = re.compile(rf"\b{_VERB}\b")
 _AUXILIARY = re.compile(
-    r"(?:\s+(?:has|have|had|did|does|will|would|also|now|then|later|once|repeatedly|publicly|recently|"
+    r"(?:\s+(?:has|have|had|did|does|will|would|not|never|also|now|then|later|once|repeatedly|publicly|recently|"
     r"reportedly|again|already|further|initially|previously|earlier|today|yesterday|firmly|clearly))+\s*$",
     re.IGNORECASE,
 )
@@ -221,9 +222,17 @@ def _clean_name(candidate: str) -> str | None:
     return name
 
 
+_BARE_ROLE = re.compile(
+    r"^\s*((?:[A-Z][\w.\-]*\s+){1,3}(?:officials?|diplomats?|sources?|spokes\w+|ministry|analysts?|experts?|leaders?"
+    r"|negotiators?|delegation|correspondents?|media|authorities|side))\s*$"
+)
+
+
 def _role(candidate: str) -> str | None:
     """A speaker given by role ("the Secretary of State", "a Russian diplomat")."""
     match = re.search(r"^\s*(?:the|a|an)\s+((?:[\w.\-]+\s+){0,3}?[\w.\-]+)\s*$", candidate, re.IGNORECASE)
+    if not match:
+        match = re.search(_BARE_ROLE, candidate)
     if not match:
         return None
     role = match.group(1)
@@ -285,13 +294,14 @@ def _quoted_mask(sentence: str, inside: bool = False) -> list[bool]:
     return mask
 
 
-def sentence_speaker(sentence: str, *, inside: bool = False) -> str | None:
+def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = False) -> str | None:
     """The speaker a sentence names (a name, a role, or a pronoun), or None.
 
-    Verbs inside quotation marks and passive forms ("was mentioned") do not count;
-    ``inside`` says the sentence starts within a quotation opened earlier.
+    Verbs inside quotation marks and passive forms ("was mentioned") do not count, unless
+    ``nested`` asks for speakers that a quotation itself reports ("Trump recently claimed
+    ..." inside Dymov's words); ``inside`` says the sentence starts within a quotation.
     """
-    mask = _quoted_mask(sentence, inside)
+    mask = [False] * len(sentence) if nested else _quoted_mask(sentence, inside)
     for match in _VERB_RE.finditer(sentence):
         if mask[match.start()]:
             continue
@@ -300,8 +310,6 @@ def sentence_speaker(sentence: str, *, inside: bool = False) -> str | None:
             0
         ):
             continue  # passive: "was mentioned"
-        if re.search(r"(?:\bnot|n[’']t|\bnever)\s+$", before):
-            continue  # negated: "has not confirmed"
         speaker = _speaker_before(before)
         inverted = before.rstrip().endswith((",", "”", '"')) or not before.strip()
         if speaker is None and inverted and re.match(r"\s+[A-Z]", sentence[match.end() :]):
@@ -313,6 +321,13 @@ def sentence_speaker(sentence: str, *, inside: bool = False) -> str | None:
     according = re.search(r"\baccording to\s+((?:[A-Z][\w’'.\-]*\s*){1,4})", sentence)
     if according:
         return _clean_name(according.group(1))
+    according = re.search(
+        r"\baccording to\s+(?:a|an|the)\s+((?:[\w’'.\-]+\s+){0,3}?(?:official|source|diplomat|"
+        r"spokes\w+|analyst|expert|correspondent|minister|officials|sources|diplomats))\b",
+        sentence,
+    )
+    if according:
+        return according.group(1)
     return None
 
 

@@ -1,23 +1,37 @@
-"""Hybrid retrieval: dense passage and sentence similarity plus BM25, scored per passage.
+"""Hybrid retrieval: dense and lexical evidence at passage and sentence level, plus news structure.
 
-Every passage is scored from its whole text and from its best sentence; the same
-sentence scores choose the highlight. Filters (outlet, dates, articles) apply before
-ranking, so a filter never hides a passage that would have matched.
+Each candidate passage gets a score from a few signals, each in [0, 1] or a cosine:
+
+* ``dense``: cosine between the question and the whole passage;
+* ``sentence``: the score of its best sentence, which is the question-sentence cosine
+  plus the sentence's share of the question's terms, a bonus when the sentence holds
+  the kind of answer asked for (a number for "how many", a date for "when") or is
+  spoken by the person asked about, and a penalty for lead-in lines ("Dymov warned:");
+* ``bm25``: BM25 of the passage, divided by the best BM25 of the query;
+* ``coverage``: the IDF-weighted share of the question's terms found in the passage;
+* ``names``: the share of the question's names (people, places, bodies) in the passage;
+* ``speaker``: for "what did X say" questions, whether X is quoted in the passage.
+
+The best sentence is also the highlight. Filters (outlet, dates, articles) apply
+before ranking, so a filter never hides a passage that would have matched.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
+from .analysis import METONYMS, NameLexicon, QueryAnalysis, sentence_has
 from .errors import FilterError
-from .lexical import tokenize
+from .lexical import STOPWORDS, _stem, fold_name, words
+from .quotes import sentence_speaker
 from .store import IndexStore
 
-__all__ = ["Filters", "RetrievalConfig", "Retriever", "Scored"]
+__all__ = ["Features", "Filters", "RetrievalConfig", "Retriever", "Scored", "combine"]
 
 
 @dataclass(frozen=True)
@@ -95,18 +109,28 @@ class Filters:
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Weights of the passage score and candidate pool size."""
+    """Weights of the passage and sentence scores, and the candidate pool size.
+
+    The defaults were fitted by ``bench/tune.py`` on the tuning split of
+    ``tests/data/tuning.jsonl`` and checked on its held-out split and the dev set.
+    """
 
     dense: float = 0.35
     sentence: float = 0.35
     bm25: float = 0.2
-    sentence_bm25: float = 0.1
+    coverage: float = 0.0
+    names: float = 0.0
+    speaker: float = 0.0
+    sentence_coverage: float = 0.1
+    sentence_type: float = 0.0
+    sentence_speaker: float = 0.0
+    sentence_intro: float = 0.0
     candidates: int = 200
 
 
 @dataclass(frozen=True)
 class Scored:
-    """A passage row with its score, best sentence, and the signals behind the score."""
+    """A passage row with its score, best sentence (index within the passage), and signals."""
 
     row: int
     score: float
@@ -114,12 +138,131 @@ class Scored:
     signals: dict[str, float] = field(default_factory=dict)
 
 
+_TERMINAL = (".", "!", "?", "”", '"', "’", "'", ")", "…")
+_DESCRIPTOR_STOP = {
+    "to",
+    "with",
+    "by",
+    "for",
+    "and",
+    "that",
+    "from",
+    "in",
+    "on",
+    "at",
+    "as",
+    "said",
+    "told",
+    "his",
+    "her",
+}
+
+
+def _name_words(name: str) -> frozenset[str]:
+    return frozenset(fold_name(w) for w in words(name))
+
+
+def _descriptors(text: str, passages, rows) -> dict[str, frozenset[str]]:
+    """For each speaker of an article: its name words plus the words that describe it where
+    the article names it ("Ukrainian political analyst Valeriy Dymov" -> ukrainian, political, analyst)."""
+    out: dict[str, frozenset[str]] = {}
+    for speaker in {q.speaker for r in rows for q in passages[r].quotes}:
+        found = set(_name_words(speaker))
+        surname = speaker.split()[-1]
+        for match in re.finditer(rf"((?:[\w.’'\-]+\s+){{1,5}}){re.escape(surname)}\b", text):
+            before = match.group(1).split()
+            for word in reversed(before):
+                folded = words(word)
+                if not folded or folded[0] in _DESCRIPTOR_STOP or word.endswith((",", ".", ":", ";")):
+                    break
+                found.update(fold_name(w) for w in folded if w not in STOPWORDS)
+        out[speaker] = frozenset(found)
+    return out
+
+
+@dataclass
+class Features:
+    """Raw signals of one question's candidate passages (``rows``) and of their sentences.
+
+    Sentence arrays hold the sentences of ``rows[0]``, then those of ``rows[1]``, and so
+    on; ``counts[i]`` is the number of sentences of ``rows[i]``.
+    """
+
+    rows: np.ndarray
+    counts: np.ndarray
+    dense: np.ndarray
+    bm25: np.ndarray
+    bm25_norm: np.ndarray
+    coverage: np.ndarray
+    names: np.ndarray
+    has_names: bool
+    asks_speaker: bool
+    s_dense: np.ndarray
+    s_coverage: np.ndarray
+    s_type: np.ndarray
+    s_speaker: np.ndarray
+    s_lead_in: np.ndarray
+
+
+def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Passage scores, each passage's best sentence (index within it), and all sentence scores."""
+    s = (
+        f.s_dense
+        + cfg.sentence_coverage * f.s_coverage
+        + cfg.sentence_type * f.s_type
+        + cfg.sentence_speaker * f.s_speaker
+        - cfg.sentence_intro * f.s_lead_in
+    )
+    starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]]).astype(np.int64)
+    best_score = np.maximum.reduceat(s, starts)
+    at_max = np.where(s == np.repeat(best_score, f.counts), np.arange(len(s)), len(s))
+    best = np.minimum.reduceat(at_max, starts) - starts
+    speaker = np.maximum.reduceat(f.s_speaker, starts) if f.asks_speaker else np.zeros(len(f.rows), np.float32)
+    scores = (
+        cfg.dense * f.dense
+        + cfg.sentence * best_score
+        + cfg.bm25 * f.bm25_norm
+        + cfg.coverage * f.coverage
+        + cfg.names * f.names
+        + cfg.speaker * speaker
+    )
+    return scores, best, s
+
+
 class Retriever:
-    """Scores passages of an :class:`IndexStore` for encoded queries."""
+    """Scores the passages of an :class:`IndexStore` for analysed, encoded questions."""
 
     def __init__(self, store: IndexStore, *, config: RetrievalConfig = RetrievalConfig()) -> None:
         self.store = store
         self.config = config
+        self.lexicon = NameLexicon(p.text for p in store.passages)
+        texts = [p.sentence_text(i) for p in store.passages for i in range(len(p.sentences))]
+        self._has_number = np.array([sentence_has("number", t) for t in texts], dtype=bool)
+        self._has_date = np.array([sentence_has("date", t) for t in texts], dtype=bool)
+        self._lead_in = np.array([t.rstrip().endswith(":") or not t.rstrip().endswith(_TERMINAL) for t in texts])
+        self._names = [frozenset(w for w in words(t) if w in self.lexicon) for t in texts]
+        self._speakers: list[frozenset[str]] = [frozenset()] * len(texts)
+        self._passage_speakers: list[frozenset[str]] = [frozenset()] * len(store.passages)
+        #: Words of every speaker and of their descriptions, corpus-wide.
+        self.speaker_words: frozenset[str] = frozenset()
+        for doc in store.documents.values():
+            rows = range(doc.first, doc.first + doc.count)
+            described = _descriptors(" ".join(store.passages[r].text for r in rows), store.passages, rows)
+            for row in rows:
+                p = store.passages[row]
+                first = int(store.sentence_first[row])
+                spans = {span: i for i, span in enumerate(p.sentences)}
+                for quote in p.quotes:
+                    i = spans.get((quote.char_start, quote.char_end))
+                    if i is not None:
+                        self._speakers[first + i] = described.get(quote.speaker, _name_words(quote.speaker))
+                for i in range(len(p.sentences)):  # "Trump recently claimed ..." inside someone's quote
+                    reported = sentence_speaker(p.sentence_text(i), nested=True)
+                    if reported and reported not in ("he", "she", "they"):
+                        self._speakers[first + i] = self._speakers[first + i] | _name_words(reported)
+                self._passage_speakers[row] = frozenset().union(
+                    *(self._speakers[first + i] for i in range(len(p.sentences)))
+                )
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean mask of the passages ``filters`` allow (None: all)."""
@@ -133,21 +276,42 @@ class Retriever:
             mask[doc.first : doc.first + doc.count] = True
         return mask
 
-    def search(self, query: str, vector: np.ndarray, *, k: int = 5, allowed: np.ndarray | None = None) -> list[Scored]:
-        """Top ``k`` passages for one query; see :meth:`batch_search`."""
-        return self.batch_search([query], vector[None, :], k=k, allowed=allowed)[0]
+    def search(
+        self,
+        query: QueryAnalysis,
+        vector: np.ndarray,
+        *,
+        k: int = 5,
+        allowed: np.ndarray | None = None,
+        speakers: frozenset[str] = frozenset(),
+    ) -> list[Scored]:
+        """Top ``k`` passages for one question; see :meth:`batch_search`."""
+        return self.batch_search([query], vector[None, :], k=k, allowed=allowed, speakers=[speakers])[0]
 
     def batch_search(
-        self, queries: Sequence[str], vectors: np.ndarray, *, k: int = 5, allowed: np.ndarray | None = None
+        self,
+        queries: Sequence[QueryAnalysis],
+        vectors: np.ndarray,
+        *,
+        k: int = 5,
+        allowed: np.ndarray | None = None,
+        speakers: Sequence[frozenset[str]] | None = None,
     ) -> list[list[Scored]]:
-        """Top ``k`` passages per query, best first, among ``allowed`` rows (all when None)."""
-        return [self._one(q, v, k, allowed) for q, v in zip(queries, vectors)]
+        """Top ``k`` passages per question, best first, among ``allowed`` rows (all when None).
+
+        Args:
+            queries: analysed questions (see :func:`qa.analysis.analyse`).
+            vectors: their embeddings, one row each.
+            k: passages per question.
+            allowed: boolean mask over passages, from :meth:`mask`.
+            speakers: per question, names that "he"/"she" stands for (from the conversation).
+        """
+        speakers = speakers or [frozenset()] * len(queries)
+        return [self._one(q, v, k, allowed, s) for q, v, s in zip(queries, vectors, speakers)]
 
     # ------------------------------------------------------------------ internals
 
-    def _candidates(
-        self, tokens: list[str], vector: np.ndarray, bm25: np.ndarray, allowed: np.ndarray | None
-    ) -> np.ndarray:
+    def _candidates(self, vector: np.ndarray, bm25: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
         store, n = self.store, len(self.store.passages)
         pool = self.config.candidates
         if n <= pool:
@@ -162,41 +326,109 @@ class Retriever:
         owners = store.sentence_owner[sent_rows[0][sent_rows[0] >= 0]]
         return np.unique(np.concatenate([dense_rows[0][dense_rows[0] >= 0], owners, top_lex]))
 
-    def _one(self, query: str, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[Scored]:
-        store, cfg = self.store, self.config
-        tokens = tokenize(query)
-        bm25 = store.lexical.scores(tokens)
-        rows = self._candidates(tokens, vector, bm25, allowed)
-        if not len(rows):
-            return []
-        dense = store.passage_vectors.vectors(rows) @ vector
+    def _name_coverage(self, names: frozenset[str], rows: np.ndarray) -> np.ndarray:
+        """Per row, the share of the question's names it mentions, counting a capital for its
+        country ("Moscow" for Russia) and a quoted speaker as mentioned."""
+        if not names:
+            return np.zeros(len(rows), np.float32)
+        where = {int(r): i for i, r in enumerate(rows)}
+        hits = np.zeros(len(rows), np.float32)
+        for name in names:
+            found = np.zeros(len(rows), dtype=bool)
+            for form in {name, METONYMS.get(name, name)}:
+                present = [where[r] for r in self.store.lexical.rows_with(_stem(form)) if r in where]
+                found[present] = True
+            folded = fold_name(name)
+            found |= np.array([folded in self._passage_speakers[r] for r in rows], dtype=bool)
+            hits += found
+        return hits / len(names)
+
+    def _speaker_match(self, names: frozenset[str], asked: frozenset[str]) -> float:
+        if not asked or not names:
+            return 0.0
+        shared = names & asked
+        if shared & self.lexicon.words:
+            return 1.0
+        return len(shared) / len(asked)
+
+    def features(
+        self,
+        query: QueryAnalysis,
+        vector: np.ndarray,
+        *,
+        allowed: np.ndarray | None = None,
+        context: frozenset[str] = frozenset(),
+    ) -> Features:
+        """Every raw signal for the candidate passages of one question, and for their sentences."""
+        store = self.store
+        tokens = list(query.tokens)
+        bm25_all = store.lexical.scores(tokens)
+        rows = self._candidates(vector, bm25_all, allowed)
+        asked = frozenset(map(fold_name, query.speaker or (context if query.speaker_pronoun else frozenset())))
+        speaker_stems = {_stem(w) for w in asked}
+        sentence_tokens = [t for t in tokens if t not in speaker_stems] or tokens
         first, last = store.sentence_first[rows], store.sentence_first[rows + 1]
-        sent_rows = np.concatenate([np.arange(a, b) for a, b in zip(first, last)])
-        sent_dense = store.sentence_vectors.vectors(sent_rows) @ vector
-        sent_lex = store.sentence_lexical.scores(tokens)[sent_rows] if len(sent_rows) else np.zeros(0)
-        lex = bm25[rows]
-        lex_norm = lex / lex.max() if lex.max() > 0 else lex
-        s_norm = sent_lex / sent_lex.max() if len(sent_lex) and sent_lex.max() > 0 else sent_lex
-        scored = []
-        at = 0
-        for i, row in enumerate(rows):
-            count = int(last[i] - first[i])
-            s_score = sent_dense[at : at + count] + cfg.sentence_bm25 * s_norm[at : at + count]
-            best = int(np.argmax(s_score)) if count else 0
+        srows = np.concatenate([np.arange(a, b) for a, b in zip(first, last)]) if len(rows) else np.zeros(0, np.int64)
+        lex = bm25_all[rows]
+        top_lex = float(lex.max()) if len(lex) else 0.0
+        n = len(rows)
+        return Features(
+            rows=rows,
+            counts=(last - first).astype(np.int64),
+            dense=store.passage_vectors.vectors(rows) @ vector if n else np.zeros(0, np.float32),
+            bm25=lex,
+            bm25_norm=lex / top_lex if top_lex > 0 else lex,
+            coverage=store.lexical.coverage(tokens)[rows],
+            names=self._name_coverage(query.names, rows),
+            has_names=bool(query.names),
+            asks_speaker=bool(asked),
+            s_dense=store.sentence_vectors.vectors(srows) @ vector if len(srows) else np.zeros(0, np.float32),
+            s_coverage=store.sentence_lexical.coverage(sentence_tokens)[srows],
+            s_type=self._type_ok(query, srows),
+            s_speaker=np.array([self._speaker_match(self._speakers[r], asked) for r in srows], dtype=np.float32),
+            s_lead_in=self._lead_in[srows].astype(np.float32),
+        )
+
+    def _one(
+        self, query: QueryAnalysis, vector: np.ndarray, k: int, allowed: np.ndarray | None, context: frozenset[str]
+    ) -> list[Scored]:
+        return self.rank(self.features(query, vector, allowed=allowed, context=context), k=k)
+
+    def rank(self, f: Features, *, k: int, config: RetrievalConfig | None = None) -> list[Scored]:
+        """The ``k`` best passages from precomputed :class:`Features` (``config`` overrides the weights)."""
+        if not len(f.rows):
+            return []
+        scores, best, s_scores = combine(f, config or self.config)
+        order = sorted(range(len(f.rows)), key=lambda i: (-scores[i], f.rows[i]))[:k]
+        starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]])
+        out = []
+        for i in order:
+            j = int(starts[i] + best[i])
+            seg = slice(int(starts[i]), int(starts[i] + f.counts[i]))
             signals = {
-                "dense": float(dense[i]),
-                "sentence": float(sent_dense[at + best]) if count else 0.0,
-                "bm25": float(lex[i]),
-                "bm25_norm": float(lex_norm[i]),
-                "sentence_bm25": float(s_norm[at + best]) if count else 0.0,
+                "dense": float(f.dense[i]),
+                "sentence": float(s_scores[j]),
+                "sentence_dense": float(f.s_dense[j]),
+                "sentence_coverage": float(f.s_coverage[j]),
+                "bm25": float(f.bm25[i]),
+                "bm25_norm": float(f.bm25_norm[i]),
+                "coverage": float(f.coverage[i]),
+                "names": float(f.names[i]) if f.has_names else 1.0,
+                "speaker": float(f.s_speaker[seg].max()) if f.asks_speaker else 1.0,
+                "type": float(f.s_type[j]),
+                "asks_speaker": float(f.asks_speaker),
+                "speaker_dense": float((f.s_dense[seg] * (f.s_speaker[seg] > 0)).max()),
+                "typed_dense": float((f.s_dense[seg] * (f.s_type[seg] > 0)).max()),
             }
-            score = (
-                cfg.dense * signals["dense"]
-                + cfg.sentence * signals["sentence"]
-                + cfg.bm25 * signals["bm25_norm"]
-                + cfg.sentence_bm25 * signals["sentence_bm25"]
-            )
-            scored.append(Scored(int(row), float(score), best, signals))
-            at += count
-        scored.sort(key=lambda s: (-s.score, s.row))
-        return scored[:k]
+            out.append(Scored(int(f.rows[i]), float(scores[i]), int(best[i]), signals))
+        return out
+
+    def _type_ok(self, query: QueryAnalysis, srows: np.ndarray) -> np.ndarray:
+        if query.wants is None:
+            return np.ones(len(srows), dtype=np.float32)
+        if query.wants == "number":
+            return self._has_number[srows].astype(np.float32)
+        if query.wants == "date":
+            return self._has_date[srows].astype(np.float32)
+        asked = query.names
+        return np.array([bool(self._names[r] - asked) for r in srows], dtype=np.float32)

@@ -34,15 +34,7 @@ import numpy as np
 
 from embeddings import Encoder, IndexFileError, VectorIndex
 
-from .documents import (
-    METADATA_FILE,
-    ArticleMeta,
-    FileState,
-    file_state,
-    load_document,
-    load_metadata,
-    scan_corpus,
-)
+from .documents import ArticleMeta, CorpusFolder, FileState, Source
 from .errors import CorpusError, IndexCorruptError, IndexLocationError, warn
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .passages import Chunking, Passage, Quote, make_passages
@@ -126,7 +118,7 @@ class IndexStore:
 
 
 def open_index(
-    corpus: Path,
+    corpus: Path | Source,
     index: Path,
     encoder: Encoder,
     *,
@@ -137,21 +129,19 @@ def open_index(
 ) -> IndexStore:
     """Load the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
-    The index is rebuilt when missing, damaged, made with another model, chunking or
-    format, or when ``rebuild`` is set. When only some articles changed, only those are
-    re-encoded. Metadata edits re-label passages without encoding anything.
+    ``corpus`` is a corpus folder or any :class:`~qa.documents.Source`. The index is
+    rebuilt when missing, damaged, made with another model, chunking or format, or when
+    ``rebuild`` is set. When only some articles changed, only those are re-encoded.
+    Metadata edits re-label passages without encoding anything.
 
     Raises:
         CorpusError: the corpus folder is missing or has no readable article.
         IndexLocationError: ``index`` exists but is not an index folder.
     """
-    corpus, index = Path(corpus).resolve(), Path(index).resolve()
+    source = corpus if not isinstance(corpus, (str, Path)) else CorpusFolder(corpus)
+    index = Path(index).resolve()
     say = report or (lambda _msg: None)
-    _check_location(corpus, index)
-    files = scan_corpus(corpus)
-    metadata = load_metadata(corpus)
-    for name in sorted(set(metadata) - set(files)):
-        warn(f"{METADATA_FILE} has an entry for {name!r}, but no such article is in {corpus}")
+    _check_location(source.location, index)
     with _lock(index):
         _recover(index)
         store: IndexStore | None = None
@@ -164,13 +154,13 @@ def open_index(
             say(f"index at {index} was built with another model, chunking or format; rebuilding")
             store = None
         previous = store.documents if store is not None else {}
-        states = {
-            doc_id: file_state(path, getattr(previous.get(doc_id), "state", None)) for doc_id, path in files.items()
-        }
-        if store is not None and _fingerprint(states, corpus) == store.manifest["corpus_fingerprint"]:
+        states = source.scan({doc_id: doc.state for doc_id, doc in previous.items()})
+        metadata = source.metadata()
+        fingerprint = _fingerprint(states, source.metadata_digest())
+        if store is not None and fingerprint == store.manifest["corpus_fingerprint"]:
             _emit_warnings(store)
             return store
-        store = _build(corpus, index, encoder, chunking, files, states, metadata, store, progress, say)
+        store = _build(source, index, encoder, chunking, states, metadata, fingerprint, store, progress, say)
         _emit_warnings(store)
         return store
 
@@ -191,12 +181,11 @@ def _compatible(manifest: dict, encoder: Encoder, chunking: Chunking) -> bool:
     )
 
 
-def _fingerprint(states: dict[str, FileState], corpus: Path) -> str:
+def _fingerprint(states: dict[str, FileState], metadata_digest: str) -> str:
     digest = hashlib.sha256()
     for doc_id in sorted(states):
         digest.update(f"{doc_id}\0{states[doc_id].sha256}\n".encode())
-    meta = corpus / METADATA_FILE
-    digest.update(hashlib.sha256(meta.read_bytes()).hexdigest().encode() if meta.exists() else b"-")
+    digest.update(metadata_digest.encode())
     return digest.hexdigest()
 
 
@@ -204,13 +193,13 @@ def _fingerprint(states: dict[str, FileState], corpus: Path) -> str:
 
 
 def _build(
-    corpus: Path,
+    source: Source,
     index: Path,
     encoder: Encoder,
     chunking: Chunking,
-    files: dict[str, Path],
     states: dict[str, FileState],
     metadata: dict[str, ArticleMeta],
+    fingerprint: str,
     old: IndexStore | None,
     progress: bool,
     say: Callable[[str], None],
@@ -222,7 +211,7 @@ def _build(
     documents: dict[str, StoredDocument] = {}
     fresh: list[tuple[int, int]] = []  # (first passage, count) of articles to encode
     reused = 0
-    for doc_id in sorted(files):
+    for doc_id in sorted(states):
         state = states[doc_id]
         before = old_docs.get(doc_id)
         given = metadata.get(doc_id, ArticleMeta())
@@ -235,7 +224,7 @@ def _build(
             s_vectors.append(old.sentence_vectors.vectors(np.arange(s_lo, s_hi)))
             reused += 1
         else:
-            document = load_document(corpus, doc_id)  # text-derived metadata only
+            document = source.load(doc_id)  # text-derived metadata only
             derived, warnings = document.meta, document.warnings
             doc_passages = make_passages(document, chunking)
             fresh.append((len(passages), len(doc_passages)))
@@ -248,8 +237,8 @@ def _build(
         )
         passages.extend(doc_passages)
     if not passages:
-        raise CorpusError(f"no passages could be made from the articles in {corpus}")
-    say(f"indexing {len(files)} article(s): {len(fresh)} to encode, {reused} unchanged")
+        raise CorpusError(f"no passages could be made from the articles in {source.location}")
+    say(f"indexing {len(states)} article(s): {len(fresh)} to encode, {reused} unchanged")
     p_matrix, s_matrix = _assemble_vectors(encoder, passages, documents, p_vectors, s_vectors, progress)
     store = IndexStore(
         folder=index,
@@ -269,7 +258,7 @@ def _build(
         "passages": len(passages),
         "sentences": int(store.sentence_first[-1]),
         "documents": len(documents),
-        "corpus_fingerprint": _fingerprint(states, corpus),
+        "corpus_fingerprint": fingerprint,
         "chunking": asdict(chunking),
         "tokenizer": TOKENIZER_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -81,7 +81,8 @@ def test_removed_and_changed_articles(corpus_copy, tmp_path):
     path = corpus_copy / "004_934a92fb383001da.txt"
     path.write_text(path.read_text() + "\nLavrov added on Monday that the August date was never agreed.\n")
     enc = FakeEncoder()
-    store = _open(corpus_copy, tmp_path / "index", enc)
+    with pytest.warns(CorpusWarning, match="no such article"):
+        store = _open(corpus_copy, tmp_path / "index", enc)
     assert "000_3ddd93d71f997d71.txt" not in store.documents
     assert all(p.doc_id != "000_3ddd93d71f997d71.txt" for p in store.passages)
     changed = [p for p in store.passages if p.doc_id == "004_934a92fb383001da.txt"]

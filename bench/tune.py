@@ -1,0 +1,220 @@
+"""Fit the retrieval weights and the abstention model on the tuning split, and report every split.
+
+    python bench/tune.py                 # fit, print the fitted values and all metrics
+    python bench/tune.py --report-only   # only report the weights currently in the code
+
+Splits: ``tests/data/tuning.jsonl`` is cut by id into a tuning split (ids not divisible
+by 3) and a held-out split (ids divisible by 3); ``../shared/questions/dev.jsonl`` is a
+second check. Only the tuning split is used to fit. Weights are searched on a coarse
+grid by coordinate ascent on MRR@10 + Hit@1 + answer-sentence accuracy; the abstention
+model is an L2-regularised logistic regression whose threshold keeps wrongly flagged
+answerable questions at or under 5% on the tuning split.
+
+Fitted values are printed as Python to paste into ``qa/retrieval.py`` (RetrievalConfig)
+and ``qa/abstain.py`` (AbstentionModel), and saved to ``bench/out/tune.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa import Assistant  # noqa: E402
+from qa.abstain import FEATURES, AbstentionModel, features  # noqa: E402
+from qa.analysis import analyse  # noqa: E402
+from qa.evaluation import EvalQuestion, load_questions  # noqa: E402
+from qa.retrieval import RetrievalConfig, combine  # noqa: E402
+from qa.text import normalize  # noqa: E402
+
+GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
+WEIGHTS = (
+    "dense",
+    "sentence",
+    "bm25",
+    "coverage",
+    "names",
+    "speaker",
+    "sentence_coverage",
+    "sentence_type",
+    "sentence_speaker",
+    "sentence_intro",
+)
+
+
+@dataclass
+class Case:
+    """A question with its precomputed features and the truth about every candidate."""
+
+    question: EvalQuestion
+    analysis: object
+    features: object
+    relevant: np.ndarray  # per candidate passage
+    sentence_ok: np.ndarray  # per candidate sentence
+
+
+def split(questions: list[EvalQuestion]) -> tuple[list[EvalQuestion], list[EvalQuestion]]:
+    """(tuning, held-out) by id: ids whose number is divisible by 3 are held out."""
+    tune = [q for q in questions if int("".join(c for c in q.id if c.isdigit()) or 0) % 3]
+    held = [q for q in questions if not int("".join(c for c in q.id if c.isdigit()) or 0) % 3]
+    return tune, held
+
+
+def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Case]:
+    """Resolve, analyse, encode and featurise every question once."""
+    resolved = [assistant._resolve(q.question, list(q.history)) for q in questions]
+    analyses = [
+        analyse(q.question, assistant.retriever.lexicon, context=text[len(q.question) :])
+        for q, (text, _) in zip(questions, resolved)
+    ]
+    vectors = assistant.encoder.encode([text for text, _ in resolved])
+    cases = []
+    for q, (_, context), a, v in zip(questions, resolved, analyses, vectors):
+        f = assistant.retriever.features(a, v, context=context)
+        passages = [assistant.store.passages[r] for r in f.rows]
+        evidence = [normalize(e) for e in q.evidence]
+        relevant = np.array([any(e in normalize(p.text) for e in evidence) for p in passages])
+        sentences = [p.sentence_text(i) for p in passages for i in range(len(p.sentences))]
+        ok = np.array([any(e in normalize(s) for e in evidence) for s in sentences])
+        cases.append(Case(q, a, f, relevant, ok))
+    return cases
+
+
+def ranking_metrics(cases: list[Case], cfg: RetrievalConfig) -> dict[str, float]:
+    """Hit@1/5, MRR@10 and answer-sentence accuracy over the answerable cases."""
+    rr, hit1, hit5, sent = [], [], [], []
+    for c in cases:
+        if not c.question.answerable:
+            continue
+        scores, best, _ = combine(c.features, cfg)
+        order = np.lexsort((c.features.rows, -scores))
+        ranks = np.flatnonzero(c.relevant[order][:10])
+        first = int(ranks[0]) + 1 if len(ranks) else None
+        rr.append(1.0 / first if first else 0.0)
+        hit1.append(first == 1)
+        hit5.append(bool(first and first <= 5))
+        top = order[0]
+        start = int(np.concatenate([[0], np.cumsum(c.features.counts)])[top])
+        sent.append(bool(c.sentence_ok[start + best[top]]))
+    return {
+        "hit@1": float(np.mean(hit1)),
+        "hit@5": float(np.mean(hit5)),
+        "mrr@10": float(np.mean(rr)),
+        "answer_sentence": float(np.mean(sent)),
+    }
+
+
+def objective(cases: list[Case], cfg: RetrievalConfig) -> float:
+    m = ranking_metrics(cases, cfg)
+    return m["mrr@10"] + m["hit@1"] + m["answer_sentence"]
+
+
+def fit_weights(cases: list[Case], start: RetrievalConfig, passes: int = 3) -> RetrievalConfig:
+    """Coordinate ascent over ``GRID`` for each weight; ties keep the current (smaller change) value."""
+    cfg, best = start, objective(cases, start)
+    for _ in range(passes):
+        improved = False
+        for name in WEIGHTS:
+            for value in GRID:
+                trial = replace(cfg, **{name: value})
+                score = objective(cases, trial)
+                if score > best + 1e-9:
+                    cfg, best, improved = trial, score, True
+        if not improved:
+            break
+    return cfg
+
+
+def abstention_rows(cases: list[Case], retriever, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Abstention features (one row per case) and labels (1 = answerable), through the live ranking code."""
+    X, y = [], []
+    for c in cases:
+        scored = retriever.rank(c.features, k=3, config=cfg)
+        values = features(c.analysis, [{**s.signals, "score": s.score} for s in scored])
+        X.append([values[name] for name in FEATURES])
+        y.append(1.0 if c.question.answerable else 0.0)
+    return np.array(X), np.array(y)
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 0.05, steps: int = 20000, lr: float = 0.5):
+    """Weights and bias of an L2-regularised logistic regression (plain gradient descent)."""
+    mean, std = X.mean(0), X.std(0) + 1e-6
+    Z = (X - mean) / std
+    w, b = np.zeros(Z.shape[1]), 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(Z @ w + b)))
+        w -= lr * (Z.T @ (p - y) / len(y) + l2 * w)
+        b -= lr * float(np.mean(p - y))
+    weights = w / std
+    bias = b - float(np.sum(w * mean / std))
+    return weights, bias
+
+
+def abstention_metrics(model: AbstentionModel, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    probs = np.array([model.probability(dict(zip(FEATURES, row))) for row in X])
+    flagged = probs < model.threshold
+    unans = y == 0
+    return {
+        "abstention_recall": float(flagged[unans].mean()) if unans.any() else float("nan"),
+        "abstention_precision": float(unans[flagged].mean()) if flagged.any() else 0.0,
+        "false_abstention_rate": float(flagged[~unans].mean()),
+    }
+
+
+def fit_abstention(X: np.ndarray, y: np.ndarray, max_false: float = 0.05) -> AbstentionModel:
+    weights, bias = fit_logistic(X, y)
+    model = AbstentionModel(weights={n: round(float(v), 4) for n, v in zip(FEATURES, weights)}, bias=round(bias, 4))
+    probs = np.array([model.probability(dict(zip(FEATURES, row))) for row in X])
+    answerable = np.sort(probs[y == 1])
+    allowed = int(np.floor(max_false * len(answerable)))  # this many answerable ones may fall under
+    threshold = float(answerable[allowed]) - 1e-6 if allowed < len(answerable) else 0.5
+    return replace(model, threshold=round(min(threshold, 0.95), 4))
+
+
+def report(name: str, cases: list[Case], retriever, cfg: RetrievalConfig, model: AbstentionModel) -> dict[str, float]:
+    X, y = abstention_rows(cases, retriever, cfg)
+    out = {"questions": len(cases), **ranking_metrics(cases, cfg), **abstention_metrics(model, X, y)}
+    print(f"{name:10} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in out.items()))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--tuning", default=str(ROOT / "tests" / "data" / "tuning.jsonl"))
+    parser.add_argument("--dev", default=str(ROOT.parent / "shared" / "questions" / "dev.jsonl"))
+    parser.add_argument("--index", default=str(ROOT / "index"))
+    args = parser.parse_args()
+
+    assistant = Assistant.load(index=args.index, progress=False)
+    tune_q, held_q = split(load_questions(args.tuning))
+    dev_q = load_questions(args.dev) if Path(args.dev).exists() else []
+    tune, held, dev = (build_cases(assistant, qs) for qs in (tune_q, held_q, dev_q))
+    cfg, model = assistant.retriever.config, assistant.abstention
+    print("current weights:")
+    splits = (("tune", tune), ("held-out", held), ("dev", dev))
+    retriever = assistant.retriever
+    results = {name: report(name, cases, retriever, cfg, model) for name, cases in splits}
+    if not args.report_only:
+        cfg = fit_weights(tune, cfg)
+        model = fit_abstention(*abstention_rows(tune, retriever, cfg))
+        print("\nfitted on the tuning split:")
+        results = {name: report(name, cases, retriever, cfg, model) for name, cases in splits}
+        print("\nRetrievalConfig(" + ", ".join(f"{k}={v}" for k, v in asdict(cfg).items()) + ")")
+        print(f"AbstentionModel(weights={model.weights}, bias={model.bias}, threshold={model.threshold})")
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tune.json").write_text(
+        json.dumps({"config": asdict(cfg), "abstention": asdict(model), "results": results}, indent=2) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Deciding whether the corpus answers a question at all.
+
+A small logistic model over signals of the best hits: how well the best sentence and
+passage match, whether the question's terms and names are there, whether the person
+asked about is quoted, and whether the best sentence holds the kind of answer asked for
+(a number, a date). Its weights were fitted by ``bench/tune.py`` on the tuning split of
+``tests/data/tuning.jsonl``; they live here as plain numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .analysis import QueryAnalysis
+
+__all__ = ["FEATURES", "AbstentionModel", "features"]
+
+FEATURES = ("score", "sentence_dense", "coverage", "names", "speaker", "speaker_topic", "typed_topic", "margin")
+
+
+def features(query: QueryAnalysis, signals: Sequence[dict[str, float]]) -> dict[str, float]:
+    """The abstention features of a ranked list of hits' signals (best first; the top 3 count).
+
+    ``speaker_topic`` is how well the best sentence spoken by the person asked about
+    matches the question (for "what did X say" questions); ``typed_topic`` is the same
+    for the best sentence that holds the kind of answer asked for (a number, a date).
+    Questions that ask neither get the best sentence's match instead.
+    """
+    if not signals:
+        return dict.fromkeys(FEATURES, 0.0)
+    top, head = signals[0], signals[:3]
+    second = signals[1]["score"] if len(signals) > 1 else 0.0
+    return {
+        "score": top["score"],
+        "sentence_dense": top["sentence_dense"],
+        "coverage": top["coverage"],
+        "names": max(s["names"] for s in head),
+        "speaker": max(s["speaker"] for s in head),
+        "speaker_topic": max(s["speaker_dense"] for s in head) if top.get("asks_speaker") else top["sentence_dense"],
+        "typed_topic": max(s["typed_dense"] for s in head) if query.wants else top["sentence_dense"],
+        "margin": top["score"] - second,
+    }
+
+
+@dataclass(frozen=True)
+class AbstentionModel:
+    """``P(answerable) = sigmoid(bias + sum(weight * feature))``; answerable when it reaches ``threshold``."""
+
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "score": 4.0,
+            "sentence_dense": 2.0,
+            "coverage": 2.0,
+            "names": 2.0,
+            "speaker": 2.0,
+            "speaker_topic": 0.0,
+            "typed_topic": 0.0,
+            "margin": 0.0,
+        }
+    )
+    bias: float = -8.0
+    threshold: float = 0.5
+
+    def probability(self, values: dict[str, float]) -> float:
+        """Probability that the question is answerable."""
+        z = self.bias + sum(w * values.get(name, 0.0) for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))

@@ -1,0 +1,281 @@
+"""What a question asks for, read without any model: names, the speaker asked about, answer type.
+
+* **Names.** A corpus lexicon holds the words written capitalised mid-sentence and never
+  in lower case (Lavrov, NATO, Istanbul); a question's words are matched against it, so
+  lower-case questions ("what did rubio say") still name people.
+* **Speaker.** "what did X say / think / tell", "how does X see", "according to X",
+  "X's view": X is the speaker whose words answer, matched against the quotes attributed
+  at index time.
+* **Answer type.** "how many" wants a number, "when" a date, "who" a person, "where" a
+  place; a sentence without one cannot be the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .lexical import STOPWORDS, tokenize, words
+
+__all__ = ["NameLexicon", "QueryAnalysis", "analyse", "sentence_has"]
+
+_SPEECH = frozenset(
+    """say said says tell told tells think thinks thought claim claimed claims argue argued argues believe believes
+    believed warn warned warns mean meant predict predicted admit admitted deny denied confirm confirmed confirms
+    announce announced reveal revealed insist insisted insists describe described describes characterize
+    characterise characterized characterised react reacted respond responded reply replied stress stressed
+    emphasize emphasise emphasized emphasised note noted notes add added report reported conclude concluded
+    mention mentioned discuss discussed comment commented remark remarked state stated""".split()
+)
+_AUX = frozenset("did does do has have had will would was is were are can could should".split())
+_CLAUSE = frozenset("when where if that which who whom while after before because as".split())
+_PRONOUNS = {"he", "she", "they", "him", "her", "them"}
+_DETERMINERS = {"the", "a", "an", "this", "that", "his", "her", "their", "its", "our", "my", "your"}
+#: Capitals and seats of government stand for their country in news English.
+METONYMS = {
+    "moscow": "russia",
+    "kremlin": "russia",
+    "kyiv": "ukraine",
+    "kiev": "ukraine",
+    "washington": "us",
+    "ankara": "turkey",
+    "beijing": "china",
+    "brussels": "eu",
+    "london": "uk",
+    "paris": "france",
+    "berlin": "germany",
+    "tehran": "iran",
+    "minsk": "belarus",
+}
+_NOT_SPEAKER = {
+    "it",
+    "this",
+    "that",
+    "there",
+    "you",
+    "we",
+    "i",
+    "anyone",
+    "people",
+    "anything",
+    "analysis",
+    "report",
+    "article",
+    "piece",
+    "story",
+    "text",
+    "paper",
+    "column",
+    "interview",
+    "reporting",
+    "outlet",
+    "opinion",
+}
+_FRAMES = [
+    re.compile(r"\baccording to\s+(?P<x>[^,?.!]+)", re.I),
+    re.compile(
+        r"\b(?P<x>[\w.\-’']+(?:\s+[\w.\-’']+){0,3}?)['’]s?\s+(?:view|views|position|stance|take|reaction|response|"
+        r"assessment|comments?|remarks?|statement|words|message|opinion|argument|warning|claims?)\b",
+        re.I,
+    ),
+    re.compile(r"\bin\s+(?P<x>[\w.\-’' ]+?)['’]s?\s+(?:view|opinion|words|reading|eyes|telling)\b", re.I),
+]
+_TITLE_WORDS = {
+    "president",
+    "minister",
+    "secretary",
+    "general",
+    "spokesperson",
+    "spokesman",
+    "spokeswoman",
+    "foreign",
+    "defense",
+    "defence",
+    "chief",
+    "head",
+    "deputy",
+    "senator",
+    "chancellor",
+    "director",
+    "official",
+    "officials",
+    "diplomat",
+    "analyst",
+    "correspondent",
+    "envoy",
+    "leader",
+    "negotiator",
+    "state",
+    "prime",
+}
+_CALENDAR = frozenset(
+    """january february march april may june july august september october november december monday tuesday
+    wednesday thursday friday saturday sunday""".split()
+)
+_HEAD = r"^\s*(?:(?:and|so|but|then|also|ok|okay)\s+)?(?:(?:in|on|at|by|for|since|until)\s+)?"
+_WANTS = [
+    (
+        "number",
+        re.compile(
+            _HEAD + r"(?:how\s+(?:many|much|long|large|big|often)\b|what\s+(?:number|percentage|share|"
+            r"amount|proportion)\b)",
+            re.I,
+        ),
+    ),
+    ("date", re.compile(_HEAD + r"(?:when\b|(?:what|which)\s+(?:dates?|days?|years?|months?|time|week)\b)", re.I)),
+    (
+        "place",
+        re.compile(_HEAD + r"(?:where\b|(?:what|which)\s+(?:city|country|place|venue|palace|location|town)\b)", re.I),
+    ),
+    (
+        "person",
+        re.compile(
+            _HEAD + r"(?:who|whom)\b|" + _HEAD + r"(?:which|what)\s+(?:journalist|official|analyst|"
+            r"minister|person|leader|diplomat|people|officials|general|spokesperson|politician)\b",
+            re.I,
+        ),
+    ),
+]
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_DATE_IN_SENTENCE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:19|20)\d\d|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|tonight|"
+    r"(?:last|next|this)\s+(?:week|month|year|weekend)|weekend|morning|evening|afternoon|overnight|"
+    rf"(?:early|late|mid)\s+(?:{_MONTHS}|\w+day)|(?:in|since|until|by|before|after)\s+(?:{_MONTHS}))\b",
+    re.I,
+)
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    "hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens"
+)
+_NUMBER_IN_SENTENCE = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
+
+
+def sentence_has(kind: str | None, sentence: str, *, question_names: Iterable[str] = ()) -> bool:
+    """Whether ``sentence`` holds the kind of answer a question wants (True when no type is wanted)."""
+    if kind is None:
+        return True
+    if kind == "number":
+        return bool(_NUMBER_IN_SENTENCE.search(sentence))
+    if kind == "date":
+        return bool(_DATE_IN_SENTENCE.search(sentence))
+    asked = set(question_names)
+    caps = [w for w in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'\-]+", sentence)]
+    return any(w for w in words(" ".join(caps)) if w not in asked and w not in STOPWORDS and w not in _TITLE_WORDS)
+
+
+class NameLexicon:
+    """Words the corpus writes capitalised mid-sentence and never in lower case: names.
+
+    Built from passage texts; ``words`` are lower-cased and accent-folded.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        capital: Counter[str] = Counter()
+        lower: Counter[str] = Counter()
+        for text in texts:
+            for sentence in re.split(r"(?<=[.!?:“”\"])\s+|\n+", text):
+                tokens = re.findall(r"[^\W\d_][\w’'\-.]*", sentence)
+                if len(tokens) > 2 and sum(t[0].isupper() for t in tokens) * 3 > len(tokens) * 2:
+                    continue  # a title-case heading capitalises every word
+                for i, token in enumerate(tokens):
+                    token = token.rstrip(".")
+                    folded = words(token)
+                    if not folded:
+                        continue
+                    if token[0].isupper():
+                        if i > 0:
+                            capital[folded[0]] += 1
+                    else:
+                        lower[folded[0]] += 1
+        self.words = frozenset(
+            w
+            for w in capital
+            if not lower[w] and w not in STOPWORDS and w not in _TITLE_WORDS and w not in _CALENDAR and len(w) > 1
+        )
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.words
+
+
+@dataclass(frozen=True)
+class QueryAnalysis:
+    """A question taken apart: its BM25 tokens, names, asked-for speaker and answer type."""
+
+    text: str
+    tokens: tuple[str, ...]
+    names: frozenset[str]
+    speaker: frozenset[str]
+    speaker_pronoun: bool
+    wants: str | None
+
+    @property
+    def who_said(self) -> bool:
+        """Whether the question asks what someone said or thinks."""
+        return bool(self.speaker) or self.speaker_pronoun
+
+
+def _speaker(question: str) -> tuple[set[str], bool]:
+    """The words naming the speaker a question asks about, and whether it is a pronoun."""
+    tokens = [w for w in words(question)]
+    for v, token in enumerate(tokens):
+        if token not in _SPEECH or v == 0:
+            continue
+        if tokens[v - 1] in _DETERMINERS:
+            continue  # "the report": a noun, not a verb
+        a = next((i for i in range(v - 1, -1, -1) if tokens[i] in _AUX), None)
+        if a is None or a == v - 1:
+            continue
+        x = tokens[a + 1 : v]
+        cut = max((i for i, t in enumerate(x) if t in _CLAUSE), default=-1)
+        x = [t for t in x[cut + 1 :] if t not in {"the", "a", "an"}]
+        if not x or len(x) > 6 or x[0] in _NOT_SPEAKER:
+            continue
+        if x[0] in _PRONOUNS:
+            return set(), True
+        return {t for t in x if t not in STOPWORDS}, False
+    for frame in _FRAMES:
+        match = frame.search(question)
+        if match:
+            x = [t for t in words(match.group("x")) if t not in {"the", "a", "an"}]
+            if x and x[0] not in _NOT_SPEAKER and len(x) <= 6 and not any(t in _NOT_SPEAKER for t in x):
+                if x[0] in _PRONOUNS:
+                    return set(), True
+                return {t for t in x if t not in STOPWORDS}, False
+    return set(), False
+
+
+def analyse(question: str, lexicon: NameLexicon | None = None, *, context: str = "") -> QueryAnalysis:
+    """Analyse ``question`` against the corpus's name ``lexicon``.
+
+    ``context`` is conversation text searched along with the question (earlier turns of
+    a follow-up): its words join the search terms, but speaker, answer type and names
+    are read from the question alone.
+    """
+    qwords = words(question)
+    capitalised = {w for tok in re.findall(r"(?<!^)(?<![?.!]\s)\b[A-Z][\w’'\-]+", question.strip()) for w in words(tok)}
+    names = frozenset(
+        w
+        for w in qwords
+        if ((lexicon is not None and w in lexicon) or w in capitalised)
+        and w not in STOPWORDS
+        and w not in _TITLE_WORDS
+        and w not in _CALENDAR
+    )
+    speaker, pronoun = _speaker(question)
+    wants = next((kind for kind, pattern in _WANTS if pattern.search(question)), None)
+    if wants == "person" and (speaker or pronoun):
+        wants = None
+    return QueryAnalysis(
+        text=question,
+        tokens=tuple(tokenize(f"{question} {context}" if context else question)),
+        names=names,
+        speaker=frozenset(speaker),
+        speaker_pronoun=pronoun,
+        wants=wants,
+    )

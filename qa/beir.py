@@ -1,0 +1,109 @@
+"""BEIR benchmark folders: ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``.
+
+The corpus is indexed one passage per document (title + text), as in the published
+numbers; sentences are still split so sentence-level scoring works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from .documents import ArticleMeta, Block, Document, FileState
+from .errors import QuestionFileError
+from .passages import Chunking
+
+__all__ = ["WHOLE_DOCUMENTS", "BeirCorpus", "is_beir_folder", "read_qrels", "read_queries"]
+
+#: Chunking that keeps every document as one passage.
+WHOLE_DOCUMENTS = Chunking(min_words=10**9, max_words=10**9)
+
+
+def is_beir_folder(path: Path) -> bool:
+    """Whether ``path`` looks like a BEIR dataset folder."""
+    path = Path(path)
+    return path.is_dir() and (path / "corpus.jsonl").is_file() and (path / "queries.jsonl").is_file()
+
+
+def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict, str]]:
+    if not path.is_file():
+        raise QuestionFileError(f"{path} is missing; a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/")
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise QuestionFileError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+            missing = [key for key in required if key not in row]
+            if not isinstance(row, dict) or missing:
+                raise QuestionFileError(f"{path}:{number}: missing field(s) {', '.join(missing) or required}")
+            rows.append((number, row, line))
+    return rows
+
+
+class BeirCorpus:
+    """A BEIR ``corpus.jsonl`` as a :class:`~qa.documents.Source`: one document per line."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.location = Path(folder).resolve()
+        self._docs: dict[str, tuple[str, str, FileState]] | None = None
+
+    def _rows(self) -> dict[str, tuple[str, str, FileState]]:
+        if self._docs is None:
+            self._docs = {}
+            for _, row, line in _read_jsonl(self.location / "corpus.jsonl", ("_id", "text")):
+                digest = hashlib.sha256(line.encode()).hexdigest()
+                state = FileState(len(line), 0, digest)
+                self._docs[str(row["_id"])] = (str(row.get("title") or ""), str(row["text"] or ""), state)
+        return self._docs
+
+    def scan(self, previous: Mapping[str, FileState]) -> dict[str, FileState]:
+        return {doc_id: state for doc_id, (_, _, state) in self._rows().items()}
+
+    def metadata(self) -> dict[str, ArticleMeta]:
+        return {}
+
+    def metadata_digest(self) -> str:
+        return "-"
+
+    def load(self, doc_id: str) -> Document:
+        title, body, _ = self._rows()[doc_id]
+        title, body = title.strip(), body.strip() or title.strip() or doc_id
+        text = f"{title}\n\n{body}" if title else body
+        blocks = [Block(len(text) - len(body), len(text))]
+        if title:
+            blocks.insert(0, Block(0, len(title), heading=True))
+        return Document(doc_id, text, tuple(blocks), ArticleMeta(title=title))
+
+
+def read_queries(folder: Path) -> dict[str, str]:
+    """Query id -> text from ``queries.jsonl``."""
+    return {
+        str(row["_id"]): str(row["text"]) for _, row, _ in _read_jsonl(Path(folder) / "queries.jsonl", ("_id", "text"))
+    }
+
+
+def read_qrels(folder: Path, split: str = "test") -> dict[str, dict[str, int]]:
+    """Query id -> {doc id: relevance} from ``qrels/<split>.tsv`` (a header line is allowed)."""
+    path = Path(folder) / "qrels" / f"{split}.tsv"
+    if not path.is_file():
+        raise QuestionFileError(f"{path} is missing; a BEIR folder holds qrels/{split}.tsv")
+    qrels: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            parts = line.rstrip("\n").split("\t")
+            if not line.strip() or (number == 1 and parts[0] == "query-id"):
+                continue
+            if len(parts) != 3:
+                raise QuestionFileError(f"{path}:{number}: expected query-id, corpus-id and score separated by tabs")
+            try:
+                score = int(parts[2])
+            except ValueError as exc:
+                raise QuestionFileError(f"{path}:{number}: score {parts[2]!r} is not an integer") from exc
+            qrels.setdefault(parts[0], {})[parts[1]] = score
+    return qrels
