@@ -3,12 +3,13 @@
     python bench/tune.py                 # fit, print the fitted values and all metrics
     python bench/tune.py --report-only   # only report the weights currently in the code
 
-Splits: ``tests/data/tuning.jsonl`` is cut by id into a tuning split (ids not divisible
-by 3) and a held-out split (ids divisible by 3); ``../shared/questions/dev.jsonl`` is a
-second check. Only the tuning split is used to fit. Weights are searched on a coarse
-grid by coordinate ascent on MRR@10 + Hit@1 + answer-sentence accuracy; the abstention
-model is an L2-regularised logistic regression whose threshold keeps wrongly flagged
-answerable questions at or under 5% on the tuning split.
+Fitting uses ``tests/data/tuning.jsonl`` only; ``../shared/questions/dev.jsonl`` is the
+check. A 3-fold cross-validation over the tuning set (folds by id) first estimates how
+well the fitting generalises; then the final values are fitted on the whole tuning set.
+Weights are searched on a coarse grid (random restarts, then coordinate ascent) for
+MRR@10 + Hit@1 + answer-sentence accuracy; the abstention model is an L2-regularised
+logistic regression whose threshold keeps wrongly flagged answerable questions at or
+under 5% of the questions it is fitted on.
 
 Fitted values are printed as Python to paste into ``qa/retrieval.py`` (RetrievalConfig)
 and ``qa/abstain.py`` (AbstentionModel), and saved to ``bench/out/tune.json``.
@@ -31,18 +32,19 @@ from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel, features  # noqa: E402
 from qa.analysis import analyse  # noqa: E402
 from qa.evaluation import EvalQuestion, load_questions  # noqa: E402
-from qa.retrieval import RetrievalConfig, combine  # noqa: E402
+from qa.retrieval import RetrievalConfig  # noqa: E402
 from qa.text import normalize  # noqa: E402
 
-GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
+GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
+# Passage scores only matter relative to each other, so the sentence weight is pinned to 1.
 WEIGHTS = (
     "dense",
-    "sentence",
     "bm25",
     "coverage",
     "names",
     "speaker",
     "sentence_coverage",
+    "sentence_bm25",
     "sentence_type",
     "sentence_speaker",
     "sentence_intro",
@@ -56,15 +58,19 @@ class Case:
     question: EvalQuestion
     analysis: object
     features: object
-    relevant: np.ndarray  # per candidate passage
-    sentence_ok: np.ndarray  # per candidate sentence
+    relevant: dict  # passage row -> contains the evidence
+    evidence: list  # normalised evidence strings
+    source: dict  # passage row -> {offset: text} view for highlight checks
 
 
-def split(questions: list[EvalQuestion]) -> tuple[list[EvalQuestion], list[EvalQuestion]]:
-    """(tuning, held-out) by id: ids whose number is divisible by 3 are held out."""
-    tune = [q for q in questions if int("".join(c for c in q.id if c.isdigit()) or 0) % 3]
-    held = [q for q in questions if not int("".join(c for c in q.id if c.isdigit()) or 0) % 3]
-    return tune, held
+class _Source:
+    """Slices a passage's text with source offsets."""
+
+    def __init__(self, passage) -> None:
+        self.p = passage
+
+    def __getitem__(self, span: slice) -> str:
+        return self.p.text[span.start - self.p.char_start : span.stop - self.p.char_start]
 
 
 def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Case]:
@@ -76,33 +82,30 @@ def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Cas
     ]
     vectors = assistant.encoder.encode([text for text, _ in resolved])
     cases = []
+    passages = assistant.store.passages
+    source = {i: _Source(p) for i, p in enumerate(passages)}
     for q, (_, context), a, v in zip(questions, resolved, analyses, vectors):
         f = assistant.retriever.features(a, v, context=context)
-        passages = [assistant.store.passages[r] for r in f.rows]
         evidence = [normalize(e) for e in q.evidence]
-        relevant = np.array([any(e in normalize(p.text) for e in evidence) for p in passages])
-        sentences = [p.sentence_text(i) for p in passages for i in range(len(p.sentences))]
-        ok = np.array([any(e in normalize(s) for e in evidence) for s in sentences])
-        cases.append(Case(q, a, f, relevant, ok))
+        relevant = {int(r): any(e in normalize(passages[r].text) for e in evidence) for r in f.rows}
+        cases.append(Case(q, a, f, relevant, evidence, source))
     return cases
 
 
-def ranking_metrics(cases: list[Case], cfg: RetrievalConfig) -> dict[str, float]:
-    """Hit@1/5, MRR@10 and answer-sentence accuracy over the answerable cases."""
+def ranking_metrics(cases: list[Case], retriever, cfg: RetrievalConfig) -> dict[str, float]:
+    """Hit@1/5, MRR@10 and answer-sentence accuracy over the answerable cases, via the live ranking code."""
     rr, hit1, hit5, sent = [], [], [], []
     for c in cases:
         if not c.question.answerable:
             continue
-        scores, best, _ = combine(c.features, cfg)
-        order = np.lexsort((c.features.rows, -scores))
-        ranks = np.flatnonzero(c.relevant[order][:10])
-        first = int(ranks[0]) + 1 if len(ranks) else None
+        scored = retriever.rank(c.features, k=10, config=cfg)
+        ranks = [i + 1 for i, s in enumerate(scored) if c.relevant[s.row]]
+        first = ranks[0] if ranks else None
         rr.append(1.0 / first if first else 0.0)
         hit1.append(first == 1)
         hit5.append(bool(first and first <= 5))
-        top = order[0]
-        start = int(np.concatenate([[0], np.cumsum(c.features.counts)])[top])
-        sent.append(bool(c.sentence_ok[start + best[top]]))
+        a, b = scored[0].highlight
+        sent.append(any(e in normalize(c.source[scored[0].row][a:b]) for e in c.evidence))
     return {
         "hit@1": float(np.mean(hit1)),
         "hit@5": float(np.mean(hit5)),
@@ -111,20 +114,33 @@ def ranking_metrics(cases: list[Case], cfg: RetrievalConfig) -> dict[str, float]
     }
 
 
-def objective(cases: list[Case], cfg: RetrievalConfig) -> float:
-    m = ranking_metrics(cases, cfg)
+def objective(cases: list[Case], retriever, cfg: RetrievalConfig) -> float:
+    m = ranking_metrics(cases, retriever, cfg)
     return m["mrr@10"] + m["hit@1"] + m["answer_sentence"]
 
 
-def fit_weights(cases: list[Case], start: RetrievalConfig, passes: int = 3) -> RetrievalConfig:
-    """Coordinate ascent over ``GRID`` for each weight; ties keep the current (smaller change) value."""
-    cfg, best = start, objective(cases, start)
+def fit_weights(
+    cases: list[Case], retriever, start: RetrievalConfig, *, samples: int = 300, starts: int = 4, seed: int = 0
+) -> RetrievalConfig:
+    """Random restarts on the grid, then coordinate ascent from the best few; the best result wins."""
+    rng = np.random.default_rng(seed)
+    pool = [start] + [replace(start, **{name: float(rng.choice(GRID)) for name in WEIGHTS}) for _ in range(samples)]
+    ranked = sorted(pool, key=lambda c: -objective(cases, retriever, c))[:starts]
+    if start not in ranked:
+        ranked.append(start)
+    fitted = [ascend(cases, retriever, c) for c in ranked]
+    return max(fitted, key=lambda c: objective(cases, retriever, c))
+
+
+def ascend(cases: list[Case], retriever, start: RetrievalConfig, passes: int = 3) -> RetrievalConfig:
+    """Coordinate ascent over ``GRID`` for each weight; ties keep the current value."""
+    cfg, best = start, objective(cases, retriever, start)
     for _ in range(passes):
         improved = False
         for name in WEIGHTS:
             for value in GRID:
                 trial = replace(cfg, **{name: value})
-                score = objective(cases, trial)
+                score = objective(cases, retriever, trial)
                 if score > best + 1e-9:
                     cfg, best, improved = trial, score, True
         if not improved:
@@ -180,9 +196,15 @@ def fit_abstention(X: np.ndarray, y: np.ndarray, max_false: float = 0.05) -> Abs
 
 def report(name: str, cases: list[Case], retriever, cfg: RetrievalConfig, model: AbstentionModel) -> dict[str, float]:
     X, y = abstention_rows(cases, retriever, cfg)
-    out = {"questions": len(cases), **ranking_metrics(cases, cfg), **abstention_metrics(model, X, y)}
+    out = {"questions": len(cases), **ranking_metrics(cases, retriever, cfg), **abstention_metrics(model, X, y)}
     print(f"{name:10} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in out.items()))
     return out
+
+
+def folds(questions: list[EvalQuestion], k: int = 3) -> list[list[EvalQuestion]]:
+    """``k`` folds by id number, so every fold mixes all question types."""
+    number = [int("".join(c for c in q.id if c.isdigit()) or 0) for q in questions]
+    return [[q for q, n in zip(questions, number) if n % k == i] for i in range(k)]
 
 
 def main() -> None:
@@ -191,22 +213,36 @@ def main() -> None:
     parser.add_argument("--tuning", default=str(ROOT / "tests" / "data" / "tuning.jsonl"))
     parser.add_argument("--dev", default=str(ROOT.parent / "shared" / "questions" / "dev.jsonl"))
     parser.add_argument("--index", default=str(ROOT / "index"))
+    parser.add_argument("--folds", type=int, default=3)
     args = parser.parse_args()
 
     assistant = Assistant.load(index=args.index, progress=False)
-    tune_q, held_q = split(load_questions(args.tuning))
-    dev_q = load_questions(args.dev) if Path(args.dev).exists() else []
-    tune, held, dev = (build_cases(assistant, qs) for qs in (tune_q, held_q, dev_q))
-    cfg, model = assistant.retriever.config, assistant.abstention
-    print("current weights:")
-    splits = (("tune", tune), ("held-out", held), ("dev", dev))
     retriever = assistant.retriever
-    results = {name: report(name, cases, retriever, cfg, model) for name, cases in splits}
+    tuning_q = load_questions(args.tuning)
+    dev_q = load_questions(args.dev) if Path(args.dev).exists() else []
+    tuning, dev = build_cases(assistant, tuning_q), build_cases(assistant, dev_q)
+    by_id = {c.question.id: c for c in tuning}
+    cfg, model = retriever.config, assistant.abstention
+    print("weights in the code:")
+    results = {name: report(name, cases, retriever, cfg, model) for name, cases in (("tuning", tuning), ("dev", dev))}
     if not args.report_only:
-        cfg = fit_weights(tune, cfg)
-        model = fit_abstention(*abstention_rows(tune, retriever, cfg))
-        print("\nfitted on the tuning split:")
-        results = {name: report(name, cases, retriever, cfg, model) for name, cases in splits}
+        print(f"\n{args.folds}-fold cross-validation on the tuning set (fit on the other folds):")
+        cv = []
+        for i, fold in enumerate(folds(tuning_q, args.folds)):
+            test = [by_id[q.id] for q in fold]
+            train = [c for c in tuning if c.question.id not in {q.id for q in fold}]
+            fold_cfg = fit_weights(train, retriever, cfg)
+            fold_model = fit_abstention(*abstention_rows(train, retriever, fold_cfg))
+            cv.append(report(f"fold {i}", test, retriever, fold_cfg, fold_model))
+        mean = {k: float(np.mean([r[k] for r in cv])) for k in cv[0] if k != "questions"}
+        print("cv mean    " + "  ".join(f"{k} {v:.3f}" for k, v in mean.items()))
+        cfg = fit_weights(tuning, retriever, cfg)
+        model = fit_abstention(*abstention_rows(tuning, retriever, cfg))
+        print("\nfitted on the whole tuning set:")
+        results = {
+            name: report(name, cases, retriever, cfg, model) for name, cases in (("tuning", tuning), ("dev", dev))
+        }
+        results["cross_validation"] = mean
         print("\nRetrievalConfig(" + ", ".join(f"{k}={v}" for k, v in asdict(cfg).items()) + ")")
         print(f"AbstentionModel(weights={model.weights}, bias={model.bias}, threshold={model.threshold})")
     out = ROOT / "bench" / "out"

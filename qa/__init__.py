@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see embeddings/__init__.py
+
 from .answer import Answer, Hit
 from .assistant import Assistant
 from .errors import QAError

@@ -17,20 +17,21 @@ from .analysis import QueryAnalysis
 
 __all__ = ["FEATURES", "AbstentionModel", "features"]
 
-FEATURES = ("score", "sentence_dense", "coverage", "names", "speaker", "speaker_topic", "typed_topic", "margin")
+FEATURES = ("score", "sentence_dense", "coverage", "names", "speaker", "speaker_gap", "typed_gap", "margin")
 
 
 def features(query: QueryAnalysis, signals: Sequence[dict[str, float]]) -> dict[str, float]:
     """The abstention features of a ranked list of hits' signals (best first; the top 3 count).
 
-    ``speaker_topic`` is how well the best sentence spoken by the person asked about
-    matches the question (for "what did X say" questions); ``typed_topic`` is the same
-    for the best sentence that holds the kind of answer asked for (a number, a date).
-    Questions that ask neither get the best sentence's match instead.
+    ``speaker_gap`` is how much worse the best sentence spoken by the person asked about
+    matches the question than the best sentence at all (for "what did X say"
+    questions); ``typed_gap`` is the same for the best sentence holding the kind of
+    answer asked for (a number, a date, a name). Both are 0 when not asked.
     """
     if not signals:
         return dict.fromkeys(FEATURES, 0.0)
     top, head = signals[0], signals[:3]
+    best = max(s["best_dense"] for s in head)
     second = signals[1]["score"] if len(signals) > 1 else 0.0
     return {
         "score": top["score"],
@@ -38,8 +39,8 @@ def features(query: QueryAnalysis, signals: Sequence[dict[str, float]]) -> dict[
         "coverage": top["coverage"],
         "names": max(s["names"] for s in head),
         "speaker": max(s["speaker"] for s in head),
-        "speaker_topic": max(s["speaker_dense"] for s in head) if top.get("asks_speaker") else top["sentence_dense"],
-        "typed_topic": max(s["typed_dense"] for s in head) if query.wants else top["sentence_dense"],
+        "speaker_gap": best - max(s["speaker_dense"] for s in head) if top.get("asks_speaker") else 0.0,
+        "typed_gap": best - max(s["typed_dense"] for s in head) if query.wants else 0.0,
         "margin": top["score"] - second,
     }
 
@@ -50,18 +51,18 @@ class AbstentionModel:
 
     weights: dict[str, float] = field(
         default_factory=lambda: {
-            "score": 4.0,
-            "sentence_dense": 2.0,
-            "coverage": 2.0,
-            "names": 2.0,
-            "speaker": 2.0,
-            "speaker_topic": 0.0,
-            "typed_topic": 0.0,
-            "margin": 0.0,
+            "score": 0.3312,
+            "sentence_dense": -0.078,
+            "coverage": -0.7991,
+            "names": 2.4278,
+            "speaker": 1.9949,
+            "speaker_gap": -3.1789,
+            "typed_gap": -3.8782,
+            "margin": 1.0769,
         }
     )
-    bias: float = -8.0
-    threshold: float = 0.5
+    bias: float = -3.7131
+    threshold: float = 0.6849
 
     def probability(self, values: dict[str, float]) -> float:
         """Probability that the question is answerable."""

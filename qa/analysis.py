@@ -6,8 +6,9 @@
 * **Speaker.** "what did X say / think / tell", "how does X see", "according to X",
   "X's view": X is the speaker whose words answer, matched against the quotes attributed
   at index time.
-* **Answer type.** "how many" wants a number, "when" a date, "who" a person, "where" a
-  place; a sentence without one cannot be the answer.
+* **Answer type.** "how many" wants a number, "when" a date, "where" a place, "who" or
+  "which outlet/official/bodies" a name the question does not already hold; a sentence
+  without one is unlikely to be the answer.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from .lexical import STOPWORDS, tokenize, words
 
-__all__ = ["NameLexicon", "QueryAnalysis", "analyse", "sentence_has"]
+__all__ = ["METONYMS", "NameLexicon", "QueryAnalysis", "analyse", "name_groups", "sentence_has"]
 
 _SPEECH = frozenset(
     """say said says tell told tells think thinks thought claim claimed claims argue argued argues believe believes
@@ -29,6 +30,9 @@ _SPEECH = frozenset(
     emphasize emphasise emphasized emphasised note noted notes add added report reported conclude concluded
     mention mentioned discuss discussed comment commented remark remarked state stated""".split()
 )
+#: Words that frame a question ("what did X *say*", "*according* to X") rather than name its topic.
+_FRAME_WORDS = ("say", "said", "says", "tell", "told", "tells", "think", "thinks", "thought", "according")
+_FRAME_STEMS: frozenset[str] = frozenset()
 _AUX = frozenset("did does do has have had will would was is were are can could should".split())
 _CLAUSE = frozenset("when where if that which who whom while after before because as".split())
 _PRONOUNS = {"he", "she", "they", "him", "her", "them"}
@@ -130,10 +134,11 @@ _WANTS = [
         re.compile(_HEAD + r"(?:where\b|(?:what|which)\s+(?:city|country|place|venue|palace|location|town)\b)", re.I),
     ),
     (
-        "person",
+        "name",
         re.compile(
-            _HEAD + r"(?:who|whom)\b|" + _HEAD + r"(?:which|what)\s+(?:journalist|official|analyst|"
-            r"minister|person|leader|diplomat|people|officials|general|spokesperson|politician)\b",
+            _HEAD + r"(?:who|whom|which)\b|" + _HEAD + r"what\s+(?:journalist|official|analyst|minister|person|leader|"
+            r"diplomat|outlet|agency|agencies|newspaper|countr(?:y|ies)|organi[sz]ations?|bod(?:y|ies)|groups?|people|"
+            r"officials|general|spokesperson|politician|media|city|cities)\b",
             re.I,
         ),
     ),
@@ -165,8 +170,25 @@ def sentence_has(kind: str | None, sentence: str, *, question_names: Iterable[st
     if kind == "date":
         return bool(_DATE_IN_SENTENCE.search(sentence))
     asked = set(question_names)
-    caps = [w for w in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'\-]+", sentence)]
-    return any(w for w in words(" ".join(caps)) if w not in asked and w not in STOPWORDS and w not in _TITLE_WORDS)
+    return any(not (group & asked) for group in name_groups(sentence))
+
+
+_GROUP = re.compile(r"(?<![\w’'])[A-Z][\w’'.\-]*(?:\s+(?:of\s+|de\s+|al-)?[A-Z][\w’'.\-]*)*")
+
+
+def name_groups(sentence: str) -> list[frozenset[str]]:
+    """The capitalised runs of a sentence (a person, place or body each), as sets of folded words.
+
+    A run at the very start of the sentence counts only when it is two words or more
+    (a lone capitalised first word is just the start of the sentence).
+    """
+    groups = []
+    for match in _GROUP.finditer(sentence):
+        found = frozenset(w for w in words(match.group(0)) if w not in STOPWORDS and w not in _TITLE_WORDS)
+        if not found or (match.start() == len(sentence) - len(sentence.lstrip(" “\"‘'")) and len(found) < 2):
+            continue
+        groups.append(found)
+    return groups
 
 
 class NameLexicon:
@@ -220,6 +242,13 @@ class QueryAnalysis:
         return bool(self.speaker) or self.speaker_pronoun
 
 
+def _frame_stems() -> frozenset[str]:
+    return frozenset(t for w in _FRAME_WORDS for t in tokenize(w))
+
+
+_FRAME_STEMS = _frame_stems()
+
+
 def _speaker(question: str) -> tuple[set[str], bool]:
     """The words naming the speaker a question asks about, and whether it is a pronoun."""
     tokens = [w for w in words(question)]
@@ -269,11 +298,9 @@ def analyse(question: str, lexicon: NameLexicon | None = None, *, context: str =
     )
     speaker, pronoun = _speaker(question)
     wants = next((kind for kind, pattern in _WANTS if pattern.search(question)), None)
-    if wants == "person" and (speaker or pronoun):
-        wants = None
     return QueryAnalysis(
         text=question,
-        tokens=tuple(tokenize(f"{question} {context}" if context else question)),
+        tokens=tuple(t for t in tokenize(f"{question} {context}" if context else question) if t not in _FRAME_STEMS),
         names=names,
         speaker=frozenset(speaker),
         speaker_pronoun=pronoun,

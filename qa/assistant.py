@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from embeddings import Encoder, ModelLoadError, load_encoder
 
@@ -17,6 +19,7 @@ from .errors import CorpusError, EmptyQuestionError, ModelError
 from .followup import depends_on_history, rewrite, user_turns
 from .lexical import words
 from .passages import Chunking, Passage
+from .rerank import Reranker, load_reranker, standardise
 from .retrieval import Filters, RetrievalConfig, Retriever, Scored
 from .store import IndexStore, open_index
 
@@ -59,8 +62,14 @@ class Assistant:
         corpus: Path,
         config: RetrievalConfig = RetrievalConfig(),
         abstention: AbstentionModel = AbstentionModel(),
+        reranker: Reranker | None = None,
+        rerank_weight: float = 0.5,
+        rerank_depth: int = 20,
     ) -> None:
         self.store = store
+        self.reranker = reranker
+        self.rerank_weight = rerank_weight
+        self.rerank_depth = rerank_depth
         self.encoder = encoder
         self.corpus = Path(corpus)
         self.retriever = Retriever(store, config=config)
@@ -78,6 +87,8 @@ class Assistant:
         chunking: Chunking = Chunking(),
         rebuild: bool = False,
         progress: bool = True,
+        rerank: str | os.PathLike | Reranker | None = None,
+        rerank_weight: float = 0.5,
     ) -> Assistant:
         """Open the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
@@ -91,6 +102,11 @@ class Assistant:
             chunking: passage size limits.
             rebuild: rebuild the index even if it is up to date.
             progress: show a progress bar while encoding many passages.
+            rerank: an optional second stage that rescores the best candidates: a model
+                name or path for a bi-encoder (e.g. ``"all-mpnet-base-v2"``),
+                ``"cross-encoder:PATH"`` for a cross-encoder, or a :class:`~qa.rerank.Reranker`.
+                Off by default; it costs a model call per question.
+            rerank_weight: weight of the standardised second-stage score.
 
         Raises:
             CorpusError: the corpus folder is missing or holds no readable article.
@@ -101,8 +117,9 @@ class Assistant:
             corpus = CorpusFolder(corpus)
             scan_corpus(corpus.location)  # fail fast, before the model loads
         encoder = encoder or _load_encoder(model)
+        reranker = load_reranker(rerank)
         store = open_index(corpus, Path(index), encoder, chunking=chunking, progress=progress, rebuild=rebuild)
-        return cls(store, encoder, corpus=corpus.location)
+        return cls(store, encoder, corpus=corpus.location, reranker=reranker, rerank_weight=rerank_weight)
 
     # ------------------------------------------------------------------ asking
 
@@ -166,7 +183,10 @@ class Assistant:
                 notes.append(f"No article matches the filter ({filters.describe()}); remove or widen it.")
         else:
             speakers = [who for _, who in resolved]
-            results = self.retriever.batch_search(analyses, vectors, k=k, allowed=allowed, speakers=speakers)
+            depth = max(k, self.rerank_depth) if self.reranker else k
+            results = self.retriever.batch_search(analyses, vectors, k=depth, allowed=allowed, speakers=speakers)
+            if self.reranker:
+                results = [self._rerank(q, scored)[:k] for q, scored in zip(queries, results)]
         answers = []
         for question, query, analysis, scored, cut, notes in zip(
             cleaned, queries, analyses, results, truncated, notes_all
@@ -182,6 +202,24 @@ class Assistant:
             answerable = bool(hits) and confidence >= self.abstention.threshold
             answers.append(Answer(question, query, hits, answerable, confidence, tuple(notes), cut))
         return answers
+
+    def _rerank(self, query: str, scored: list[Scored]) -> list[Scored]:
+        """Second stage: add the weighted, standardised reranker score and sort again."""
+        if len(scored) < 2:
+            return scored
+        passage_scores, sentence_scores = self.reranker.score(query, [self.store.passages[s.row] for s in scored])
+        second = np.asarray(passage_scores, dtype=np.float32)
+        if sentence_scores is not None:
+            best = np.array([float(s.max()) if len(s) else 0.0 for s in sentence_scores], dtype=np.float32)
+            second = 0.5 * second + 0.5 * best
+        z = standardise(second)
+        out = [
+            replace(
+                s, score=s.score + self.rerank_weight * float(z[i]), signals={**s.signals, "rerank": float(second[i])}
+            )
+            for i, s in enumerate(scored)
+        ]
+        return sorted(out, key=lambda s: (-s.score, s.row))
 
     def _resolve(self, question: str, history: Sequence) -> tuple[str, frozenset[str]]:
         """The text to search for ``question`` and who "he"/"she" may stand for, from the conversation."""
@@ -216,9 +254,7 @@ class Assistant:
         return len(text) + 2 > self.encoder.max_tokens and self.encoder.count_tokens(text) > self.encoder.max_tokens
 
     def _hit(self, rank: int, scored: Scored) -> Hit:
-        passage = self.store.passages[scored.row]
-        highlight = passage.sentences[scored.sentence] if passage.sentences else (passage.char_start, passage.char_end)
-        return Hit(rank, scored.score, passage, tuple(highlight), scored.signals)
+        return Hit(rank, scored.score, self.store.passages[scored.row], scored.highlight, scored.signals)
 
     # ------------------------------------------------------------------ browsing
 

@@ -23,6 +23,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", default=None, help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)"
     )
+    parser.add_argument(
+        "--rerank",
+        default=None,
+        help="optional second stage: a bi-encoder name or path (e.g. all-mpnet-base-v2) or cross-encoder:PATH",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 def _load(args, **kwargs):
     from .assistant import Assistant
 
-    return Assistant.load(corpus=args.corpus, index=args.index, model=args.model, **kwargs)
+    return Assistant.load(corpus=args.corpus, index=args.index, model=args.model, rerank=args.rerank, **kwargs)
 
 
 def _run(args) -> int:

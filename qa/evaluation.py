@@ -255,6 +255,7 @@ def evaluate(
         "questions": len(questions),
         "k": k,
         "model": assistant.store.manifest.get("model"),
+        "rerank": assistant.reranker.name if assistant.reranker else None,
         "passages": len(passages),
         "seconds": round(elapsed, 2),
         "ms_per_question": round(1000 * elapsed / max(1, len(questions)), 2),
@@ -308,8 +309,12 @@ def evaluate_beir(
     k: int = 100,
     split: str = "test",
     progress: bool = True,
+    rerank=None,
 ) -> EvalReport:
-    """Index a BEIR corpus (one passage per document) into ``index`` and evaluate its ``split`` queries."""
+    """Index a BEIR corpus (one passage per document) into ``index`` and evaluate its ``split`` queries.
+
+    ``rerank`` is an optional second stage, as in :meth:`~qa.assistant.Assistant.load`.
+    """
     from .assistant import Assistant
     from .beir import WHOLE_DOCUMENTS, BeirCorpus, read_qrels, read_queries
 
@@ -321,7 +326,12 @@ def evaluate_beir(
         raise QuestionFileError(f"{folder}/qrels/{split}.tsv names queries missing from queries.jsonl: {unknown[:5]}")
     started = time.perf_counter()
     assistant = Assistant.load(
-        corpus=BeirCorpus(folder), index=index, encoder=encoder, chunking=WHOLE_DOCUMENTS, progress=progress
+        corpus=BeirCorpus(folder),
+        index=index,
+        encoder=encoder,
+        chunking=WHOLE_DOCUMENTS,
+        progress=progress,
+        rerank=rerank,
     )
     indexed = time.perf_counter() - started
     ids = sorted(qrels, key=lambda q: (len(q), q))
@@ -352,6 +362,7 @@ def evaluate_beir(
         "documents": len(assistant.passages),
         "k": k,
         "model": assistant.store.manifest.get("model"),
+        "rerank": assistant.reranker.name if assistant.reranker else None,
         "index_seconds": round(indexed, 1),
         "search_seconds": round(searched, 1),
         "ms_per_query": round(1000 * searched / max(1, len(ids)), 2),
@@ -542,12 +553,12 @@ def run_cli(args) -> int:
 
         index = Path(args.index).with_name(f"{Path(args.index).name}.beir-{target.resolve().name}")
         k = max(args.k, 100)
-        report = evaluate_beir(target, index=index, encoder=_load_encoder(args.model), k=k)
+        report = evaluate_beir(target, index=index, encoder=_load_encoder(args.model), k=k, rerank=args.rerank)
     else:
         questions = load_questions(target)
         from .assistant import Assistant
 
-        assistant = Assistant.load(corpus=args.corpus, index=args.index, model=args.model)
+        assistant = Assistant.load(corpus=args.corpus, index=args.index, model=args.model, rerank=args.rerank)
         report = evaluate(assistant, questions, k=args.k)
     if args.out:
         for path in write_report(report, args.out):

@@ -31,19 +31,31 @@ _DUMMY_IT = re.compile(
 )
 
 
+def _text(content) -> str:
+    """The text of a message's content: a string, or Gradio 6's list of ``{"type": "text", "text": ...}`` parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return " ".join(_text(part) for part in content if isinstance(part, (str, dict)))
+    return ""
+
+
 def user_turns(history: Iterable) -> list[str]:
     """The user's earlier questions from a history in any common shape.
 
-    Accepts plain strings (user turns), ``{"role": ..., "content": ...}`` messages, and
-    ``(user, assistant)`` pairs; assistant turns are ignored.
+    Accepts plain strings (user turns), ``{"role": ..., "content": ...}`` messages (content
+    as a string or Gradio's list of text parts), and ``(user, assistant)`` pairs; assistant
+    turns are ignored.
     """
     out: list[str] = []
     for turn in history or ():
         if isinstance(turn, str):
             out.append(turn)
         elif isinstance(turn, dict):
-            if turn.get("role", "user") == "user" and isinstance(turn.get("content"), str):
-                out.append(turn["content"])
+            if turn.get("role", "user") == "user":
+                out.append(_text(turn.get("content")))
         elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
             out.append(turn[0])
     return [t.strip() for t in out if t and t.strip()]

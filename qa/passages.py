@@ -66,6 +66,7 @@ class Chunking:
     max_words: int = 150
     splitter: str = "vote(pysbd,nupunkt,blingfire)"
     attribution: int = ATTRIBUTION_VERSION
+    rules: int = 2  # bump when the cutting rules change
 
     def __post_init__(self) -> None:
         if not 0 < self.min_words <= self.max_words:
@@ -152,29 +153,44 @@ class _Unit:
 def make_passages(doc: Document, chunking: Chunking = Chunking()) -> list[Passage]:
     """Cut a document into passages of whole sentences.
 
-    A passage closes at a paragraph boundary once it holds ``min_words``, and before a
-    sentence that would take it past ``max_words``. A passage never spans page debris
-    that cleaning removed, and a heading always starts the passage of the text it heads.
+    A passage closes at a paragraph boundary once it holds ``min_words`` (or half that,
+    when the whole next paragraph would not fit), and before a sentence that would take
+    it past ``max_words``. A passage never spans page debris that cleaning removed, and a
+    heading or a lead-in line ending in ":" always goes with the text it introduces.
     """
     units: list[_Unit] = []
     for i, block in enumerate(doc.blocks):
         for s, e in split_sentences(doc.text, block.start, block.end):
             units.append(_Unit(s, e, len(doc.text[s:e].split()), i, block.heading))
     breaks = _hard_breaks(doc)
+    block_words = [0] * len(doc.blocks)
+    for unit in units:
+        block_words[unit.block] += unit.words
     groups: list[list[_Unit]] = []
     current: list[_Unit] = []
     words = 0
     for unit in units:
         if current:
             new_block = unit.block != current[-1].block
+            leads = 0  # words of the headings and lead-ins ending the passage, which go with what follows
+            for u in reversed(current):
+                if not _introduces(doc, u):
+                    break
+                leads += u.words
+            body = words - leads
             close = (
                 (new_block and unit.block in breaks)
                 or words + unit.words > chunking.max_words
-                or (new_block and words >= chunking.min_words and not current[-1].heading)
+                or (new_block and body >= chunking.min_words)
+                or (
+                    new_block
+                    and body >= chunking.min_words // 2
+                    and words + block_words[unit.block] > chunking.max_words
+                )
             )
             if close:
                 carried = []
-                while current and current[-1].heading and unit.block not in breaks:
+                while current and unit.block not in breaks and _introduces(doc, current[-1]):
                     carried.insert(0, current.pop())
                 if current:
                     groups.append(current)
@@ -191,6 +207,11 @@ def make_passages(doc: Document, chunking: Chunking = Chunking()) -> list[Passag
     )
     said = {(u.start, u.end): who for u, who in zip(units, speakers) if who}
     return [_passage(doc, group, said) for group in groups]
+
+
+def _introduces(doc: Document, unit: _Unit) -> bool:
+    """A heading, or a lead-in line ending in ":" ("Dymov warned:")."""
+    return unit.heading or doc.text[unit.start : unit.end].endswith(":")
 
 
 def _hard_breaks(doc: Document) -> set[int]:

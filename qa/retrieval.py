@@ -25,7 +25,7 @@ from datetime import date
 
 import numpy as np
 
-from .analysis import METONYMS, NameLexicon, QueryAnalysis, sentence_has
+from .analysis import METONYMS, NameLexicon, QueryAnalysis, name_groups, sentence_has
 from .errors import FilterError
 from .lexical import STOPWORDS, _stem, fold_name, words
 from .quotes import sentence_speaker
@@ -115,26 +115,33 @@ class RetrievalConfig:
     ``tests/data/tuning.jsonl`` and checked on its held-out split and the dev set.
     """
 
-    dense: float = 0.35
-    sentence: float = 0.35
-    bm25: float = 0.2
+    dense: float = 0.75
+    sentence: float = 1.5
+    bm25: float = 0.0
     coverage: float = 0.0
-    names: float = 0.0
+    names: float = 0.5
     speaker: float = 0.0
-    sentence_coverage: float = 0.1
-    sentence_type: float = 0.0
-    sentence_speaker: float = 0.0
-    sentence_intro: float = 0.0
+    sentence_coverage: float = 0.0
+    sentence_bm25: float = 0.5
+    sentence_type: float = 0.3
+    sentence_speaker: float = 0.2
+    sentence_intro: float = 0.75
     candidates: int = 200
 
 
 @dataclass(frozen=True)
 class Scored:
-    """A passage row with its score, best sentence (index within the passage), and signals."""
+    """A passage row with its score, best sentence (index within the passage), highlight and signals.
+
+    ``highlight`` is the source span of the best sentence; when that sentence is a lead-in
+    ending in ":" ("Dymov warned:"), or the one right after such a lead-in, the span
+    covers both, since together they say who said what.
+    """
 
     row: int
     score: float
     sentence: int
+    highlight: tuple[int, int]
     signals: dict[str, float] = field(default_factory=dict)
 
 
@@ -156,6 +163,13 @@ _DESCRIPTOR_STOP = {
     "his",
     "her",
 }
+
+
+def _not_last(counts: np.ndarray) -> np.ndarray:
+    """For sentences laid out passage after passage, whether each has a next one in its passage."""
+    out = np.ones(int(counts.sum()), dtype=bool)
+    out[np.cumsum(counts)[counts > 0] - 1] = False
+    return out
 
 
 def _name_words(name: str) -> frozenset[str]:
@@ -202,6 +216,8 @@ class Features:
     s_type: np.ndarray
     s_speaker: np.ndarray
     s_lead_in: np.ndarray
+    s_colon: np.ndarray  # a lead-in ending in ":" with a next sentence in the same passage
+    s_bm25: np.ndarray
 
 
 def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -209,10 +225,15 @@ def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, 
     s = (
         f.s_dense
         + cfg.sentence_coverage * f.s_coverage
+        + cfg.sentence_bm25 * f.s_bm25
         + cfg.sentence_type * f.s_type
         + cfg.sentence_speaker * f.s_speaker
         - cfg.sentence_intro * f.s_lead_in
     )
+    if f.s_colon.any():  # "Dymov warned:" and the words it introduces are one unit
+        lead = np.flatnonzero(f.s_colon)
+        s = s.copy()
+        s[lead] = s[lead + 1] = np.maximum(s[lead], s[lead + 1])
     starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]]).astype(np.int64)
     best_score = np.maximum.reduceat(s, starts)
     at_max = np.where(s == np.repeat(best_score, f.counts), np.arange(len(s)), len(s))
@@ -239,8 +260,9 @@ class Retriever:
         texts = [p.sentence_text(i) for p in store.passages for i in range(len(p.sentences))]
         self._has_number = np.array([sentence_has("number", t) for t in texts], dtype=bool)
         self._has_date = np.array([sentence_has("date", t) for t in texts], dtype=bool)
-        self._lead_in = np.array([t.rstrip().endswith(":") or not t.rstrip().endswith(_TERMINAL) for t in texts])
-        self._names = [frozenset(w for w in words(t) if w in self.lexicon) for t in texts]
+        self._lead_in = np.array([not t.rstrip().endswith((*_TERMINAL, ":")) for t in texts], dtype=bool)
+        self._colon = np.array([t.rstrip().endswith(":") for t in texts], dtype=bool)
+        self._groups = [name_groups(t) for t in texts]
         self._speakers: list[frozenset[str]] = [frozenset()] * len(texts)
         self._passage_speakers: list[frozenset[str]] = [frozenset()] * len(store.passages)
         #: Words of every speaker and of their descriptions, corpus-wide.
@@ -372,6 +394,8 @@ class Retriever:
         lex = bm25_all[rows]
         top_lex = float(lex.max()) if len(lex) else 0.0
         n = len(rows)
+        s_lex = store.sentence_lexical.scores(sentence_tokens)[srows] if len(srows) else np.zeros(0, np.float32)
+        top_s_lex = float(s_lex.max()) if len(s_lex) else 0.0
         return Features(
             rows=rows,
             counts=(last - first).astype(np.int64),
@@ -384,9 +408,11 @@ class Retriever:
             asks_speaker=bool(asked),
             s_dense=store.sentence_vectors.vectors(srows) @ vector if len(srows) else np.zeros(0, np.float32),
             s_coverage=store.sentence_lexical.coverage(sentence_tokens)[srows],
+            s_bm25=s_lex / top_s_lex if top_s_lex > 0 else s_lex,
             s_type=self._type_ok(query, srows),
             s_speaker=np.array([self._speaker_match(self._speakers[r], asked) for r in srows], dtype=np.float32),
             s_lead_in=self._lead_in[srows].astype(np.float32),
+            s_colon=self._colon[srows] & _not_last(last - first),
         )
 
     def _one(
@@ -417,11 +443,32 @@ class Retriever:
                 "speaker": float(f.s_speaker[seg].max()) if f.asks_speaker else 1.0,
                 "type": float(f.s_type[j]),
                 "asks_speaker": float(f.asks_speaker),
+                "best_dense": float(f.s_dense[seg].max()),
                 "speaker_dense": float((f.s_dense[seg] * (f.s_speaker[seg] > 0)).max()),
                 "typed_dense": float((f.s_dense[seg] * (f.s_type[seg] > 0)).max()),
             }
-            out.append(Scored(int(f.rows[i]), float(scores[i]), int(best[i]), signals))
+            out.append(
+                Scored(
+                    int(f.rows[i]),
+                    float(scores[i]),
+                    int(best[i]),
+                    self._highlight(int(f.rows[i]), int(best[i])),
+                    signals,
+                )
+            )
         return out
+
+    def _highlight(self, row: int, i: int) -> tuple[int, int]:
+        p = self.store.passages[row]
+        if not p.sentences:
+            return (p.char_start, p.char_end)
+        first = int(self.store.sentence_first[row])
+        start, end = p.sentences[i]
+        if i + 1 < len(p.sentences) and self._colon[first + i]:
+            end = p.sentences[i + 1][1]
+        elif i > 0 and self._colon[first + i - 1]:
+            start = p.sentences[i - 1][0]
+        return (start, end)
 
     def _type_ok(self, query: QueryAnalysis, srows: np.ndarray) -> np.ndarray:
         if query.wants is None:
@@ -430,5 +477,5 @@ class Retriever:
             return self._has_number[srows].astype(np.float32)
         if query.wants == "date":
             return self._has_date[srows].astype(np.float32)
-        asked = query.names
-        return np.array([bool(self._names[r] - asked) for r in srows], dtype=np.float32)
+        asked = query.names | {fold_name(w) for w in query.names}
+        return np.array([any(not (g & asked) for g in self._groups[r]) for r in srows], dtype=np.float32)

@@ -150,14 +150,18 @@ def open_index(
                 store = _load(index)
             except IndexCorruptError as exc:
                 warn(f"the index at {index} is damaged ({exc}); rebuilding it")
-        if store is not None and not _compatible(store.manifest, encoder, chunking):
-            say(f"index at {index} was built with another model, chunking or format; rebuilding")
+        if store is not None and not _same_model(store.manifest, encoder):
+            say(f"index at {index} was built with model {store.manifest.get('model')!r}; re-encoding everything")
             store = None
         previous = store.documents if store is not None else {}
         states = source.scan({doc_id: doc.state for doc_id, doc in previous.items()})
         metadata = source.metadata()
         fingerprint = _fingerprint(states, source.metadata_digest())
-        if store is not None and fingerprint == store.manifest["corpus_fingerprint"]:
+        if (
+            store is not None
+            and fingerprint == store.manifest["corpus_fingerprint"]
+            and _same_text_rules(store.manifest, chunking)
+        ):
             _emit_warnings(store)
             return store
         store = _build(source, index, encoder, chunking, states, metadata, fingerprint, store, progress, say)
@@ -171,14 +175,18 @@ def _emit_warnings(store: IndexStore) -> None:
             warn(message)
 
 
-def _compatible(manifest: dict, encoder: Encoder, chunking: Chunking) -> bool:
+def _same_model(manifest: dict, encoder: Encoder) -> bool:
+    """Whether the index's vectors can be reused: same format, model and dimension."""
     return (
         manifest.get("format_version") == FORMAT_VERSION
         and manifest.get("model") == encoder.name
         and manifest.get("dimension") == encoder.dimension
-        and manifest.get("chunking") == asdict(chunking)
-        and manifest.get("tokenizer") == TOKENIZER_VERSION
     )
+
+
+def _same_text_rules(manifest: dict, chunking: Chunking) -> bool:
+    """Whether passages, quotes and BM25 were made by the same rules (else they are remade)."""
+    return manifest.get("chunking") == asdict(chunking) and manifest.get("tokenizer") == TOKENIZER_VERSION
 
 
 def _fingerprint(states: dict[str, FileState], metadata_digest: str) -> str:
@@ -204,33 +212,25 @@ def _build(
     progress: bool,
     say: Callable[[str], None],
 ) -> IndexStore:
+    """Make the index; vectors of passages and sentences whose text did not change are reused."""
     old_docs = old.documents if old is not None else {}
+    same_rules = old is not None and _same_text_rules(old.manifest, chunking)
     passages: list[Passage] = []
-    p_vectors: list[np.ndarray] = []
-    s_vectors: list[np.ndarray] = []
     documents: dict[str, StoredDocument] = {}
-    fresh: list[tuple[int, int]] = []  # (first passage, count) of articles to encode
-    reused = 0
+    changed = 0
     for doc_id in sorted(states):
         state = states[doc_id]
         before = old_docs.get(doc_id)
-        given = metadata.get(doc_id, ArticleMeta())
-        if before is not None and before.state.sha256 == state.sha256:
+        unchanged = before is not None and before.state.sha256 == state.sha256
+        if unchanged and same_rules:
             derived, warnings = before.derived, before.warnings
-            rows = range(before.first, before.first + before.count)
-            doc_passages = [old.passages[r] for r in rows]
-            p_vectors.append(old.passage_vectors.vectors(np.arange(before.first, before.first + before.count)))
-            s_lo, s_hi = old.sentence_first[before.first], old.sentence_first[before.first + before.count]
-            s_vectors.append(old.sentence_vectors.vectors(np.arange(s_lo, s_hi)))
-            reused += 1
+            doc_passages = old.passages[before.first : before.first + before.count]
         else:
             document = source.load(doc_id)  # text-derived metadata only
             derived, warnings = document.meta, document.warnings
             doc_passages = make_passages(document, chunking)
-            fresh.append((len(passages), len(doc_passages)))
-            p_vectors.append(None)  # filled below
-            s_vectors.append(None)
-        meta = _merge(given, derived)
+            changed += not unchanged
+        meta = _merge(metadata.get(doc_id, ArticleMeta()), derived)
         doc_passages = [_relabel(p, meta) for p in doc_passages]
         documents[doc_id] = StoredDocument(
             doc_id, meta, derived, state, len(passages), len(doc_passages), tuple(warnings)
@@ -238,8 +238,8 @@ def _build(
         passages.extend(doc_passages)
     if not passages:
         raise CorpusError(f"no passages could be made from the articles in {source.location}")
-    say(f"indexing {len(states)} article(s): {len(fresh)} to encode, {reused} unchanged")
-    p_matrix, s_matrix = _assemble_vectors(encoder, passages, documents, p_vectors, s_vectors, progress)
+    p_matrix, s_matrix, encoded = _vectors(encoder, passages, documents, old, progress)
+    say(f"indexed {len(states)} article(s): {changed} new or changed; encoded {encoded} new text span(s)")
     store = IndexStore(
         folder=index,
         manifest={},
@@ -267,32 +267,48 @@ def _build(
     return store
 
 
-def _assemble_vectors(encoder, passages, documents, p_vectors, s_vectors, progress):
-    """Encode the passages and sentences of new or changed articles; reuse the rest."""
-    todo_p: list[str] = []
-    todo_s: list[str] = []
-    slots = []
-    docs = list(documents.values())
-    for i, doc in enumerate(docs):
-        if p_vectors[i] is None:
-            rows = passages[doc.first : doc.first + doc.count]
-            slots.append(i)
-            todo_p.extend(p.text for p in rows)
-            todo_s.extend(p.sentence_text(j) for p in rows for j in range(len(p.sentences)))
-    show = progress and len(todo_p) + len(todo_s) > _PROGRESS_MIN
-    enc_p = encoder.encode(todo_p, progress=show) if todo_p else np.zeros((0, encoder.dimension), np.float32)
-    enc_s = encoder.encode(todo_s, progress=show) if todo_s else np.zeros((0, encoder.dimension), np.float32)
-    at_p = at_s = 0
-    for i in slots:
-        doc = docs[i]
-        rows = passages[doc.first : doc.first + doc.count]
-        n_s = sum(len(p.sentences) for p in rows)
-        p_vectors[i] = enc_p[at_p : at_p + doc.count]
-        s_vectors[i] = enc_s[at_s : at_s + n_s]
-        at_p += doc.count
-        at_s += n_s
-    empty = np.zeros((0, encoder.dimension), np.float32)
-    return np.vstack([empty, *p_vectors]), np.vstack([empty, *s_vectors])
+def _vectors(
+    encoder: Encoder,
+    passages: list[Passage],
+    documents: dict[str, StoredDocument],
+    old: IndexStore | None,
+    progress: bool,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Passage and sentence matrices: reused from ``old`` where an unchanged article has the same
+    span, encoded in batches otherwise. Returns both matrices and how many texts were encoded."""
+    known_p: dict[tuple[str, int, int], int] = {}
+    known_s: dict[tuple[str, int, int], int] = {}
+    if old is not None:
+        for doc_id, before in old.documents.items():
+            now = documents.get(doc_id)
+            if now is None or now.state.sha256 != before.state.sha256:
+                continue
+            for row in range(before.first, before.first + before.count):
+                p = old.passages[row]
+                known_p[(doc_id, p.char_start, p.char_end)] = row
+                first = int(old.sentence_first[row])
+                for i, (a, b) in enumerate(p.sentences):
+                    known_s[(doc_id, a, b)] = first + i
+    p_keys = [(p.doc_id, p.char_start, p.char_end) for p in passages]
+    s_keys = [(p.doc_id, a, b) for p in passages for a, b in p.sentences]
+    s_texts = [p.sentence_text(i) for p in passages for i in range(len(p.sentences))]
+    matrices = []
+    encoded = 0
+    for keys, texts, known, vectors in (
+        (p_keys, [p.text for p in passages], known_p, old.passage_vectors if old else None),
+        (s_keys, s_texts, known_s, old.sentence_vectors if old else None),
+    ):
+        out = np.zeros((len(keys), encoder.dimension), dtype=np.float32)
+        reuse = [(i, known[k]) for i, k in enumerate(keys) if k in known]
+        if reuse:
+            out[[i for i, _ in reuse]] = vectors.vectors(np.array([r for _, r in reuse], dtype=np.int64))
+        todo = [i for i, k in enumerate(keys) if k not in known]
+        if todo:
+            show = progress and len(todo) > _PROGRESS_MIN
+            out[todo] = encoder.encode([texts[i] for i in todo], progress=show)
+            encoded += len(todo)
+        matrices.append(out)
+    return matrices[0], matrices[1], encoded
 
 
 def _merge(given: ArticleMeta, derived: ArticleMeta) -> ArticleMeta:

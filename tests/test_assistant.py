@@ -173,3 +173,5 @@ def test_history_shapes():
         "b",
         "c",
     ]
+    gradio6 = [{"role": "user", "content": [{"type": "text", "text": "who led russia's delegation?"}]}]
+    assert user_turns(gradio6) == ["who led russia's delegation?"]

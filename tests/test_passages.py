@@ -154,3 +154,12 @@ def test_sentence_speaker(sentence, speaker):
 def test_attribution_carries_a_speaker_into_following_quotations():
     sentences = ["Dymov warned:", "“Escalation is already happening.", "Pressure is rising.”", "The talks ended."]
     assert attribute_sentences(sentences, [True, True, False, True]) == ["Dymov", "Dymov", "Dymov", None]
+
+
+def test_passages_start_at_paragraph_starts_when_paragraphs_fit(corpus_passages):
+    for doc, passages in corpus_passages:
+        starts = {b.start for b in doc.blocks}
+        for p in passages:
+            block = next(b for b in doc.blocks if b.start <= p.char_start < b.end)
+            if len(doc.text[block.start : block.end].split()) <= 150:
+                assert p.char_start in starts, (doc.doc_id, p.text[:60])

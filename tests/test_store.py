@@ -224,3 +224,18 @@ def test_assistant_load_defaults_to_corpus_and_index_in_cwd(corpus_copy, tmp_pat
     assistant = Assistant.load(encoder=FakeEncoder(), progress=False)
     assert (tmp_path / "index" / "manifest.json").exists()
     assert len(assistant.passages) > 30
+
+
+def test_new_chunking_reuses_vectors_of_unchanged_spans(corpus_copy, tmp_path):
+    from qa.passages import Chunking
+
+    first = _open(corpus_copy, tmp_path / "index")
+    enc = FakeEncoder()
+    again = _open(corpus_copy, tmp_path / "index", enc, chunking=Chunking(min_words=40, max_words=100))
+    old_spans = {(p.doc_id, p.char_start, p.char_end) for p in first.passages}
+    new_passages = [p for p in again.passages if (p.doc_id, p.char_start, p.char_end) not in old_spans]
+    assert new_passages  # the limits changed some passages...
+    assert enc.encoded == len(new_passages)  # ...and only those were encoded: every sentence was reused
+    np.testing.assert_allclose(
+        again.passage_vectors.vectors(), FakeEncoder().encode([p.text for p in again.passages]), atol=1e-6
+    )

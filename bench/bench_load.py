@@ -1,0 +1,278 @@
+"""Load benchmark of the web chat: N concurrent gradio_client sessions x M questions, next to one user.
+
+Usage: ``python bench/bench_load.py [--sessions 20] [--questions 10] [--concurrency 4 ...]``
+
+For each queue concurrency given, it starts the app (``ui.py``) in a subprocess on a free
+127.0.0.1 port over a temporary index, then
+
+1. single user: one gradio_client session asks the questions one after another;
+2. load: ``--sessions`` sessions, each in its own thread with its own client, ask the same
+   questions (each session starting at a different one) through the ``/answer`` chat
+   endpoint, as fast as replies come back.
+
+It prints errors and latency percentiles (per question, as the client sees it) and, with
+``--out``, writes them as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see qa/webchat.py
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+QUESTIONS = Path("/work/shared/questions/dev.jsonl")
+
+
+@dataclass
+class Run:
+    """Latencies (seconds) and errors of one scenario."""
+
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    wall: float = 0.0
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+
+    def percentile(self, q: float) -> float:
+        """The ``q``-th percentile (0-100) of the latencies, nearest rank."""
+        data = sorted(self.latencies)
+        if not data:
+            return float("nan")
+        return data[min(len(data) - 1, max(0, round(q / 100 * len(data) + 0.5) - 1))]
+
+    def row(self, concurrency: int | None) -> str:
+        """One Markdown table row."""
+        n = len(self.latencies)
+        return (
+            f"| {concurrency if concurrency is not None else 'none'} | {self.name} | {n + len(self.errors)} "
+            f"| {len(self.errors)} | {1000 * self.percentile(50):.0f} | {1000 * self.percentile(95):.0f} "
+            f"| {1000 * max(self.latencies, default=float('nan')):.0f} "
+            f"| {1000 * statistics.fmean(self.latencies) if n else float('nan'):.0f} | {n / self.wall:.1f} "
+            f"| {self.server_cpu / self.wall:.2f} | {self.client_cpu / self.wall:.2f} |"
+        )
+
+
+def load_questions(path: Path, n: int) -> list[str]:
+    """The first ``n`` questions of a JSONL question file."""
+    with path.open(encoding="utf-8") as fh:
+        questions = [json.loads(line)["question"] for line in fh if line.strip()]
+    return questions[:n]
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of process ``pid`` (this process when None), all its threads."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(run_fn, *args, server_pid: int) -> Run:
+    client0, server0 = _cpu_seconds(), _cpu_seconds(server_pid)
+    run = run_fn(*args)
+    run.client_cpu, run.server_cpu = _cpu_seconds() - client0, _cpu_seconds(server_pid) - server0
+    return run
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(*, corpus: Path, index: Path, concurrency: int | None, log: Path) -> tuple[subprocess.Popen, str]:
+    """Start ``ui.py`` in a subprocess and wait until it answers HTTP; returns the process and URL."""
+    port = _free_port()
+    env = dict(os.environ)
+    cmd = [sys.executable, str(ROOT / "ui.py"), "--corpus", str(corpus), "--index", str(index), "--port", str(port)]
+    cmd += ["--concurrency", str(concurrency if concurrency is not None else 0)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with status {proc.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(url + "config", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError(f"the server did not start within 180 s; see {log}")
+
+
+def session(url: str, questions: list[str], run: Run, lock: threading.Lock, start: threading.Barrier | None) -> None:
+    """One chat session: a client asks ``questions`` in order through ``/answer``."""
+    from gradio_client import Client
+
+    try:
+        client = Client(url, verbose=False)
+    except Exception as exc:
+        with lock:
+            run.errors.extend([f"connect: {exc}"] * len(questions))
+        if start:
+            start.abort()
+        return
+    if start:
+        start.wait()
+    for question in questions:
+        t0 = time.perf_counter()
+        try:
+            reply = client.predict(question, 5, [], "", "", api_name="/answer")
+            if not isinstance(reply, str) or not reply.startswith('<div class="qa-reply">') or "qa-error" in reply:
+                raise ValueError(f"unexpected reply: {str(reply)[:120]!r}")
+        except Exception as exc:
+            with lock:
+                run.errors.append(f"{question!r}: {exc}")
+            continue
+        with lock:
+            run.latencies.append(time.perf_counter() - t0)
+    client.close()
+
+
+def single_user(url: str, questions: list[str]) -> Run:
+    """One client, the questions in order."""
+    run = Run("1 user")
+    t0 = time.perf_counter()
+    session(url, questions, run, threading.Lock(), None)
+    run.wall = time.perf_counter() - t0
+    return run
+
+
+def warm_up(url: str, questions: list[str]) -> None:
+    """Ask every question once, so that first-call costs do not count."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    for question in questions:
+        client.predict(question, 5, [], "", "", api_name="/answer")
+    client.close()
+
+
+def engine_only(corpus: Path, index: Path, questions: list[str], repeat: int = 3) -> Run:
+    """The same questions answered and rendered in-process (``respond``), without HTTP, queue or client."""
+    from qa import Assistant
+    from qa.webchat import respond
+
+    assistant = Assistant.load(corpus=corpus, index=index, progress=False)
+    for question in questions:
+        respond(question, [], assistant=assistant)
+    run = Run("respond() in-process, no server")
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        for question in questions:
+            t = time.perf_counter()
+            respond(question, [], assistant=assistant)
+            run.latencies.append(time.perf_counter() - t)
+    run.wall = time.perf_counter() - t0
+    return run
+
+
+def load(url: str, questions: list[str], sessions: int) -> Run:
+    """``sessions`` concurrent clients; session ``i`` starts at question ``i``."""
+    run = Run(f"{sessions} users")
+    lock = threading.Lock()
+    barrier = threading.Barrier(sessions + 1)
+    threads = []
+    for i in range(sessions):
+        mine = questions[i % len(questions) :] + questions[: i % len(questions)]
+        t = threading.Thread(target=session, args=(url, mine, run, lock, barrier), daemon=True)
+        t.start()
+        threads.append(t)
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    run.wall = time.perf_counter() - t0
+    return run
+
+
+HEADER = (
+    "| queue concurrency | scenario | questions | errors | p50 ms | p95 ms | max ms | mean ms | questions/s "
+    "| server cores busy | client cores busy |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for each concurrency and print (and optionally write) the table."""
+    from qa.webchat import DEFAULT_CONCURRENCY
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--questions-file", type=Path, default=QUESTIONS)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--questions", type=int, default=10, help="questions per session")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[0 if DEFAULT_CONCURRENCY is None else DEFAULT_CONCURRENCY],
+        help="queue default_concurrency_limit values to compare (0: no limit; default: the app's default)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="write the table (Markdown) here")
+    args = parser.parse_args(argv)
+
+    questions = load_questions(args.questions_file, args.questions)
+    load_before = os.getloadavg()[0]
+    rows = [HEADER]
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="qa-bench-load-") as tmp:
+        for concurrency in args.concurrency:
+            limit = concurrency or None
+            log = Path(tmp) / f"server-{concurrency}.log"
+            proc, url = start_server(corpus=args.corpus, index=Path(tmp) / "index", concurrency=limit, log=log)
+            try:
+                warm_up(url, questions)
+                runs = [
+                    _measured(single_user, url, questions, server_pid=proc.pid),
+                    _measured(load, url, questions, args.sessions, server_pid=proc.pid),
+                ]
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+            for run in runs:
+                rows.append(run.row(limit))
+                print(rows[-1], flush=True)
+                for error in run.errors[:5]:
+                    print(f"  error: {error}", file=sys.stderr)
+                failed |= bool(run.errors)
+        engine = engine_only(args.corpus, Path(tmp) / "index", questions)
+        engine.client_cpu = float("nan")
+        engine.server_cpu = float("nan")
+        rows.append(engine.row(None).replace("| none |", "| - |", 1))
+        print(rows[-1], flush=True)
+    table = "\n".join(rows)
+    info = (
+        f"{platform.node()}: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}; load average "
+        f"{load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end (other processes included)"
+    )
+    print(f"\n{info}\n\n{table}")
+    if args.out:
+        args.out.write_text(f"{info}\n\n{table}\n", encoding="utf-8")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

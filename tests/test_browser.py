@@ -1,0 +1,271 @@
+"""The web chat end to end: a real server with the real model, driven by headless chromium and gradio_client.
+
+Each module-scoped server is started once, in this process, on a free 127.0.0.1 port, over
+its own temporary index. Where Debian's chromium is missing, the browser tests are skipped
+with the reason (``make browser`` installs it).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+FIRST = "who led Russia's delegation?"
+FOLLOW_UP = "what did he say about compromises?"
+MEDINSKY = "prepared for potential compromises"
+
+XSS_ARTICLE = """Negotiators met again in Geneva on Tuesday to discuss the exchange of prisoners of war.
+The mediator said <script>window.__xss = 1; alert("script ran")</script> that both sides had agreed to a schedule.
+A spokesman added <img src=x onerror="window.__xss = 2; alert('img ran')"> that the lists of names were ready.
+The **final** list is [here](javascript:window.__xss=5) and $$x^2$$ marks the spot.
+Observers noted that the talks lasted three hours and that a further meeting on prisoner exchanges is planned for next
+month, with the mediator promising to publish the agreed lists once both capitals have approved them formally.
+"""
+XSS_METADATA = """["evil.txt"]
+title = "<img src=y onerror=\\"window.__xss = 3\\"> Prisoner talks"
+outlet = "<b>Evil</b> Times"
+date = "2025-06-01"
+"""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(assistant) -> Iterator[str]:
+    from qa.webchat import build_app, launch
+
+    demo = build_app(assistant)
+    url = launch(demo, host="127.0.0.1", port=_free_port(), block=False, quiet=True)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def chat_url(tmp_path_factory, real_encoder) -> Iterator[str]:
+    """The chat over the repository's corpus, with the real model and a temporary index."""
+    from qa import Assistant
+
+    index = tmp_path_factory.mktemp("browser") / "index"
+    assistant = Assistant.load(corpus=CORPUS, index=index, encoder=real_encoder, progress=False)
+    yield from _serve(assistant)
+
+
+@pytest.fixture(scope="module")
+def xss_url(tmp_path_factory, real_encoder) -> Iterator[str]:
+    """The chat over a temporary corpus whose article and metadata carry script and img-onerror markup."""
+    from qa import Assistant
+
+    root = tmp_path_factory.mktemp("xss")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "evil.txt").write_text(XSS_ARTICLE, encoding="utf-8")
+    (corpus / "metadata.toml").write_text(XSS_METADATA, encoding="utf-8")
+    shutil.copy(CORPUS / "003_e354e611adafdd87.txt", corpus)
+    assistant = Assistant.load(corpus=corpus, index=root / "index", encoder=real_encoder, progress=False)
+    yield from _serve(assistant)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make browser) to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    yield page
+    context.close()
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("#qa-question textarea")
+
+
+def _ask(page, question: str):
+    """Type ``question``, send it, and return the locator of the new reply."""
+    before = page.locator("#qa-chat .qa-reply").count()
+    page.fill("#qa-question textarea", question)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#qa-chat .qa-reply').length > n", arg=before, timeout=TIMEOUT_MS
+    )
+    return page.locator("#qa-chat .qa-reply").nth(before)
+
+
+# --------------------------------------------------------------------------- the chat
+
+
+def test_reply_quotes_cited_passages_with_the_answer_highlighted(page, chat_url):
+    _open(page, chat_url)
+    reply = _ask(page, FIRST)
+    citations = reply.locator("a.qa-cite")
+    assert citations.count() == 5
+    first = citations.first.inner_text()
+    assert re.fullmatch(r"\[1\] [^,]+, (untitled|“.+”), (\d{4}-\d\d-\d\d|undated) — \S+\.txt, chars \d+–\d+.*", first)
+    marks = reply.locator("blockquote.qa-passage mark")
+    assert marks.count() == 5
+    assert any("Medinsky" in t for t in marks.all_inner_texts())
+    assert reply.locator(".qa-outlets").inner_text().startswith("Sources from 3 outlets:")
+    assert "outlet not stated" in reply.inner_text()
+    assert page.dialogs == []
+
+
+def test_citation_opens_the_whole_article_with_the_passage_highlighted(page, chat_url):
+    _open(page, chat_url)
+    reply = _ask(page, FIRST)
+    hit = reply.locator(".qa-hit").nth(1)
+    sentence = hit.locator("mark").inner_text()
+    doc_id = hit.locator("a.qa-cite").inner_text().split(" — ")[1].split(",")[0]
+    hit.locator("a.qa-cite").click()
+    panel = page.locator("#qa-article-panel .qa-article")
+    panel.locator("mark").wait_for()
+    assert panel.locator("mark").inner_text() == sentence
+    assert doc_id in panel.locator(".qa-article-meta").inner_text()
+    article_text = (CORPUS / doc_id).read_text(encoding="utf-8")
+    shown = panel.locator(".qa-article-text").inner_text()
+    assert len(shown) > 0.9 * len(article_text.strip())  # the whole article, not only the passage
+    assert sentence in panel.locator(".qa-ctx").inner_text()
+    # another citation replaces the view
+    reply.locator(".qa-hit").first.locator("a.qa-cite").click()
+    page.wait_for_function(
+        "s => document.querySelector('#qa-article-panel mark')?.innerText === s",
+        arg=reply.locator(".qa-hit").first.locator("mark").inner_text(),
+    )
+    assert page.url.startswith(chat_url.rstrip("/"))  # no navigation
+
+
+def test_follow_up_uses_the_conversation(page, chat_url):
+    _open(page, chat_url)
+    _ask(page, FIRST)
+    reply = _ask(page, FOLLOW_UP)
+    assert MEDINSKY in reply.inner_text()
+    assert "Searched as:" in reply.inner_text()
+
+
+def test_unanswerable_question_says_so_first(page, chat_url):
+    _open(page, chat_url)
+    reply = _ask(page, "what did Macron say at the Istanbul talks in July?")
+    assert reply.inner_text().startswith("The corpus does not answer this question.")
+
+
+def test_controls_reach_retrieval(page, chat_url):
+    _open(page, chat_url)
+    page.fill("#qa-k input[type=number]", "2")
+    page.locator("#qa-k input[type=number]").press("Enter")
+    reply = _ask(page, FIRST)
+    assert reply.locator(".qa-hit").count() == 2
+
+    page.fill("#qa-date-from textarea, #qa-date-from input", "2025-07-01")
+    reply = _ask(page, "talks in Istanbul")
+    dates = [t.split(", ")[2].split(" — ")[0] for t in reply.locator("a.qa-cite").all_inner_texts()]
+    assert dates and set(dates) == {"2025-07-23"}
+
+    page.fill("#qa-date-from textarea, #qa-date-from input", "2030-01-01")
+    reply = _ask(page, "talks in Istanbul")
+    assert "No article matches the filter" in reply.inner_text()
+    assert reply.locator(".qa-hit").count() == 0
+
+    page.fill("#qa-date-from textarea, #qa-date-from input", "1st of May")
+    reply = _ask(page, "talks in Istanbul")
+    assert "Error: date_from is '1st of May'; write dates as YYYY-MM-DD" in reply.inner_text()
+
+
+def test_outlet_filter(page, chat_url):
+    _open(page, chat_url)
+    page.click("#qa-outlets input")
+    page.get_by_role("option", name="The Moscow Times").click()
+    page.keyboard.press("Escape")
+    reply = _ask(page, FIRST)
+    outlets = {t.split(", ")[0][4:] for t in reply.locator("a.qa-cite").all_inner_texts()}
+    assert outlets == {"The Moscow Times"}
+
+
+# --------------------------------------------------------------------------- untrusted content
+
+
+def _nothing_ran(page) -> None:
+    page.wait_for_timeout(300)  # give any injected handler a chance to fire
+    assert page.evaluate("() => window.__xss") is None, "injected script ran"
+    assert page.dialogs == [], f"dialogs opened: {page.dialogs}"
+    assert (
+        page.locator("#qa-chat img[src=x], #qa-article-panel img, #qa-chat script, #qa-article-panel script").count()
+        == 0
+    )
+
+
+def test_article_markup_is_shown_literally_and_never_runs(page, xss_url):
+    _open(page, xss_url)
+    reply = _ask(page, "what did the mediator say about the prisoner exchange schedule in Geneva?")
+    _nothing_ran(page)
+    text = reply.inner_text()
+    assert "<script>" in text and "onerror=" in text and "<b>Evil</b> Times" in text
+    assert "The **final** list is [here](javascript:window.__xss=5) and $$x^2$$" in text  # no Markdown, no LaTeX
+    assert page.locator("#qa-chat a[href^=javascript], #qa-chat .katex").count() == 0
+
+    reply.locator("a.qa-cite").first.click()
+    panel = page.locator("#qa-article-panel .qa-article")
+    panel.locator("mark").wait_for()
+    _nothing_ran(page)
+    article = panel.inner_text()
+    assert '<script>window.__xss = 1; alert("script ran")</script>' in article
+    assert "<img src=x onerror=" in article and "<img src=y onerror=" in article
+
+
+# --------------------------------------------------------------------------- gradio_client
+
+
+def test_gradio_client_endpoints(chat_url):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(chat_url, verbose=False)
+    reply = client.predict(FIRST, 3, [], "", "", api_name="/answer")
+    assert reply.startswith('<div class="qa-reply">') and reply.count('class="qa-hit"') == 3
+    follow_up = client.predict(FOLLOW_UP, 5, [], "", "", api_name="/answer")  # the session keeps the conversation
+    assert MEDINSKY in follow_up
+
+    answer = client.predict(FOLLOW_UP, history=[FIRST], k=5, api_name="/ask")
+    assert answer["query"] != answer["question"]
+    assert any(MEDINSKY in h["passage"]["text"] for h in answer["hits"])
+    assert {"answerable", "notes", "hits"} <= answer.keys()
+
+    nothing = client.predict("talks", outlets=["Pravda"], api_name="/ask")
+    assert nothing["hits"] == [] and "No article matches the filter" in nothing["notes"][0]
+    with pytest.raises(AppError, match="YYYY-MM-DD"):
+        client.predict("talks", date_from="May 1", api_name="/ask")
