@@ -51,18 +51,18 @@ class AbstentionModel:
 
     weights: dict[str, float] = field(
         default_factory=lambda: {
-            "score": 0.3312,
-            "sentence_dense": -0.078,
-            "coverage": -0.7991,
-            "names": 2.4278,
-            "speaker": 1.9949,
-            "speaker_gap": -3.1789,
-            "typed_gap": -3.8782,
-            "margin": 1.0769,
+            "score": 0.4214,
+            "sentence_dense": -1.3402,
+            "coverage": -0.897,
+            "names": 3.0041,
+            "speaker": 2.1187,
+            "speaker_gap": -3.4424,
+            "typed_gap": -5.5354,
+            "margin": 1.1313,
         }
     )
-    bias: float = -3.7131
-    threshold: float = 0.6849
+    bias: float = -3.5371
+    threshold: float = 0.705
 
     def probability(self, values: dict[str, float]) -> float:
         """Probability that the question is answerable."""

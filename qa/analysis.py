@@ -148,7 +148,7 @@ _MONTHS = (
     "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 _DATE_IN_SENTENCE = re.compile(
-    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:19|20)\d\d|"
+    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:1\d|20)\d\d|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|tonight|"
     r"(?:last|next|this)\s+(?:week|month|year|weekend)|weekend|morning|evening|afternoon|overnight|"
     rf"(?:early|late|mid)\s+(?:{_MONTHS}|\w+day)|(?:in|since|until|by|before|after)\s+(?:{_MONTHS}))\b",
@@ -227,7 +227,12 @@ class NameLexicon:
 
 @dataclass(frozen=True)
 class QueryAnalysis:
-    """A question taken apart: its BM25 tokens, names, asked-for speaker and answer type."""
+    """A question taken apart: its BM25 tokens, names, asked-for speaker and answer type.
+
+    ``focus`` is what the answer counts or names: the stem of "bodies" in "how many bodies
+    ...", ``"@duration"`` for "how long", ``"@amount"`` for "how much", "palace" in "which
+    palace ...".
+    """
 
     text: str
     tokens: tuple[str, ...]
@@ -235,6 +240,7 @@ class QueryAnalysis:
     speaker: frozenset[str]
     speaker_pronoun: bool
     wants: str | None
+    focus: str | None = None
 
     @property
     def who_said(self) -> bool:
@@ -279,6 +285,41 @@ def _speaker(question: str) -> tuple[set[str], bool]:
     return set(), False
 
 
+_VERBISH = (
+    r"is|are|was|were|did|does|do|has|have|had|will|would|can|could|should|may|might|must|remain|remained|went|got|"
+    r"came|hit|took|died|attended|joined|exist|existed"
+)
+_HOW = re.compile(rf"\bhow\s+(?P<how>many|much|long)\s+(?P<x>(?:[\w\-]+\s+){{0,4}}?)(?:{_VERBISH})\b", re.I)
+_WHICH = re.compile(
+    rf"\b(?:which|what)\s+(?P<x>(?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*?)\s+(?:{_VERBISH}|said|says|\w+ed)\b", re.I
+)
+#: Plural and short forms that name the same thing as the word a sentence uses.
+FOCUS_SYNONYMS = {"pow": "prison", "pows": "prison", "captiv": "prison", "kid": "child", "troop": "soldier"}
+
+
+def _focus(question: str, wants: str | None) -> str | None:
+    if wants == "number":
+        match = _HOW.search(question)
+        if match is None:
+            return None
+        phrase = words(match.group("x"))
+        if "of" in phrase[1:]:  # "bodies of fallen soldiers" counts bodies
+            phrase = phrase[: phrase.index("of", 1)]
+        head = [w for w in phrase if w not in STOPWORDS]
+        if match.group("how").lower() == "long" and not head:
+            return "@duration"
+        if head:
+            stem = tokenize(head[-1])
+            return FOCUS_SYNONYMS.get(head[-1], FOCUS_SYNONYMS.get(stem[0], stem[0])) if stem else None
+        return "@amount" if match.group("how").lower() == "much" else None
+    if wants in ("name", "place"):
+        match = _WHICH.search(question)
+        if match:
+            head = [w for w in words(match.group("x")) if w not in STOPWORDS]
+            return head[-1] if head else None
+    return None
+
+
 def analyse(question: str, lexicon: NameLexicon | None = None, *, context: str = "") -> QueryAnalysis:
     """Analyse ``question`` against the corpus's name ``lexicon``.
 
@@ -298,6 +339,7 @@ def analyse(question: str, lexicon: NameLexicon | None = None, *, context: str =
     )
     speaker, pronoun = _speaker(question)
     wants = next((kind for kind, pattern in _WANTS if pattern.search(question)), None)
+    focus = _focus(question, wants)
     return QueryAnalysis(
         text=question,
         tokens=tuple(t for t in tokenize(f"{question} {context}" if context else question) if t not in _FRAME_STEMS),
@@ -305,4 +347,5 @@ def analyse(question: str, lexicon: NameLexicon | None = None, *, context: str =
         speaker=frozenset(speaker),
         speaker_pronoun=pronoun,
         wants=wants,
+        focus=focus,
     )

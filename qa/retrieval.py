@@ -165,6 +165,29 @@ _DESCRIPTOR_STOP = {
 }
 
 
+_NUMBER = re.compile(
+    r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+    r"fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|a\s+few|several)\b)"
+    r"(?P<after>(?:[\s\-]+[\w’']+){0,3})",
+    re.I,
+)
+_DURATION = frozenset({"second", "minut", "hour", "day", "week", "month", "year", "decad"})
+_AMOUNT = frozenset({"million", "billion", "trillion", "dollar", "euro", "percent", "%", "$", "€", "£", "ton", "tonn"})
+
+
+def _counted(sentence: str) -> frozenset[str]:
+    """Stems of the words right after each number in a sentence ("1,000 prisoners" -> prison), and
+    amount markers; used to check that a number counts what a question asks about."""
+    from .lexical import tokenize
+
+    found: set[str] = set()
+    for match in _NUMBER.finditer(sentence):
+        found.update(tokenize(match.group(0)))
+        found.update(tokenize(match.group("after")))
+    found.update(ch for ch in "$€£%" if ch in sentence)
+    return frozenset(found)
+
+
 def _not_last(counts: np.ndarray) -> np.ndarray:
     """For sentences laid out passage after passage, whether each has a next one in its passage."""
     out = np.ones(int(counts.sum()), dtype=bool)
@@ -263,6 +286,7 @@ class Retriever:
         self._lead_in = np.array([not t.rstrip().endswith((*_TERMINAL, ":")) for t in texts], dtype=bool)
         self._colon = np.array([t.rstrip().endswith(":") for t in texts], dtype=bool)
         self._groups = [name_groups(t) for t in texts]
+        self._counted = [_counted(t) for t in texts]
         self._speakers: list[frozenset[str]] = [frozenset()] * len(texts)
         self._passage_speakers: list[frozenset[str]] = [frozenset()] * len(store.passages)
         #: Words of every speaker and of their descriptions, corpus-wide.
@@ -443,7 +467,7 @@ class Retriever:
                 "speaker": float(f.s_speaker[seg].max()) if f.asks_speaker else 1.0,
                 "type": float(f.s_type[j]),
                 "asks_speaker": float(f.asks_speaker),
-                "best_dense": float(f.s_dense[seg].max()),
+                "best_dense": float((f.s_dense[seg] * (1 - f.s_lead_in[seg])).max()),
                 "speaker_dense": float((f.s_dense[seg] * (f.s_speaker[seg] > 0)).max()),
                 "typed_dense": float((f.s_dense[seg] * (f.s_type[seg] > 0)).max()),
             }
@@ -471,11 +495,25 @@ class Retriever:
         return (start, end)
 
     def _type_ok(self, query: QueryAnalysis, srows: np.ndarray) -> np.ndarray:
+        """Per sentence, whether it holds the kind of answer asked for (headings and lead-ins never do)."""
         if query.wants is None:
             return np.ones(len(srows), dtype=np.float32)
         if query.wants == "number":
-            return self._has_number[srows].astype(np.float32)
-        if query.wants == "date":
-            return self._has_date[srows].astype(np.float32)
-        asked = query.names | {fold_name(w) for w in query.names}
-        return np.array([any(not (g & asked) for g in self._groups[r]) for r in srows], dtype=np.float32)
+            focus = query.focus
+            if focus is None:
+                ok = self._has_number[srows]
+            elif focus == "@duration":
+                ok = np.array([bool(self._counted[r] & _DURATION) for r in srows])
+            elif focus == "@amount":
+                ok = np.array([bool(self._counted[r] & _AMOUNT) for r in srows])
+            else:
+                ok = np.array([focus in self._counted[r] for r in srows])
+        elif query.wants == "date":
+            ok = self._has_date[srows]
+        else:
+            asked = query.names | {fold_name(w) for w in query.names}
+            must = query.focus if query.focus in self.lexicon else None
+            ok = np.array(
+                [any(not (g & asked) and (must is None or must in g) for g in self._groups[r]) for r in srows]
+            )
+        return (ok & ~self._lead_in[srows] & ~self._colon[srows]).astype(np.float32)
