@@ -255,7 +255,7 @@ def evaluate(
         "questions": len(questions),
         "k": k,
         "model": assistant.store.manifest.get("model"),
-        "rerank": assistant.reranker.name if assistant.reranker else None,
+        "rerank": getattr(getattr(assistant, "reranker", None), "name", None),
         "passages": len(passages),
         "seconds": round(elapsed, 2),
         "ms_per_question": round(1000 * elapsed / max(1, len(questions)), 2),
