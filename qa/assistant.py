@@ -201,7 +201,15 @@ class Assistant:
             confidence = self.abstention.probability(features(analysis, signals)) if hits else 0.0
             answerable = bool(hits) and confidence >= self.abstention.threshold
             answers.append(Answer(question, query, hits, answerable, confidence, tuple(notes), cut))
+        if filters is None or not filters.active:  # a later follow-up can reuse these as its context
+            for question, history, answer in zip(cleaned, histories, answers):
+                self._remember((question, tuple(user_turns(history))), answer)
         return answers
+
+    def _remember(self, key: tuple[str, tuple[str, ...]], answer: Answer) -> None:
+        self._turns[key] = answer
+        while len(self._turns) > 256:
+            self._turns.pop(next(iter(self._turns)))
 
     def _rerank(self, query: str, scored: list[Scored]) -> list[Scored]:
         """Second stage: add the weighted, standardised reranker score and sort again."""
@@ -244,9 +252,7 @@ class Assistant:
         """The answer to an earlier turn, remembered so a chat pays for it once."""
         key = (question, history)
         if key not in self._turns:
-            self._turns[key] = self.ask_batch([question], k=3, histories=[list(history)])[0]
-            while len(self._turns) > 256:
-                self._turns.pop(next(iter(self._turns)))
+            self.ask_batch([question], k=3, histories=[list(history)])  # remembers its answer
         return self._turns[key]
 
     def _too_long(self, text: str) -> bool:

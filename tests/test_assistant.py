@@ -175,3 +175,17 @@ def test_history_shapes():
     ]
     gradio6 = [{"role": "user", "content": [{"type": "text", "text": "who led russia's delegation?"}]}]
     assert user_turns(gradio6) == ["who led russia's delegation?"]
+
+
+def test_follow_up_reuses_the_answer_to_the_earlier_turn(fake_assistant, fake_encoder):
+    fake_assistant.ask("who led russia's delegation?")
+    before = fake_encoder.encoded
+    answer = fake_assistant.ask("what did he say about compromises?", history=["who led russia's delegation?"])
+    assert fake_encoder.encoded == before + 1  # only the follow-up itself is encoded
+    assert "delegation" in answer.query
+
+
+def test_follow_up_without_the_earlier_answer_computes_it(fake_assistant, fake_encoder):
+    before = fake_encoder.encoded
+    fake_assistant.ask("what did he say about compromises?", history=["who led russia's delegation?"])
+    assert fake_encoder.encoded == before + 2
