@@ -52,7 +52,10 @@ VARIANTS = {
     "sentence max-sim alone": replace(ZERO, sentence=1.0),
     "RRF hybrid (BM25 + dense, k=60)": "rrf",
     "convex hybrid (0.5 BM25 + 0.5 dense)": replace(ZERO, dense=0.5, bm25=0.5),
-    "+ sentence evidence (first hybrid: dense, best sentence, BM25, sentence terms)": replace(
+    "+ sentence evidence, untuned (0.35 dense, 0.35 best sentence, 0.2 BM25, 0.1 sentence BM25)": replace(
+        ZERO, dense=0.35, sentence=0.35, bm25=0.2, sentence_bm25=0.29
+    ),
+    "+ sentence evidence, first fit (dense, best sentence, BM25, sentence terms)": replace(
         ZERO, dense=1.0, sentence=1.5, bm25=0.3, sentence_coverage=0.2, sentence_intro=0.1
     ),
     "+ names, answer type, speaker, lead-ins (final weights, passage BM25 off)": FINAL,
