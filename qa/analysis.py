@@ -32,7 +32,6 @@ _SPEECH = frozenset(
 )
 #: Words that frame a question ("what did X *say*", "*according* to X") rather than name its topic.
 _FRAME_WORDS = ("say", "said", "says", "tell", "told", "tells", "think", "thinks", "thought", "according")
-_FRAME_STEMS: frozenset[str] = frozenset()
 _AUX = frozenset("did does do has have had will would was is were are can could should".split())
 _CLAUSE = frozenset("when where if that which who whom while after before because as".split())
 _PRONOUNS = {"he", "she", "they", "him", "her", "them"}
@@ -248,11 +247,7 @@ class QueryAnalysis:
         return bool(self.speaker) or self.speaker_pronoun
 
 
-def _frame_stems() -> frozenset[str]:
-    return frozenset(t for w in _FRAME_WORDS for t in tokenize(w))
-
-
-_FRAME_STEMS = _frame_stems()
+_FRAME_STEMS = frozenset(t for w in _FRAME_WORDS for t in tokenize(w))
 
 
 def _speaker(question: str) -> tuple[set[str], bool]:

@@ -7,7 +7,6 @@ numbers; sentences are still split so sentence-level scoring works.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,22 +27,11 @@ def is_beir_folder(path: Path) -> bool:
 
 
 def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict, str]]:
+    from .evaluation import jsonl_rows
+
     if not path.is_file():
         raise QuestionFileError(f"{path} is missing; a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/")
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise QuestionFileError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-            missing = [key for key in required if key not in row]
-            if not isinstance(row, dict) or missing:
-                raise QuestionFileError(f"{path}:{number}: missing field(s) {', '.join(missing) or required}")
-            rows.append((number, row, line))
-    return rows
+    return jsonl_rows(path, required=required)
 
 
 class BeirCorpus:

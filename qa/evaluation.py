@@ -74,7 +74,7 @@ def load_questions(path: str | os.PathLike) -> list[EvalQuestion]:
     if path.suffix.lower() == ".csv":
         rows = _csv_rows(path)
     elif path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        rows = _jsonl_rows(path)
+        rows = [(number, row) for number, row, _ in jsonl_rows(path)]
     else:
         raise QuestionFileError(f"{path}: unknown format {path.suffix!r}; use .jsonl, .csv or a BEIR folder")
     questions: list[EvalQuestion] = []
@@ -90,7 +90,13 @@ def load_questions(path: str | os.PathLike) -> list[EvalQuestion]:
     return questions
 
 
-def _jsonl_rows(path: Path) -> list[tuple[int, dict]]:
+def jsonl_rows(path: Path, *, required: tuple[str, ...] = ()) -> list[tuple[int, dict, str]]:
+    """``(line number, object, raw line)`` for each non-empty line of a JSONL file.
+
+    Raises:
+        QuestionFileError: a line is not a JSON object or lacks a ``required`` field; the
+            message names the file and the line.
+    """
     rows = []
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
@@ -101,8 +107,11 @@ def _jsonl_rows(path: Path) -> list[tuple[int, dict]]:
             except json.JSONDecodeError as exc:
                 raise QuestionFileError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
             if not isinstance(row, dict):
-                raise QuestionFileError(f"{path}:{number}: expected a JSON object with a 'question' field")
-            rows.append((number, row))
+                raise QuestionFileError(f"{path}:{number}: expected a JSON object, one per line")
+            missing = [key for key in required if key not in row]
+            if missing:
+                raise QuestionFileError(f"{path}:{number}: missing field(s) {', '.join(missing)}")
+            rows.append((number, row, line))
     return rows
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .text import fold_accents
 
-__all__ = ["TOKENIZER_VERSION", "LexicalIndex", "content_terms", "tokenize"]
+__all__ = ["TOKENIZER_VERSION", "LexicalIndex", "fold_name", "tokenize", "words"]
 
 TOKENIZER_VERSION = 1
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
@@ -257,11 +257,6 @@ def words(text: str) -> list[str]:
 def tokenize(text: str) -> list[str]:
     """BM25 tokens of ``text``: folded, variant-normalised, stopwords removed, stemmed."""
     return [_stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-
-
-def content_terms(text: str) -> list[str]:
-    """The distinct BM25 tokens of ``text``, in order of first appearance."""
-    return list(dict.fromkeys(tokenize(text)))
 
 
 class LexicalIndex:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker", "speaker_matches"]
+__all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker"]
 
 #: Bump when the rules change: indexes made with other rules are rebuilt.
 ATTRIBUTION_VERSION = 3
@@ -398,10 +398,3 @@ def _inside_quote_after(sentence: str, inside: bool) -> bool:
         elif ch == '"':
             inside = not inside
     return inside
-
-
-def speaker_matches(speaker: str, name_tokens: set[str]) -> bool:
-    """Whether a quote's speaker shares a name token with ``name_tokens`` (folded, lower-case)."""
-    from .lexical import words
-
-    return bool(set(words(speaker)) & name_tokens)

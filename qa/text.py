@@ -43,8 +43,3 @@ def normalize(text: str) -> str:
     """Normalise for substring matching: case, curly quotes, dashes, accents, whitespace."""
     text = fold_accents(text.translate(_QUOTES)).lower()
     return _SPACE.sub(" ", text).strip()
-
-
-def word_count(text: str) -> int:
-    """Number of whitespace-separated words."""
-    return len(text.split())

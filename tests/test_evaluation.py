@@ -123,7 +123,7 @@ def test_jsonl_and_csv_formats(tmp_path):
         ('{"id": "a"}\n', r"q\.jsonl:1: 'question' is missing"),
         ('{"id": "a", "question": "x", "evidence": "not a list"}\n', r"q\.jsonl:1: 'evidence' must be a list"),
         ('{"id": "a", "question": "x"}\n{"id": "a", "question": "y"}\n', r"q\.jsonl:2: id 'a' is used twice"),
-        ("[1, 2]\n", r"q\.jsonl:1: expected a JSON object"),
+        ("[1, 2]\n", r"q\.jsonl:1: expected a JSON object, one per line"),
     ],
 )
 def test_malformed_lines_name_file_line_and_problem(tmp_path, content, message):
