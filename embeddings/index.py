@@ -6,7 +6,6 @@ Row ``i`` of the index is the ``i``-th vector added. Removing rows compacts the 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ class IndexFileError(RuntimeError):
 
 
 def _faiss():
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import faiss
 
     return faiss

@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see embeddings/__init__.py
+import embeddings  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch or faiss can load)
 
 from .answer import Answer, Hit
 from .assistant import Assistant

@@ -160,16 +160,10 @@ _NUMBER_WORDS = (
 _NUMBER_IN_SENTENCE = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
 
 
-def sentence_has(kind: str | None, sentence: str, *, question_names: Iterable[str] = ()) -> bool:
-    """Whether ``sentence`` holds the kind of answer a question wants (True when no type is wanted)."""
-    if kind is None:
-        return True
-    if kind == "number":
-        return bool(_NUMBER_IN_SENTENCE.search(sentence))
-    if kind == "date":
-        return bool(_DATE_IN_SENTENCE.search(sentence))
-    asked = set(question_names)
-    return any(not (group & asked) for group in name_groups(sentence))
+def sentence_has(kind: str, sentence: str) -> bool:
+    """Whether ``sentence`` holds a number (``kind="number"``) or a date (``kind="date"``)."""
+    pattern = {"number": _NUMBER_IN_SENTENCE, "date": _DATE_IN_SENTENCE}[kind]
+    return bool(pattern.search(sentence))
 
 
 _GROUP = re.compile(r"(?<![\w’'])[A-Z][\w’'.\-]*(?:\s+(?:of\s+|de\s+|al-)?[A-Z][\w’'.\-]*)*")

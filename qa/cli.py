@@ -13,7 +13,6 @@ import warnings
 
 from .errors import CorpusWarning, QAError
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 # Before torch, faiss or gradio load (they load lazily): no telemetry, and OpenMP threads that
 # sleep instead of spinning; spinning threads made each answer ~25x slower on 2 cores (18 -> 470 ms).
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 #: How an article without an outlet is shown, and the outlet-filter choice that selects such articles.
@@ -322,14 +321,7 @@ def respond(
         '<div class="qa-reply">...'
     """
     try:
-        answer = assistant.ask(
-            message or "",
-            k=int(k) if k else DEFAULT_K,
-            history=normalize_history(history),
-            outlets=_outlet_filter(outlets),
-            date_from=(date_from or "").strip() or None,
-            date_to=(date_to or "").strip() or None,
-        )
+        answer = _ask(assistant, message, history, k, outlets, date_from, date_to)
     except (QAError, ValueError) as exc:
         return render_error(exc)
     except Exception as exc:  # never show a traceback in the chat; log it for the operator
@@ -355,7 +347,12 @@ def ask_json(
     Raises:
         QAError: as :meth:`Assistant.ask`.
     """
-    answer = assistant.ask(
+    return _ask(assistant, question, history, k, outlets, date_from, date_to).to_dict()
+
+
+def _ask(assistant: Assistant, question, history, k, outlets, date_from, date_to) -> Answer:
+    """Turn the UI's raw control values into one :meth:`Assistant.ask` call."""
+    return assistant.ask(
         question or "",
         k=int(k) if k else DEFAULT_K,
         history=normalize_history(history),
@@ -363,7 +360,6 @@ def ask_json(
         date_from=(date_from or "").strip() or None,
         date_to=(date_to or "").strip() or None,
     )
-    return answer.to_dict()
 
 
 # ---------------------------------------------------------------------- the Gradio app
