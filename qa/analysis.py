@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .lexical import STOPWORDS, tokenize, words
 
@@ -184,6 +185,13 @@ def name_groups(sentence: str) -> list[frozenset[str]]:
     return groups
 
 
+@lru_cache(maxsize=200_000)
+def _first_word(token: str) -> str:
+    """The first folded word of a token (tokens repeat a lot across a corpus)."""
+    found = words(token)
+    return found[0] if found else ""
+
+
 class NameLexicon:
     """Words the corpus writes capitalised mid-sentence and never in lower case: names.
 
@@ -200,14 +208,14 @@ class NameLexicon:
                     continue  # a title-case heading capitalises every word
                 for i, token in enumerate(tokens):
                     token = token.rstrip(".")
-                    folded = words(token)
+                    folded = _first_word(token)
                     if not folded:
                         continue
                     if token[0].isupper():
                         if i > 0:
-                            capital[folded[0]] += 1
+                            capital[folded] += 1
                     else:
-                        lower[folded[0]] += 1
+                        lower[folded] += 1
         self.words = frozenset(
             w
             for w in capital

@@ -199,11 +199,13 @@ def _name_words(name: str) -> frozenset[str]:
     return frozenset(fold_name(w) for w in words(name))
 
 
-def _descriptors(text: str, passages, rows) -> dict[str, frozenset[str]]:
+def _descriptors(passages, rows) -> dict[str, frozenset[str]]:
     """For each speaker of an article: its name words plus the words that describe it where
     the article names it ("Ukrainian political analyst Valeriy Dymov" -> ukrainian, political, analyst)."""
     out: dict[str, frozenset[str]] = {}
-    for speaker in {q.speaker for r in rows for q in passages[r].quotes}:
+    speakers = {q.speaker for r in rows for q in passages[r].quotes}
+    text = " ".join(passages[r].text for r in rows) if speakers else ""
+    for speaker in speakers:
         found = set(_name_words(speaker))
         surname = speaker.split()[-1]
         for match in re.finditer(rf"((?:[\w.’'\-]+\s+){{1,5}}){re.escape(surname)}\b", text):
@@ -293,7 +295,7 @@ class Retriever:
         self.speaker_words: frozenset[str] = frozenset()
         for doc in store.documents.values():
             rows = range(doc.first, doc.first + doc.count)
-            described = _descriptors(" ".join(store.passages[r].text for r in rows), store.passages, rows)
+            described = _descriptors(store.passages, rows)
             for row in rows:
                 p = store.passages[row]
                 first = int(store.sentence_first[row])

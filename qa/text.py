@@ -35,6 +35,8 @@ _SPACE = re.compile(r"\s+")
 
 def fold_accents(text: str) -> str:
     """Strip diacritics: ``Erdoğan`` -> ``Erdogan``, ``Türkiye`` -> ``Turkiye``."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
