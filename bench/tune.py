@@ -28,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from embeddings import encode_queries  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel, features  # noqa: E402
 from qa.analysis import analyse  # noqa: E402
@@ -80,7 +81,7 @@ def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Cas
         analyse(q.question, assistant.retriever.lexicon, context=text[len(q.question) :])
         for q, (text, _) in zip(questions, resolved)
     ]
-    vectors = assistant.encoder.encode([text for text, _ in resolved])
+    vectors = encode_queries(assistant.encoder, [text for text, _ in resolved])
     cases = []
     passages = assistant.store.passages
     source = {i: _Source(p) for i, p in enumerate(passages)}

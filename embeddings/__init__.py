@@ -8,15 +8,25 @@ import os
 # question took ~25 times longer on 2 cores. Must be set before torch or faiss loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .encoder import DEFAULT_MODEL, Encoder, ModelLoadError, SentenceTransformerEncoder, load_encoder
+from .encoder import (
+    DEFAULT_MODEL,
+    E5Encoder,
+    Encoder,
+    ModelLoadError,
+    SentenceTransformerEncoder,
+    encode_queries,
+    load_encoder,
+)
 from .index import IndexFileError, VectorIndex
 
 __all__ = [
     "DEFAULT_MODEL",
+    "E5Encoder",
     "Encoder",
     "IndexFileError",
     "ModelLoadError",
     "SentenceTransformerEncoder",
     "VectorIndex",
+    "encode_queries",
     "load_encoder",
 ]

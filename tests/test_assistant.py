@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa import Answer, Assistant, QAError
-from qa.errors import CorpusError, EmptyQuestionError, FilterError
+from qa.errors import CorpusError, EmptyQuestionError, FilterError, ModelError
 from qa.followup import depends_on_history, rewrite, user_turns
 
 from .conftest import CORPUS
@@ -101,6 +101,31 @@ def test_one_encode_per_question(fake_assistant, fake_encoder):
     before = fake_encoder.calls
     fake_assistant.ask("what did Lavrov say about a summit")
     assert fake_encoder.calls == before + 1
+
+
+def test_questions_go_through_the_query_side_of_an_asymmetric_encoder(corpus_copy, tmp_path, fake_encoder):
+    """An encoder with ``encode_queries`` (E5's "query:" prompt) gets the questions; passages use ``encode``."""
+    seen: list[str] = []
+
+    def encode_queries(texts, *, batch_size=64):
+        seen.extend(texts)
+        return fake_encoder.encode(texts)
+
+    fake_encoder.encode_queries = encode_queries
+    assistant = Assistant.load(corpus=corpus_copy, index=tmp_path / "index", encoder=fake_encoder, progress=False)
+    calls = fake_encoder.calls
+    assistant.ask_batch(["what did Lavrov say about a summit", "how many prisoners?"])
+    assert seen == ["what did Lavrov say about a summit", "how many prisoners?"]
+    assert fake_encoder.calls == calls + 1  # one batch, through encode_queries
+
+
+def test_an_index_whose_model_cannot_load_is_left_alone(fake_assistant, corpus_copy, tmp_path):
+    """Reopening without a model uses the index's own model; if that fails, say so and keep the index."""
+    index = tmp_path / "index"
+    before = {p.name: p.read_bytes() for p in index.rglob("*") if p.is_file()}
+    with pytest.raises(ModelError, match=r"built with model 'fake-hash-64'.*pass model="):
+        Assistant.load(corpus=corpus_copy, index=index, progress=False)
+    assert {p.name: p.read_bytes() for p in index.rglob("*") if p.is_file()} == before
 
 
 def test_article_view(fake_assistant, corpus_copy):

@@ -45,3 +45,32 @@ def test_every_indexed_passage_is_verbatim(real_assistant):
 def test_answering_passage_and_sentence(real_assistant, question, evidence):
     hit = real_assistant.ask(question).hits[0]
     assert normalize(evidence) in normalize(hit.passage.text)
+
+
+def test_e5_encodes_questions_and_passages_with_their_prompts():
+    from embeddings import E5Encoder, encode_queries, load_encoder
+
+    encoder = load_encoder("multilingual-e5-small")
+    assert isinstance(encoder, E5Encoder) and encoder.dimension == 384
+    text = "Lavrov said a summit needs preparation."
+    as_passage, as_query = encoder.encode([text])[0], encode_queries(encoder, [text])[0]
+    np.testing.assert_allclose([np.linalg.norm(as_passage), np.linalg.norm(as_query)], 1.0, atol=1e-5)
+    assert float(as_passage @ as_query) < 0.999  # "passage: " and "query: " prompts differ
+    assert 5 < encoder.count_tokens(text) < 20
+
+
+def test_index_remembers_its_model(tmp_path):
+    """An index built with e5 is reopened with e5 when no model is named, and not re-encoded."""
+    from embeddings import E5Encoder
+    from qa import Assistant
+
+    from .conftest import CORPUS
+
+    index = tmp_path / "index"
+    Assistant.load(corpus=CORPUS, index=index, model="multilingual-e5-small", progress=False)
+    before = (index / "manifest.json").read_bytes()
+    reopened = Assistant.load(corpus=CORPUS, index=index, progress=False)
+    assert isinstance(reopened.encoder, E5Encoder)
+    assert (index / "manifest.json").read_bytes() == before
+    hits = reopened.ask("what did Lavrov say about a summit?").hits
+    assert any("Lavrov" in hit.highlight_text for hit in hits[:3])
