@@ -2,6 +2,8 @@
 
     python bench/tune.py                 # fit, print the fitted values and all metrics
     python bench/tune.py --report-only   # only report the weights currently in the code
+    python bench/tune.py --beir ../shared/beir/scifact --folds 2 --out scifact.json
+                                         # weights for another corpus, by nDCG@10 on its queries
 
 Fitting uses ``tests/data/tuning.jsonl`` only; ``../shared/questions/dev.jsonl`` is the
 check. A 3-fold cross-validation over the tuning set (folds by id) first estimates how
@@ -20,7 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +40,7 @@ from qa.evaluation import EvalQuestion, load_questions  # noqa: E402
 from qa.retrieval import RetrievalConfig  # noqa: E402
 from qa.text import normalize  # noqa: E402
 
-GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
+GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 # Passage scores only matter relative to each other, so the sentence weight is pinned to 1.
 WEIGHTS = (
     "dense",
@@ -121,33 +125,38 @@ def objective(cases: list[Case], retriever, cfg: RetrievalConfig) -> float:
 
 
 def fit_weights(
-    cases: list[Case], retriever, start: RetrievalConfig, *, samples: int = 0, starts: int = 4, seed: int = 0
+    score: Callable[[RetrievalConfig], float],
+    start: RetrievalConfig,
+    *,
+    samples: int = 0,
+    starts: int = 4,
+    seed: int = 0,
 ) -> RetrievalConfig:
-    """Coordinate ascent from ``start``; with ``samples``, also from the best random grid points.
+    """Coordinate ascent of ``score`` from ``start``; with ``samples``, also from the best random grid points.
 
     Random restarts reach higher scores on the questions they fit, but on this little data
     they generalise worse (measured on the dev set), so they are off by default.
     """
     rng = np.random.default_rng(seed)
     pool = [start] + [replace(start, **{name: float(rng.choice(GRID)) for name in WEIGHTS}) for _ in range(samples)]
-    ranked = sorted(pool, key=lambda c: -objective(cases, retriever, c))[:starts]
+    ranked = sorted(pool, key=lambda c: -score(c))[:starts]
     if start not in ranked:
         ranked.append(start)
-    fitted = [ascend(cases, retriever, c) for c in ranked]
-    return max(fitted, key=lambda c: objective(cases, retriever, c))
+    fitted = [ascend(score, c) for c in ranked]
+    return max(fitted, key=score)
 
 
-def ascend(cases: list[Case], retriever, start: RetrievalConfig, passes: int = 3) -> RetrievalConfig:
+def ascend(score: Callable[[RetrievalConfig], float], start: RetrievalConfig, passes: int = 3) -> RetrievalConfig:
     """Coordinate ascent over ``GRID`` for each weight; ties keep the current value."""
-    cfg, best = start, objective(cases, retriever, start)
+    cfg, best = start, score(start)
     for _ in range(passes):
         improved = False
         for name in WEIGHTS:
             for value in GRID:
                 trial = replace(cfg, **{name: value})
-                score = objective(cases, retriever, trial)
-                if score > best + 1e-9:
-                    cfg, best, improved = trial, score, True
+                value_score = score(trial)
+                if value_score > best + 1e-9:
+                    cfg, best, improved = trial, value_score, True
         if not improved:
             break
     return cfg
@@ -212,6 +221,48 @@ def folds(questions: list[EvalQuestion], k: int = 3) -> list[list[EvalQuestion]]
     return [[q for q, n in zip(questions, number) if n % k == i] for i in range(k)]
 
 
+def beir(args) -> None:
+    """Fit weights for a BEIR corpus by nDCG@10, with a cross-validated estimate first."""
+    from qa.beir import WHOLE_DOCUMENTS, BeirCorpus, read_qrels, read_queries
+    from qa.evaluation import _ir_metrics
+
+    folder = Path(args.beir)
+    index = Path(args.beir_index or ROOT / f"index.beir-{folder.resolve().name}")
+    assistant = Assistant.load(corpus=BeirCorpus(folder), index=index, chunking=WHOLE_DOCUMENTS, progress=True)
+    retriever, passages = assistant.retriever, assistant.store.passages
+    qrels, queries = read_qrels(folder), read_queries(folder)
+    ids = sorted(qrels, key=lambda q: (len(q), q))
+    vectors = encode_queries(assistant.encoder, [queries[q] for q in ids])
+    feats = {q: retriever.features(analyse(queries[q], retriever.lexicon), v) for q, v in zip(ids, vectors)}
+
+    def ndcg(subset: list[str], cfg: RetrievalConfig) -> float:
+        run = {
+            q: list(dict.fromkeys(passages[s.row].doc_id for s in retriever.rank(feats[q], k=10, config=cfg)))
+            for q in subset
+        }
+        return _ir_metrics({q: qrels[q] for q in subset}, run, 10)[0]["ndcg@10"]
+
+    cfg = retriever.config
+    print(f"{folder.name}: {len(ids)} queries; weights in the code: nDCG@10 {ndcg(ids, cfg):.4f}")
+    parts = [ids[i :: args.folds] for i in range(args.folds)]
+    held = []
+    for i, test in enumerate(parts):
+        train = [q for q in ids if q not in set(test)]
+        fold_cfg = fit_weights(partial(ndcg, train), cfg)
+        held.append(ndcg(test, fold_cfg))
+        print(f"fold {i}: fitted on {len(train)} ({ndcg(train, fold_cfg):.4f}), held-out {len(test)}: {held[-1]:.4f}")
+        print("   ", {k: v for k, v in asdict(fold_cfg).items() if v != asdict(cfg)[k]})
+    print(f"cross-validated nDCG@10 {np.mean(held):.4f}")
+    fitted = fit_weights(partial(ndcg, ids), cfg)
+    print(
+        f"fitted on all {len(ids)} queries: nDCG@10 {ndcg(ids, fitted):.4f} "
+        "(not an estimate: these queries were fitted)"
+    )
+    if args.out:
+        fitted.write(args.out)
+        print(f"wrote {args.out}; use it with --weights {args.out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report-only", action="store_true")
@@ -220,7 +271,12 @@ def main() -> None:
     parser.add_argument("--index", default=str(ROOT / "index"))
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--restarts", type=int, default=0, help="random grid points to also start from (default 0)")
+    parser.add_argument("--beir", default=None, help="fit for a BEIR corpus (by nDCG@10) instead of the news sets")
+    parser.add_argument("--beir-index", default=None, help="its index (default: index.beir-NAME, as qa eval uses)")
+    parser.add_argument("--out", default=None, help="also write the fitted weights here, for --weights FILE")
     args = parser.parse_args()
+    if args.beir:
+        return beir(args)
 
     assistant = Assistant.load(index=args.index, progress=False)
     retriever = assistant.retriever
@@ -237,12 +293,12 @@ def main() -> None:
         for i, fold in enumerate(folds(tuning_q, args.folds)):
             test = [by_id[q.id] for q in fold]
             train = [c for c in tuning if c.question.id not in {q.id for q in fold}]
-            fold_cfg = fit_weights(train, retriever, cfg, samples=args.restarts)
+            fold_cfg = fit_weights(partial(objective, train, retriever), cfg, samples=args.restarts)
             fold_model = fit_abstention(*abstention_rows(train, retriever, fold_cfg))
             cv.append(report(f"fold {i}", test, retriever, fold_cfg, fold_model))
         mean = {k: float(np.mean([r[k] for r in cv])) for k in cv[0] if k != "questions"}
         print("cv mean    " + "  ".join(f"{k} {v:.3f}" for k, v in mean.items()))
-        cfg = fit_weights(tuning, retriever, cfg, samples=args.restarts)
+        cfg = fit_weights(partial(objective, tuning, retriever), cfg, samples=args.restarts)
         model = fit_abstention(*abstention_rows(tuning, retriever, cfg))
         print("\nfitted on the whole tuning set:")
         results = {
@@ -251,6 +307,8 @@ def main() -> None:
         results["cross_validation"] = mean
         print("\nRetrievalConfig(" + ", ".join(f"{k}={v}" for k, v in asdict(cfg).items()) + ")")
         print(f"AbstentionModel(weights={model.weights}, bias={model.bias}, threshold={model.threshold})")
+        if args.out:
+            cfg.write(args.out)
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "tune.json").write_text(

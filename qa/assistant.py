@@ -89,6 +89,7 @@ class Assistant:
         progress: bool = True,
         rerank: str | os.PathLike | Reranker | None = None,
         rerank_weight: float = 0.5,
+        weights: str | os.PathLike | RetrievalConfig | None = None,
     ) -> Assistant:
         """Open the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
@@ -109,12 +110,19 @@ class Assistant:
                 ``"cross-encoder:PATH"`` for a cross-encoder, or a :class:`~qa.rerank.Reranker`.
                 Off by default; it costs a model call per question.
             rerank_weight: weight of the standardised second-stage score.
+            weights: retrieval weights: a :class:`~qa.retrieval.RetrievalConfig` or the path
+                of a JSON file of them (see :meth:`RetrievalConfig.read`); the news-fitted
+                defaults when None.
 
         Raises:
             CorpusError: the corpus folder is missing or holds no readable article.
             ModelError: the model cannot be loaded.
             IndexLocationError: ``index`` is an existing folder that is not an index.
+            WeightsError: the weights file cannot be read or is malformed.
         """
+        config = weights if isinstance(weights, RetrievalConfig) else RetrievalConfig()
+        if weights is not None and not isinstance(weights, RetrievalConfig):
+            config = RetrievalConfig.read(weights)  # fail fast, before the model loads
         if isinstance(corpus, (str, os.PathLike)):
             corpus = CorpusFolder(corpus)
             scan_corpus(corpus.location)  # fail fast, before the model loads
@@ -130,7 +138,9 @@ class Assistant:
             ) from exc
         reranker = load_reranker(rerank)
         store = open_index(corpus, Path(index), encoder, chunking=chunking, progress=progress, rebuild=rebuild)
-        return cls(store, encoder, corpus=corpus.location, reranker=reranker, rerank_weight=rerank_weight)
+        return cls(
+            store, encoder, corpus=corpus.location, reranker=reranker, rerank_weight=rerank_weight, config=config
+        )
 
     # ------------------------------------------------------------------ asking
 

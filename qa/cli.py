@@ -26,6 +26,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "(default: the index's own model; all-MiniLM-L6-v2 for a new index)",
     )
     parser.add_argument(
+        "--weights",
+        default=None,
+        metavar="FILE",
+        help="retrieval weights fitted for your corpus (JSON, from bench/tune.py --out; default: the news weights)",
+    )
+    parser.add_argument(
         "--rerank",
         default=None,
         help="optional second stage: a bi-encoder name or path (e.g. all-mpnet-base-v2) or cross-encoder:PATH",
@@ -89,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
 def _load(args, **kwargs):
     from .assistant import Assistant
 
-    return Assistant.load(corpus=args.corpus, index=args.index, model=args.model, rerank=args.rerank, **kwargs)
+    return Assistant.load(
+        corpus=args.corpus, index=args.index, model=args.model, rerank=args.rerank, weights=args.weights, **kwargs
+    )
 
 
 def _run(args) -> int:
@@ -129,7 +137,15 @@ def _run(args) -> int:
     if args.command == "serve":
         from .webchat import serve
 
-        serve(corpus=args.corpus, index=args.index, model=args.model, host=args.host, port=args.port)
+        serve(
+            corpus=args.corpus,
+            index=args.index,
+            model=args.model,
+            rerank=args.rerank,
+            weights=args.weights,
+            host=args.host,
+            port=args.port,
+        )
         return 0
     raise AssertionError(args.command)
 

@@ -41,6 +41,10 @@ class FilterError(QAError, ValueError):
     """A retrieval filter (outlet, date range) is malformed."""
 
 
+class WeightsError(QAError, ValueError):
+    """A retrieval weights file is missing or malformed; the message names the file and the key."""
+
+
 class QuestionFileError(QAError):
     """A question file for evaluation is malformed; the message names file and line."""
 

@@ -314,15 +314,19 @@ def evaluate_beir(
     folder: str | os.PathLike,
     *,
     index: str | os.PathLike,
-    encoder,
+    encoder=None,
+    model: str | os.PathLike | None = None,
     k: int = 100,
     split: str = "test",
     progress: bool = True,
     rerank=None,
+    weights=None,
 ) -> EvalReport:
     """Index a BEIR corpus (one passage per document) into ``index`` and evaluate its ``split`` queries.
 
-    ``rerank`` is an optional second stage, as in :meth:`~qa.assistant.Assistant.load`.
+    ``encoder`` (a loaded encoder) or ``model`` (a name or path) choose the model, ``rerank``
+    an optional second stage and ``weights`` the retrieval weights, all as in
+    :meth:`~qa.assistant.Assistant.load`.
     """
     from .assistant import Assistant
     from .beir import WHOLE_DOCUMENTS, BeirCorpus, read_qrels, read_queries
@@ -338,9 +342,11 @@ def evaluate_beir(
         corpus=BeirCorpus(folder),
         index=index,
         encoder=encoder,
+        model=model,
         chunking=WHOLE_DOCUMENTS,
         progress=progress,
         rerank=rerank,
+        weights=weights,
     )
     indexed = time.perf_counter() - started
     ids = sorted(qrels, key=lambda q: (len(q), q))
@@ -558,16 +564,16 @@ def run_cli(args) -> int:
             raise QuestionFileError(
                 f"{target} is a folder but not a BEIR dataset (corpus.jsonl, queries.jsonl, qrels/)"
             )
-        from .assistant import _load_encoder
-
         index = Path(args.index).with_name(f"{Path(args.index).name}.beir-{target.resolve().name}")
         k = max(args.k, 100)
-        report = evaluate_beir(target, index=index, encoder=_load_encoder(args.model), k=k, rerank=args.rerank)
+        report = evaluate_beir(target, index=index, model=args.model, k=k, rerank=args.rerank, weights=args.weights)
     else:
         questions = load_questions(target)
         from .assistant import Assistant
 
-        assistant = Assistant.load(corpus=args.corpus, index=args.index, model=args.model, rerank=args.rerank)
+        assistant = Assistant.load(
+            corpus=args.corpus, index=args.index, model=args.model, rerank=args.rerank, weights=args.weights
+        )
         report = evaluate(assistant, questions, k=args.k)
     if args.out:
         for path in write_report(report, args.out):

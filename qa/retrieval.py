@@ -18,15 +18,19 @@ before ranking, so a filter never hides a passage that would have matched.
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
 from .analysis import METONYMS, NameLexicon, QueryAnalysis, name_groups, sentence_has
-from .errors import FilterError
+from .errors import FilterError, WeightsError
 from .lexical import STOPWORDS, _stem, fold_name, words
 from .quotes import sentence_speaker
 from .store import IndexStore
@@ -111,8 +115,11 @@ class Filters:
 class RetrievalConfig:
     """Weights of the passage and sentence scores, and the candidate pool size.
 
-    The defaults were fitted by ``bench/tune.py`` on the tuning split of
-    ``tests/data/tuning.jsonl`` and checked on its held-out split and the dev set.
+    The defaults were fitted for news by ``bench/tune.py`` on ``tests/data/tuning.jsonl``
+    (cross-validated) and checked on the dev set. Another kind of corpus may want other
+    weights (scientific abstracts want passage BM25, which news does not): fit them on its
+    own questions with ``bench/tune.py --out FILE`` and load them with :meth:`read`
+    (``Assistant.load(weights=FILE)``, ``--weights FILE``).
     """
 
     dense: float = 0.75
@@ -127,6 +134,39 @@ class RetrievalConfig:
     sentence_speaker: float = 0.2
     sentence_intro: float = 0.75
     candidates: int = 200
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> RetrievalConfig:
+        """Weights from a JSON file such as ``bench/tune.py --out`` writes; keys left out keep their defaults.
+
+        Raises:
+            WeightsError: the file cannot be read, is not a JSON object, names an unknown
+                weight, or gives a value that is not a finite number (a positive integer for
+                ``candidates``).
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise WeightsError(f"cannot read the weights file {path}: {exc}") from exc
+        data = data.get("config", data) if isinstance(data, dict) else data
+        if not isinstance(data, dict):
+            raise WeightsError(f'{path} must hold a JSON object of weights, e.g. {{"dense": 0.75, "bm25": 0.3}}')
+        known = {f.name: f.type for f in fields(cls)}
+        values = {}
+        for key, value in data.items():
+            if key not in known:
+                raise WeightsError(f"{path}: unknown weight {key!r}; known weights: {', '.join(known)}")
+            if key == "candidates":
+                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                    raise WeightsError(f"{path}: 'candidates' must be a positive integer, not {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise WeightsError(f"{path}: weight {key!r} must be a finite number, not {value!r}")
+            values[key] = value if key == "candidates" else float(value)
+        return cls(**values)
+
+    def write(self, path: str | os.PathLike) -> None:
+        """Save the weights as a JSON object that :meth:`read` takes back."""
+        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
 
 
 @dataclass(frozen=True)

@@ -586,6 +586,8 @@ def serve(
     corpus: str | os.PathLike = "corpus",
     index: str | os.PathLike = "index",
     model: str | os.PathLike | None = None,
+    rerank: str | os.PathLike | None = None,
+    weights: str | os.PathLike | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
     concurrency: int | None = DEFAULT_CONCURRENCY,
@@ -596,7 +598,10 @@ def serve(
     Args:
         corpus: folder of articles.
         index: index folder (built or refreshed when needed).
-        model: sentence-transformers model name or path (default all-MiniLM-L6-v2).
+        model: sentence-transformers model name or path (default: the index's model, or
+            all-MiniLM-L6-v2 for a new index).
+        rerank: optional second stage, as in :meth:`~qa.assistant.Assistant.load`.
+        weights: retrieval weights file, as in :meth:`~qa.assistant.Assistant.load`.
         host: address to bind; 127.0.0.1 keeps the chat on this machine.
         port: TCP port.
         concurrency: how many answers run at once (see :func:`launch`).
@@ -610,7 +615,7 @@ def serve(
     """
     from .assistant import Assistant
 
-    assistant = Assistant.load(corpus=corpus, index=index, model=model, progress=True)
+    assistant = Assistant.load(corpus=corpus, index=index, model=model, rerank=rerank, weights=weights, progress=True)
     return launch(
         build_app(assistant, concurrency=concurrency), host=host, port=port, concurrency=concurrency, block=block
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from qa import Answer, Assistant, QAError
-from qa.errors import CorpusError, EmptyQuestionError, FilterError, ModelError
+from qa.errors import CorpusError, EmptyQuestionError, FilterError, ModelError, WeightsError
 from qa.followup import depends_on_history, rewrite, user_turns
+from qa.lexical import tokenize
+from qa.retrieval import RetrievalConfig
 
 from .conftest import CORPUS
 
@@ -126,6 +128,46 @@ def test_an_index_whose_model_cannot_load_is_left_alone(fake_assistant, corpus_c
     with pytest.raises(ModelError, match=r"built with model 'fake-hash-64'.*pass model="):
         Assistant.load(corpus=corpus_copy, index=index, progress=False)
     assert {p.name: p.read_bytes() for p in index.rglob("*") if p.is_file()} == before
+
+
+def test_weights_file_round_trip_and_errors(tmp_path):
+    path = tmp_path / "weights.json"
+    fitted = RetrievalConfig(dense=1.5, bm25=1.0, sentence_bm25=0.1, candidates=50)
+    fitted.write(path)
+    assert RetrievalConfig.read(path) == fitted
+    path.write_text('{"bm25": 0.3}')  # keys left out keep their defaults
+    assert RetrievalConfig.read(path) == RetrievalConfig(bm25=0.3)
+    for text, problem in [
+        ('{"bm25": "high"}', "'bm25' must be a finite number"),
+        ('{"bm25": NaN}', "'bm25' must be a finite number"),
+        ('{"candidates": 0}', "'candidates' must be a positive integer"),
+        ("[0.5, 1.0]", "must hold a JSON object"),
+        ("{not json", "cannot read the weights file"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(WeightsError, match=problem):
+            RetrievalConfig.read(path)
+    with pytest.raises(WeightsError, match="cannot read"):
+        RetrievalConfig.read(tmp_path / "missing.json")
+
+
+def test_fitted_weights_change_the_ranking(corpus_copy, tmp_path, fake_encoder):
+    """``weights=`` reaches the retriever: BM25 alone and dense alone rank differently."""
+    only = {f: 0.0 for f in ("dense", "sentence", "names", "sentence_bm25", "sentence_type", "sentence_speaker")}
+    question = "Trump ultimatum sanctions fifty days"
+    runs = {}
+    for arm in ("bm25", "dense"):
+        path = tmp_path / f"{arm}.json"
+        RetrievalConfig(**{**only, "sentence_intro": 0.0, arm: 1.0}).write(path)
+        assistant = Assistant.load(
+            corpus=corpus_copy, index=tmp_path / "index", encoder=fake_encoder, weights=path, progress=False
+        )
+        assert assistant.retriever.config == RetrievalConfig.read(path)
+        runs[arm] = [(h.passage.doc_id, h.passage.char_start) for h in assistant.ask(question, k=5).hits]
+    bm25 = assistant.retriever.store.lexical.scores(tokenize(question))
+    best = assistant.store.passages[int(bm25.argmax())]
+    assert runs["bm25"][0] == (best.doc_id, best.char_start)
+    assert runs["bm25"] != runs["dense"]
 
 
 def test_article_view(fake_assistant, corpus_copy):

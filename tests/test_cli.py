@@ -39,6 +39,18 @@ def test_foreign_index_folder_is_refused(tmp_path, corpus_copy):
 
 
 @pytest.mark.model
+def test_malformed_weights_file_is_a_clean_error(tmp_path, corpus_copy, capsys):
+    weights = tmp_path / "weights.json"
+    weights.write_text('{"dense": 1.0, "bm52": 0.3}')
+    code = main(
+        ["ask", "summit", "--corpus", str(corpus_copy), "--index", str(tmp_path / "index"), "--weights", str(weights)]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown weight 'bm52'" in err and "known weights: dense" in err
+    assert not (tmp_path / "index").exists()  # refused before anything was built
+
+
 def test_ask_json_carries_the_api_fields(tmp_path):
     result = _qa("ask", "what did Lavrov say about a summit", "--k", "3", "--json", "--index", str(tmp_path / "index"))
     assert result.returncode == 0, result.stderr
