@@ -40,7 +40,7 @@ from qa.evaluation import EvalQuestion, load_questions  # noqa: E402
 from qa.retrieval import RetrievalConfig  # noqa: E402
 from qa.text import normalize  # noqa: E402
 
-GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 # Passage scores only matter relative to each other, so the sentence weight is pinned to 1.
 WEIGHTS = (
     "dense",
@@ -173,8 +173,12 @@ def abstention_rows(cases: list[Case], retriever, cfg: RetrievalConfig) -> tuple
     return np.array(X), np.array(y)
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 0.05, steps: int = 20000, lr: float = 0.5):
-    """Weights and bias of an L2-regularised logistic regression (plain gradient descent)."""
+def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 0.2, steps: int = 20000, lr: float = 0.5):
+    """Weights and bias of an L2-regularised logistic regression (plain gradient descent).
+
+    ``l2`` = 0.2 was chosen by 3-fold cross-validation on the tuning set among 0.01-2.0: it
+    flags as many unanswerable questions as 0.05 with fewer answerable ones wrongly flagged.
+    """
     mean, std = X.mean(0), X.std(0) + 1e-6
     Z = (X - mean) / std
     w, b = np.zeros(Z.shape[1]), 0.0
