@@ -4,6 +4,8 @@
     python bench/tune.py --report-only   # only report the weights currently in the code
     python bench/tune.py --beir ../shared/beir/scifact --folds 2 --out scifact.json
                                          # weights for another corpus, by nDCG@10 on its queries
+    python bench/tune.py --corpus DIR --index DIR --tuning my.jsonl --dev other.jsonl --out my.json
+                                         # weights for your own articles and questions
 
 Fitting uses ``tests/data/tuning.jsonl`` only; ``../shared/questions/dev.jsonl`` is the
 check. A 3-fold cross-validation over the tuning set (folds by id) first estimates how
@@ -220,8 +222,10 @@ def report(name: str, cases: list[Case], retriever, cfg: RetrievalConfig, model:
 
 
 def folds(questions: list[EvalQuestion], k: int = 3) -> list[list[EvalQuestion]]:
-    """``k`` folds by id number, so every fold mixes all question types."""
-    number = [int("".join(c for c in q.id if c.isdigit()) or 0) for q in questions]
+    """``k`` folds by id number (by position when ids carry no distinct numbers), so every fold mixes all types."""
+    number = [int("".join(c for c in q.id if c.isdigit()) or -1) for q in questions]
+    if -1 in number or len(set(number)) < len(number):
+        number = list(range(len(questions)))
     return [[q for q, n in zip(questions, number) if n % k == i] for i in range(k)]
 
 
@@ -272,6 +276,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--tuning", default=str(ROOT / "tests" / "data" / "tuning.jsonl"))
     parser.add_argument("--dev", default=str(ROOT.parent / "shared" / "questions" / "dev.jsonl"))
+    parser.add_argument("--corpus", default=str(ROOT / "corpus"))
     parser.add_argument("--index", default=str(ROOT / "index"))
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--restarts", type=int, default=0, help="random grid points to also start from (default 0)")
@@ -282,7 +287,7 @@ def main() -> None:
     if args.beir:
         return beir(args)
 
-    assistant = Assistant.load(index=args.index, progress=False)
+    assistant = Assistant.load(corpus=args.corpus, index=args.index, progress=False)
     retriever = assistant.retriever
     tuning_q = load_questions(args.tuning)
     dev_q = load_questions(args.dev) if Path(args.dev).exists() else []
@@ -290,7 +295,9 @@ def main() -> None:
     by_id = {c.question.id: c for c in tuning}
     cfg, model = retriever.config, assistant.abstention
     print("weights in the code:")
-    results = {name: report(name, cases, retriever, cfg, model) for name, cases in (("tuning", tuning), ("dev", dev))}
+    results = {
+        name: report(name, cases, retriever, cfg, model) for name, cases in (("tuning", tuning), ("dev", dev)) if cases
+    }
     if not args.report_only:
         print(f"\n{args.folds}-fold cross-validation on the tuning set (fit on the other folds):")
         cv = []
@@ -306,7 +313,9 @@ def main() -> None:
         model = fit_abstention(*abstention_rows(tuning, retriever, cfg))
         print("\nfitted on the whole tuning set:")
         results = {
-            name: report(name, cases, retriever, cfg, model) for name, cases in (("tuning", tuning), ("dev", dev))
+            name: report(name, cases, retriever, cfg, model)
+            for name, cases in (("tuning", tuning), ("dev", dev))
+            if cases
         }
         results["cross_validation"] = mean
         print("\nRetrievalConfig(" + ", ".join(f"{k}={v}" for k, v in asdict(cfg).items()) + ")")
