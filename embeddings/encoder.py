@@ -205,17 +205,21 @@ class E5Encoder:
         self.dimension = int(self._model.dim)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Encode passages (or sentences) into L2-normalised float32 rows."""
-        return self._run(self._model.passage, texts, batch_size)
+        """Encode passages (or sentences) into L2-normalised float32 rows, in batches of ``batch_size``."""
+        return self._run(self._model.passage, texts, batch_size, progress)
 
     def encode_queries(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """Encode questions into L2-normalised float32 rows, with E5's query prompt."""
-        return self._run(self._model.query, texts, batch_size)
+        return self._run(self._model.query, texts, batch_size, False)
 
-    def _run(self, fn, texts: Sequence[str], batch_size: int) -> np.ndarray:
+    def _run(self, fn, texts: Sequence[str], batch_size: int, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         batches = range(0, len(texts), batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="Batches", unit="batch")
         rows = [np.asarray(fn(list(texts[i : i + batch_size])), dtype=np.float32) for i in batches]
         return np.ascontiguousarray(np.vstack(rows), dtype=np.float32)
 
