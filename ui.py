@@ -1,4 +1,4 @@
-"""Serve the web chat: ``python ui.py [--corpus DIR] [--index DIR] [--model NAME] [--host ADDR] [--port N]``.
+"""Serve the web chat: ``python ui.py [--corpus DIR] [--index DIR] [--model NAME] [--weights FILE] [--port N]``.
 
 A thin layer: it parses the arguments and calls :func:`qa.webchat.serve`, where all the logic lives.
 """
@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default="corpus", help="folder of articles (default: ./corpus)")
     parser.add_argument("--index", default="index", help="index folder (default: ./index)")
     parser.add_argument("--model", default=None, help="sentence-transformers model name or path")
+    parser.add_argument("--weights", default=None, help="retrieval weights fitted for your corpus (JSON)")
+    parser.add_argument("--rerank", default=None, help="optional second-stage model (off by default)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument(
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             corpus=args.corpus,
             index=args.index,
             model=args.model,
+            rerank=args.rerank,
+            weights=args.weights,
             host=args.host,
             port=args.port,
             concurrency=args.concurrency or None,
