@@ -70,7 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the web chat")
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="questions answered at the same time (default: 2 per CPU core, at most 16; 0: no limit)",
+    )
     return parser
 
 
@@ -135,9 +141,9 @@ def _run(args) -> int:
 
         return run_cli(args)
     if args.command == "serve":
-        from .webchat import serve
+        from . import webchat
 
-        serve(
+        webchat.serve(
             corpus=args.corpus,
             index=args.index,
             model=args.model,
@@ -145,6 +151,7 @@ def _run(args) -> int:
             weights=args.weights,
             host=args.host,
             port=args.port,
+            concurrency=webchat.DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency or None,
         )
         return 0
     raise AssertionError(args.command)

@@ -283,6 +283,9 @@ def test_ui_parses_arguments_and_binds_localhost(monkeypatch):
     assert ui.main(["--corpus", "c", "--index", "i", "--port", "9999"]) == 0
     assert seen["host"] == "127.0.0.1" and seen["port"] == 9999 and seen["corpus"] == "c" and seen["index"] == "i"
     assert ui.main(["--host", "0.0.0.0"]) == 0 and seen["host"] == "0.0.0.0"
+    assert seen["concurrency"] == qa.webchat.DEFAULT_CONCURRENCY
+    assert ui.main(["--concurrency", "0", "--weights", "w.json"]) == 0
+    assert seen["concurrency"] is None and seen["weights"] == "w.json"
 
 
 def test_ui_reports_library_errors(tmp_path, capsys):
