@@ -24,12 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tune import abstention_metrics, abstention_rows, build_cases, ranking_metrics  # noqa: E402
+from tune import (  # noqa: E402
+    abstention_metrics,
+    abstention_rows,
+    beir_metrics,
+    build_beir_cases,
+    build_cases,
+    ranking_metrics,
+)
 
 from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel  # noqa: E402
-from qa.analysis import analyse  # noqa: E402
-from qa.evaluation import _ir_metrics, load_questions  # noqa: E402
+from qa.evaluation import load_questions  # noqa: E402
 from qa.retrieval import RetrievalConfig  # noqa: E402
 
 ZERO = RetrievalConfig(
@@ -86,24 +92,11 @@ class _RRF:
 
 def scifact(folder: Path, index: Path, encoder, variants: dict) -> dict[str, dict[str, float]]:
     """nDCG@10 and Recall@100 of each variant on BEIR SciFact (the index is built if missing)."""
-    from qa.beir import WHOLE_DOCUMENTS, BeirCorpus, read_qrels, read_queries
-
-    assistant = Assistant.load(corpus=BeirCorpus(folder), index=index, encoder=encoder, chunking=WHOLE_DOCUMENTS)
-    qrels, queries = read_qrels(folder), read_queries(folder)
-    ids = sorted(qrels)
-    vectors = encoder.encode([queries[q] for q in ids])
-    feats = [
-        assistant.retriever.features(analyse(queries[q], assistant.retriever.lexicon), v) for q, v in zip(ids, vectors)
-    ]
-    ranker = _RRF(assistant.retriever)
+    cases = build_beir_cases(folder, index, encoder=encoder)
+    ranker = _RRF(cases.assistant.retriever)
     out = {}
     for name, cfg in variants.items():
-        run = {}
-        for q, f in zip(ids, feats):
-            run[q] = list(
-                dict.fromkeys(assistant.store.passages[s.row].doc_id for s in ranker.rank(f, k=100, config=cfg))
-            )
-        aggregate, _ = _ir_metrics(qrels, run, 100)
+        aggregate = beir_metrics(cases, list(cases.features), cfg, k=100, ranker=ranker)
         out[name] = {"ndcg@10": aggregate["ndcg@10"], "recall@100": aggregate["recall@100"]}
         print(f"  SciFact {name}: nDCG@10 {out[name]['ndcg@10']:.3f}  Recall@100 {out[name]['recall@100']:.3f}")
     return out

@@ -38,7 +38,7 @@ from embeddings import encode_queries  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel, features  # noqa: E402
 from qa.analysis import analyse  # noqa: E402
-from qa.evaluation import EvalQuestion, load_questions  # noqa: E402
+from qa.evaluation import EvalQuestion, _ir_metrics, load_questions  # noqa: E402
 from qa.retrieval import RetrievalConfig  # noqa: E402
 from qa.text import normalize  # noqa: E402
 
@@ -229,33 +229,54 @@ def folds(questions: list[EvalQuestion], k: int = 3) -> list[list[EvalQuestion]]
     return [[q for q, n in zip(questions, number) if n % k == i] for i in range(k)]
 
 
-def beir(args) -> None:
-    """Fit weights for a BEIR corpus by nDCG@10, with a cross-validated estimate first."""
-    from qa.beir import WHOLE_DOCUMENTS, BeirCorpus, read_qrels, read_queries
-    from qa.evaluation import _ir_metrics
+@dataclass
+class BeirCases:
+    """A BEIR corpus's assistant, relevance judgements and each query's precomputed features."""
 
-    folder = Path(args.beir)
-    index = Path(args.beir_index or ROOT / f"index.beir-{folder.resolve().name}")
-    assistant = Assistant.load(corpus=BeirCorpus(folder), index=index, chunking=WHOLE_DOCUMENTS, progress=True)
-    retriever, passages = assistant.retriever, assistant.store.passages
+    assistant: Assistant
+    qrels: dict
+    features: dict  # query id -> Features
+
+
+def build_beir_cases(folder: Path, index: Path, *, encoder=None) -> BeirCases:
+    """Open (or build) the index of a BEIR corpus, one passage per document, and featurise its queries."""
+    from qa.beir import WHOLE_DOCUMENTS, BeirCorpus, read_qrels, read_queries
+
+    assistant = Assistant.load(corpus=BeirCorpus(folder), index=index, encoder=encoder, chunking=WHOLE_DOCUMENTS)
+    retriever = assistant.retriever
     qrels, queries = read_qrels(folder), read_queries(folder)
     ids = sorted(qrels, key=lambda q: (len(q), q))
     vectors = encode_queries(assistant.encoder, [queries[q] for q in ids])
     feats = {q: retriever.features(analyse(queries[q], retriever.lexicon), v) for q, v in zip(ids, vectors)}
+    return BeirCases(assistant, qrels, feats)
+
+
+def beir_metrics(cases: BeirCases, ids: list[str], cfg, *, k: int = 10, ranker=None) -> dict[str, float]:
+    """IR metrics (nDCG@10, Recall@k, ...) of ranking the queries ``ids`` with ``cfg``, via the live code."""
+    ranker = ranker or cases.assistant.retriever
+    passages = cases.assistant.store.passages
+    run = {
+        q: list(dict.fromkeys(passages[s.row].doc_id for s in ranker.rank(cases.features[q], k=k, config=cfg)))
+        for q in ids
+    }
+    return _ir_metrics({q: cases.qrels[q] for q in ids}, run, k)[0]
+
+
+def beir(args) -> None:
+    """Fit weights for a BEIR corpus by nDCG@10, with a cross-validated estimate first."""
+    folder = Path(args.beir)
+    cases = build_beir_cases(folder, Path(args.beir_index or ROOT / f"index.beir-{folder.resolve().name}"))
+    ids = list(cases.features)
 
     def ndcg(subset: list[str], cfg: RetrievalConfig) -> float:
-        run = {
-            q: list(dict.fromkeys(passages[s.row].doc_id for s in retriever.rank(feats[q], k=10, config=cfg)))
-            for q in subset
-        }
-        return _ir_metrics({q: qrels[q] for q in subset}, run, 10)[0]["ndcg@10"]
+        return beir_metrics(cases, subset, cfg)["ndcg@10"]
 
-    cfg = retriever.config
+    cfg = cases.assistant.retriever.config
     print(f"{folder.name}: {len(ids)} queries; weights in the code: nDCG@10 {ndcg(ids, cfg):.4f}")
-    parts = [ids[i :: args.folds] for i in range(args.folds)]
     held = []
-    for i, test in enumerate(parts):
-        train = [q for q in ids if q not in set(test)]
+    for i in range(args.folds):
+        test = ids[i :: args.folds]
+        train = [q for j, q in enumerate(ids) if j % args.folds != i]
         fold_cfg = fit_weights(partial(ndcg, train), cfg)
         held.append(ndcg(test, fold_cfg))
         print(f"fold {i}: fitted on {len(train)} ({ndcg(train, fold_cfg):.4f}), held-out {len(test)}: {held[-1]:.4f}")

@@ -36,11 +36,17 @@ class Article:
     blocks: tuple[tuple[int, int], ...]
 
 
-def _load_encoder(model: str | os.PathLike | None) -> Encoder:
+def _load_encoder(model: str | os.PathLike | None, *, index: str | os.PathLike | None = None) -> Encoder:
+    """Load ``model``; ``index`` names the existing index it was read from, for the error message."""
     try:
         return load_encoder(model)
     except ModelLoadError as exc:
-        raise ModelError(str(exc)) from exc
+        if index is None:
+            raise ModelError(str(exc)) from exc
+        raise ModelError(
+            f"the index at {index} was built with model {model!r}, which cannot be loaded here; "
+            f"pass model= (--model) to re-encode it with another model ({exc})"
+        ) from exc
 
 
 class Assistant:
@@ -120,22 +126,16 @@ class Assistant:
             IndexLocationError: ``index`` is an existing folder that is not an index.
             WeightsError: the weights file cannot be read or is malformed.
         """
-        config = weights if isinstance(weights, RetrievalConfig) else RetrievalConfig()
-        if weights is not None and not isinstance(weights, RetrievalConfig):
+        if weights is None or isinstance(weights, RetrievalConfig):
+            config = weights or RetrievalConfig()
+        else:
             config = RetrievalConfig.read(weights)  # fail fast, before the model loads
         if isinstance(corpus, (str, os.PathLike)):
             corpus = CorpusFolder(corpus)
             scan_corpus(corpus.location)  # fail fast, before the model loads
-        built_with = index_model(index) if encoder is None and model is None else None
-        try:
-            encoder = encoder or _load_encoder(model if built_with is None else built_with)
-        except ModelError as exc:
-            if built_with is None:
-                raise
-            raise ModelError(
-                f"the index at {index} was built with model {built_with!r}, which cannot be loaded here; "
-                f"pass model= (--model) to re-encode it with another model ({exc})"
-            ) from exc
+        if encoder is None:
+            built_with = index_model(index) if model is None else None
+            encoder = _load_encoder(built_with or model, index=index if built_with else None)
         reranker = load_reranker(rerank)
         store = open_index(corpus, Path(index), encoder, chunking=chunking, progress=progress, rebuild=rebuild)
         return cls(

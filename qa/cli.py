@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _load(args, **kwargs):
+def load_assistant(args, **kwargs):
+    """The :class:`~qa.assistant.Assistant` the parsed options of any ``qa`` command ask for."""
     from .assistant import Assistant
 
     return Assistant.load(
@@ -108,7 +109,7 @@ def _load(args, **kwargs):
 
 def _run(args) -> int:
     if args.command == "index":
-        assistant = _load(args, rebuild=args.rebuild)
+        assistant = load_assistant(args, rebuild=args.rebuild)
         m = assistant.store.manifest
         print(
             f"index {assistant.store.folder}: {m['documents']} articles, {m['passages']} passages, "
@@ -122,7 +123,7 @@ def _run(args) -> int:
             raise EmptyQuestionError(
                 "the question is empty; type a question, e.g. qa ask 'what did Lavrov say about a summit?'"
             )
-        assistant = _load(args)
+        assistant = load_assistant(args)
         answer = assistant.ask(
             args.question,
             k=args.k,

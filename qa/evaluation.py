@@ -569,12 +569,9 @@ def run_cli(args) -> int:
         report = evaluate_beir(target, index=index, model=args.model, k=k, rerank=args.rerank, weights=args.weights)
     else:
         questions = load_questions(target)
-        from .assistant import Assistant
+        from .cli import load_assistant
 
-        assistant = Assistant.load(
-            corpus=args.corpus, index=args.index, model=args.model, rerank=args.rerank, weights=args.weights
-        )
-        report = evaluate(assistant, questions, k=args.k)
+        report = evaluate(load_assistant(args), questions, k=args.k)
     if args.out:
         for path in write_report(report, args.out):
             print(f"wrote {path}", file=sys.stderr)

@@ -148,7 +148,6 @@ class RetrievalConfig:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise WeightsError(f"cannot read the weights file {path}: {exc}") from exc
-        data = data.get("config", data) if isinstance(data, dict) else data
         if not isinstance(data, dict):
             raise WeightsError(f'{path} must hold a JSON object of weights, e.g. {{"dense": 0.75, "bm25": 0.3}}')
         known = {f.name: f.type for f in fields(cls)}
