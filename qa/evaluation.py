@@ -207,10 +207,12 @@ def evaluate(
     from tqdm import tqdm
 
     passages = assistant.passages
+    texts = [normalize(p.text) for p in passages] if any(q.answerable for q in questions) else []
     qrels: dict[str, dict[str, int]] = {}
     for q in questions:
         if q.answerable:
-            relevant = {_key(p): 1 for p in passages if _contains(p.text, q.evidence)}
+            evidence = [normalize(e) for e in q.evidence]
+            relevant = {_key(p): 1 for p, text in zip(passages, texts) if any(e in text for e in evidence)}
             qrels[q.id] = relevant or {_MISSING: 1}
     started = time.perf_counter()
     answers = []
