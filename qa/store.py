@@ -456,11 +456,25 @@ def _lock(index: Path) -> Iterator[None]:
 def index_model(index: str | os.PathLike) -> str | None:
     """The model an existing index was built with, or None when there is no readable index."""
     try:
-        manifest = json.loads((Path(index) / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        model = _read_manifest(Path(index)).get("model")
+    except IndexCorruptError:
         return None
-    model = manifest.get("model") if isinstance(manifest, dict) and manifest.get("format") == _FORMAT else None
     return model if isinstance(model, str) and model else None
+
+
+def _read_manifest(index: Path) -> dict:
+    """The parsed ``manifest.json`` of an index folder (any format version).
+
+    Raises:
+        IndexCorruptError: it is missing, unreadable, or not a qa index manifest.
+    """
+    try:
+        manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"manifest.json cannot be read: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        raise IndexCorruptError("manifest.json is not a qa index manifest")
+    return manifest
 
 
 def _load(index: Path) -> IndexStore:
@@ -469,12 +483,7 @@ def _load(index: Path) -> IndexStore:
     Raises:
         IndexCorruptError: a file is missing, truncated, altered or inconsistent.
     """
-    try:
-        manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"manifest.json cannot be read: {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-        raise IndexCorruptError("manifest.json is not a qa index manifest")
+    manifest = _read_manifest(index)
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexCorruptError(
             f"it has format version {manifest.get('format_version')}, this version of qa reads {FORMAT_VERSION}"
