@@ -21,6 +21,8 @@ _ELLIPSIS = re.compile(
     r"^\s*(?:and|but|also|what about|how about|and what about|what else|anything else|why|why not|how so|really)\b",
     re.I,
 )
+# "any countries in particular?", "who else?", "which ones?": a narrowing of the last answer.
+_NARROWING = re.compile(r"^\s*(?:any|anyone|anybody|anything|who else|which ones?)\b|\bin particular\b", re.I)
 _EXISTENTIAL = re.compile(
     r"\b(?:is|was|are|were|will|would|could|has|have|had)\s+there\b|\bthere\s+(?:is|was|are|were|be|been)\b", re.I
 )
@@ -76,6 +78,8 @@ def depends_on_history(question: str, *, names: set[str] | frozenset[str] = froz
     tokens = words(text)
     content = [t for t in tokens if t not in STOPWORDS]
     if _ELLIPSIS.match(question) and len(content) <= 4:
+        return True
+    if _NARROWING.search(question) and len(content) <= 2 and not any(t in names for t in tokens):
         return True
     for i, token in enumerate(tokens):
         if token in _PERSONAL and not any(t in names for t in tokens[:i]):

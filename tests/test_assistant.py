@@ -204,6 +204,8 @@ def test_unloadable_model_names_the_problem(corpus_copy, tmp_path):
         "and Lavrov?",
         "what about their demands?",
         "what happened to it?",
+        "any countries in particular?",
+        "who else?",
     ],
 )
 def test_dependent_questions(question):
@@ -217,6 +219,8 @@ def test_dependent_questions(question):
         "was there a month-long truce on the table, and what happened to it?",
         "is it true that Russia wants four regions?",
         "how many working groups did moscow propose this week?",
+        "any news on the prisoner exchange?",
+        "which countries in particular back the truce plan?",
     ],
 )
 def test_independent_questions(question):
