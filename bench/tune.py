@@ -6,6 +6,9 @@
                                          # weights for another corpus, by nDCG@10 on its queries
     python bench/tune.py --corpus DIR --index DIR --tuning my.jsonl --dev other.jsonl --out my.json
                                          # weights for your own articles and questions
+    python bench/tune.py --self-supervised --beir ../shared/beir/scifact --out scifact.json
+    python bench/tune.py --self-supervised --corpus DIR --index DIR --out my.json
+                                         # weights for a corpus with no questions (inverse cloze)
 
 Fitting uses ``tests/data/tuning.jsonl`` only; ``../shared/questions/dev.jsonl`` is the
 check. A 3-fold cross-validation over the tuning set (folds by id) first estimates how
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -39,6 +43,7 @@ from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel, features  # noqa: E402
 from qa.analysis import analyse  # noqa: E402
 from qa.evaluation import EvalQuestion, _ir_metrics, load_questions  # noqa: E402
+from qa.lexical import tokenize  # noqa: E402
 from qa.retrieval import RetrievalConfig  # noqa: E402
 from qa.text import normalize  # noqa: E402
 
@@ -262,6 +267,138 @@ def beir_metrics(cases: BeirCases, ids: list[str], cfg, *, k: int = 10, ranker=N
     return _ir_metrics({q: cases.qrels[q] for q in ids}, run, k)[0]
 
 
+@dataclass
+class PseudoCase:
+    """An inverse-cloze pseudo-question: one sentence taken out of its passage, which must be found again."""
+
+    question: str
+    row: int
+    features: object
+
+
+def _bm25(lexical, query: list[str], doc: list[str], mean_length: float) -> float:
+    """Lucene BM25 of one tokenised text against the index's statistics (as ``LexicalIndex.scores``)."""
+    tf, length, k1, b = Counter(doc), len(doc), lexical.k1, lexical.b
+    return float(
+        sum(lexical.idf(t) * tf[t] / (tf[t] + k1 * (1 - b + b * length / mean_length)) for t in query if t in tf)
+    )
+
+
+def _coverage(lexical, query: list[str], doc: list[str]) -> float:
+    """IDF-weighted share of the distinct query tokens in ``doc`` (as ``LexicalIndex.coverage``)."""
+    rarest = float(np.log(1 + (len(lexical) + 0.5) / 1.5))
+    weights = {t: lexical.idf(t) or rarest for t in dict.fromkeys(query)}
+    present = set(doc)
+    return sum(w for t, w in weights.items() if t in present) / sum(weights.values()) if weights else 0.0
+
+
+def pseudo_cases(assistant: Assistant, *, n: int = 300, seed: int = 0) -> list[PseudoCase]:
+    """``n`` inverse-cloze questions: a random sentence (8+ words, not a heading) of a random passage.
+
+    The sentence is the question; the passage it came from, *without that sentence*, is the
+    answer. Its passage vector, BM25 and coverage are recomputed on the remaining text and
+    the sentence is dropped from the sentence signals, so nothing matches it verbatim.
+    Needs no labelled questions, so any corpus can be fitted this way.
+    """
+    retriever, store = assistant.retriever, assistant.store
+    passages, lexical = store.passages, store.lexical
+    mean_length = float(np.mean([len(tokenize(p.text)) for p in passages]))
+    rng = np.random.default_rng(seed)
+    picks = []
+    for row in rng.permutation(len(passages)):
+        p = passages[int(row)]
+        usable = [i for i in range(1, len(p.sentences)) if len(p.sentence_text(i).split()) >= 8]
+        if len(usable) >= 2 and len(p.sentences) >= 3:
+            picks.append((int(row), int(rng.choice(usable))))
+        if len(picks) == n:
+            break
+    questions = [passages[row].sentence_text(i) for row, i in picks]
+    rests = []
+    for row, i in picks:
+        p = passages[row]
+        start, end = (x - p.char_start for x in p.sentences[i])
+        rests.append(p.text[:start] + " " + p.text[end:])
+    vectors = encode_queries(assistant.encoder, questions)
+    rest_vectors = assistant.encoder.encode(rests)
+    out = []
+    for (row, i), question, v, rest, rest_v in zip(picks, questions, vectors, rests, rest_vectors):
+        query = analyse(question, retriever.lexicon)
+        f = retriever.features(query, v)
+        where = np.flatnonzero(f.rows == row)
+        if not len(where):
+            continue
+        j, tokens, rest_tokens = int(where[0]), list(query.tokens), tokenize(rest)
+        dense, bm25, coverage = f.dense.copy(), f.bm25.copy(), f.coverage.copy()
+        dense[j] = float(rest_v @ v)
+        bm25[j] = _bm25(lexical, tokens, rest_tokens, mean_length)
+        coverage[j] = _coverage(lexical, tokens, rest_tokens)
+        keep = np.ones(len(f.s_dense), dtype=bool)
+        keep[int(np.sum(f.counts[:j])) + i] = False
+        counts = f.counts.copy()
+        counts[j] -= 1
+        s_bm25, top = f.s_bm25[keep], float(bm25.max())
+        s_top = float(s_bm25.max()) if len(s_bm25) else 0.0
+        f = replace(
+            f,
+            counts=counts,
+            dense=dense,
+            bm25=bm25,
+            bm25_norm=bm25 / top if top > 0 else bm25,
+            coverage=coverage,
+            s_dense=f.s_dense[keep],
+            s_coverage=f.s_coverage[keep],
+            s_bm25=s_bm25 / s_top if s_top > 0 else s_bm25,
+            s_type=f.s_type[keep],
+            s_speaker=f.s_speaker[keep],
+            s_lead_in=f.s_lead_in[keep],
+            s_colon=f.s_colon[keep],
+        )
+        out.append(PseudoCase(question, row, f))
+    return out
+
+
+def pseudo_ndcg(cases: list[PseudoCase], retriever, cfg: RetrievalConfig) -> float:
+    """nDCG@10 of finding each pseudo-question's own passage (one relevant passage each)."""
+    gains = []
+    for c in cases:
+        rows = [s.row for s in retriever.rank(c.features, k=10, config=cfg)]
+        gains.append(1.0 / np.log2(rows.index(c.row) + 2) if c.row in rows else 0.0)
+    return float(np.mean(gains))
+
+
+def self_supervised(args) -> None:
+    """Fit weights on inverse-cloze pseudo-questions drawn from the corpus itself (no labels)."""
+    if args.beir:
+        folder = Path(args.beir)
+        beir_cases = build_beir_cases(folder, Path(args.beir_index or ROOT / f"index.beir-{folder.resolve().name}"))
+        assistant = beir_cases.assistant
+    else:
+        beir_cases, assistant = None, Assistant.load(corpus=args.corpus, index=args.index, progress=False)
+    retriever = assistant.retriever
+    cfg = retriever.config
+    cases = pseudo_cases(assistant, n=args.pseudo)
+    half = len(cases) // 2
+    print(f"{len(cases)} pseudo-questions; weights in the code: nDCG@10 {pseudo_ndcg(cases, retriever, cfg):.4f}")
+    fitted = fit_weights(partial(pseudo_ndcg, cases[:half], retriever), cfg)
+    print(f"fitted on half: held-out half {pseudo_ndcg(cases[half:], retriever, fitted):.4f}")
+    fitted = fit_weights(partial(pseudo_ndcg, cases, retriever), cfg)
+    print("fitted:", {k: v for k, v in asdict(fitted).items() if v != asdict(cfg)[k]})
+    if beir_cases is not None:
+        ids = list(beir_cases.features)
+        before, after = (beir_metrics(beir_cases, ids, c)["ndcg@10"] for c in (cfg, fitted))
+        print(f"real queries (never fitted on): nDCG@10 {before:.4f} with the code's weights, {after:.4f} fitted")
+    else:
+        for name in ("tuning", "dev"):
+            path = Path(getattr(args, name))
+            if path.exists():
+                real = build_cases(assistant, load_questions(path))
+                print(f"{name}: code's weights", ranking_metrics(real, retriever, cfg))
+                print(f"{name}: fitted weights", ranking_metrics(real, retriever, fitted))
+    if args.out:
+        fitted.write(args.out)
+        print(f"wrote {args.out}; use it with --weights {args.out}")
+
+
 def beir(args) -> None:
     """Fit weights for a BEIR corpus by nDCG@10, with a cross-validated estimate first."""
     folder = Path(args.beir)
@@ -304,7 +441,13 @@ def main() -> None:
     parser.add_argument("--beir", default=None, help="fit for a BEIR corpus (by nDCG@10) instead of the news sets")
     parser.add_argument("--beir-index", default=None, help="its index (default: index.beir-NAME, as qa eval uses)")
     parser.add_argument("--out", default=None, help="also write the fitted weights here, for --weights FILE")
+    parser.add_argument(
+        "--self-supervised", action="store_true", help="fit on inverse-cloze pseudo-questions from the corpus itself"
+    )
+    parser.add_argument("--pseudo", type=int, default=300, help="pseudo-questions for --self-supervised (default 300)")
     args = parser.parse_args()
+    if args.self_supervised:
+        return self_supervised(args)
     if args.beir:
         return beir(args)
 
