@@ -60,6 +60,7 @@ WEIGHTS = (
     "sentence_type",
     "sentence_speaker",
     "sentence_intro",
+    "sentence_seen",
 )
 
 
@@ -90,14 +91,14 @@ def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Cas
     resolved = [assistant._resolve(q.question, list(q.history)) for q in questions]
     analyses = [
         analyse(q.question, assistant.retriever.lexicon, context=text[len(q.question) :])
-        for q, (text, _) in zip(questions, resolved)
+        for q, (text, _, _) in zip(questions, resolved)
     ]
-    vectors = encode_queries(assistant.encoder, [text for text, _ in resolved])
+    vectors = encode_queries(assistant.encoder, [text for text, _, _ in resolved])
     cases = []
     passages = assistant.store.passages
     source = {i: _Source(p) for i, p in enumerate(passages)}
-    for q, (_, context), a, v in zip(questions, resolved, analyses, vectors):
-        f = assistant.retriever.features(a, v, context=context)
+    for q, (_, context, seen), a, v in zip(questions, resolved, analyses, vectors):
+        f = assistant.retriever.features(a, v, context=context, seen=seen)
         evidence = [normalize(e) for e in q.evidence]
         relevant = {int(r): any(e in normalize(passages[r].text) for e in evidence) for r in f.rows}
         cases.append(Case(q, a, f, relevant, evidence, source))
@@ -352,6 +353,7 @@ def pseudo_cases(assistant: Assistant, *, n: int = 300, seed: int = 0) -> list[P
             s_speaker=f.s_speaker[keep],
             s_lead_in=f.s_lead_in[keep],
             s_colon=f.s_colon[keep],
+            s_seen=f.s_seen[keep],
         )
         out.append(PseudoCase(question, row, f))
     return out

@@ -192,7 +192,7 @@ class Assistant:
                 )
             cleaned.append(" ".join(q.split()))
         resolved = [self._resolve(q, h) for q, h in zip(cleaned, histories)]
-        queries = [text for text, _ in resolved]
+        queries = [text for text, _, _ in resolved]
         analyses = [analyse(q, self.retriever.lexicon, context=text[len(q) :]) for q, text in zip(cleaned, queries)]
         truncated = [self._too_long(q) for q in queries]
         vectors = encode_queries(self.encoder, queries)
@@ -203,9 +203,12 @@ class Assistant:
             for notes in notes_all:
                 notes.append(f"No article matches the filter ({filters.describe()}); remove or widen it.")
         else:
-            speakers = [who for _, who in resolved]
+            speakers = [who for _, who, _ in resolved]
+            seen = [shown for _, _, shown in resolved]
             depth = max(k, self.rerank_depth) if self.reranker else k
-            results = self.retriever.batch_search(analyses, vectors, k=depth, allowed=allowed, speakers=speakers)
+            results = self.retriever.batch_search(
+                analyses, vectors, k=depth, allowed=allowed, speakers=speakers, seen=seen
+            )
             if self.reranker:
                 results = [self._rerank(q, scored)[:k] for q, scored in zip(queries, results)]
         answers = []
@@ -250,14 +253,16 @@ class Assistant:
         ]
         return sorted(out, key=lambda s: (-s.score, s.row))
 
-    def _resolve(self, question: str, history: Sequence) -> tuple[str, frozenset[str]]:
-        """The text to search for ``question`` and who "he"/"she" may stand for, from the conversation."""
+    def _resolve(self, question: str, history: Sequence) -> tuple[str, frozenset[str], frozenset[int]]:
+        """The text to search for ``question``, who "he"/"she" may stand for, and the sentence
+        rows the earlier turn's answer showed, from the conversation."""
         turns = user_turns(history)
         names = self.retriever.lexicon.words
         if not turns or not depends_on_history(question, names=self.retriever.speaker_words):
-            return question, frozenset()
+            return question, frozenset(), frozenset()
         previous = self._previous(turns[-1], tuple(turns[:-1]))
         context = set(analyse(previous.query, self.retriever.lexicon).names)
+        seen: frozenset[int] = frozenset()
         if previous.hits:
             top = previous.hits[0]
             context |= {w for w in words(top.highlight_text) if w in names}
@@ -267,7 +272,8 @@ class Assistant:
                     or top.highlight[0] <= quote.char_start < top.highlight[1]
                 ):
                     context |= set(words(quote.speaker))
-        return rewrite(question, turns, names=self.retriever.speaker_words), frozenset(context)
+            seen = self.store.sentence_rows(top.passage, top.highlight)
+        return rewrite(question, turns, names=self.retriever.speaker_words), frozenset(context), seen
 
     def _previous(self, question: str, history: tuple[str, ...]) -> Answer:
         """The answer to an earlier turn, remembered so a chat pays for it once."""

@@ -127,12 +127,13 @@ class RetrievalConfig:
     bm25: float = 0.0
     coverage: float = 0.0
     names: float = 0.5
-    speaker: float = 0.0
+    speaker: float = 0.1
     sentence_coverage: float = 0.0
     sentence_bm25: float = 0.5
     sentence_type: float = 0.3
     sentence_speaker: float = 0.2
     sentence_intro: float = 0.75
+    sentence_seen: float = 0.2
     candidates: int = 200
 
     @classmethod
@@ -282,6 +283,7 @@ class Features:
     s_lead_in: np.ndarray
     s_colon: np.ndarray  # a lead-in ending in ":" with a next sentence in the same passage
     s_bm25: np.ndarray
+    s_seen: np.ndarray  # shown as the answer to the earlier turn this follow-up leans on
 
 
 def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -293,6 +295,7 @@ def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, 
         + cfg.sentence_type * f.s_type
         + cfg.sentence_speaker * f.s_speaker
         - cfg.sentence_intro * f.s_lead_in
+        - cfg.sentence_seen * f.s_seen
     )
     if f.s_colon.any():  # "Dymov warned:" and the words it introduces are one unit
         lead = np.flatnonzero(f.s_colon)
@@ -371,9 +374,10 @@ class Retriever:
         k: int = 5,
         allowed: np.ndarray | None = None,
         speakers: frozenset[str] = frozenset(),
+        seen: frozenset[int] = frozenset(),
     ) -> list[Scored]:
         """Top ``k`` passages for one question; see :meth:`batch_search`."""
-        return self.batch_search([query], vector[None, :], k=k, allowed=allowed, speakers=[speakers])[0]
+        return self.batch_search([query], vector[None, :], k=k, allowed=allowed, speakers=[speakers], seen=[seen])[0]
 
     def batch_search(
         self,
@@ -383,6 +387,7 @@ class Retriever:
         k: int = 5,
         allowed: np.ndarray | None = None,
         speakers: Sequence[frozenset[str]] | None = None,
+        seen: Sequence[frozenset[int]] | None = None,
     ) -> list[list[Scored]]:
         """Top ``k`` passages per question, best first, among ``allowed`` rows (all when None).
 
@@ -392,9 +397,15 @@ class Retriever:
             k: passages per question.
             allowed: boolean mask over passages, from :meth:`mask`.
             speakers: per question, names that "he"/"she" stands for (from the conversation).
+            seen: per question, sentence rows (see :attr:`IndexStore.sentence_first`) already
+                shown as the answer to the earlier turn a follow-up leans on.
         """
         speakers = speakers or [frozenset()] * len(queries)
-        return [self._one(q, v, k, allowed, s) for q, v, s in zip(queries, vectors, speakers)]
+        seen = seen or [frozenset()] * len(queries)
+        return [
+            self.rank(self.features(q, v, allowed=allowed, context=s, seen=shown), k=k)
+            for q, v, s, shown in zip(queries, vectors, speakers, seen)
+        ]
 
     # ------------------------------------------------------------------ internals
 
@@ -445,8 +456,13 @@ class Retriever:
         *,
         allowed: np.ndarray | None = None,
         context: frozenset[str] = frozenset(),
+        seen: frozenset[int] = frozenset(),
     ) -> Features:
-        """Every raw signal for the candidate passages of one question, and for their sentences."""
+        """Every raw signal for the candidate passages of one question, and for their sentences.
+
+        ``context`` holds the names "he"/"she" may stand for; ``seen`` the sentence rows
+        already shown as the earlier turn's answer (both empty for an independent question).
+        """
         store = self.store
         tokens = list(query.tokens)
         bm25_all = store.lexical.scores(tokens)
@@ -478,12 +494,8 @@ class Retriever:
             s_speaker=np.array([self._speaker_match(self._speakers[r], asked) for r in srows], dtype=np.float32),
             s_lead_in=self._lead_in[srows].astype(np.float32),
             s_colon=self._colon[srows] & _not_last(last - first),
+            s_seen=np.isin(srows, list(seen)).astype(np.float32),
         )
-
-    def _one(
-        self, query: QueryAnalysis, vector: np.ndarray, k: int, allowed: np.ndarray | None, context: frozenset[str]
-    ) -> list[Scored]:
-        return self.rank(self.features(query, vector, allowed=allowed, context=context), k=k)
 
     def rank(self, f: Features, *, k: int, config: RetrievalConfig | None = None) -> list[Scored]:
         """The ``k`` best passages from precomputed :class:`Features` (``config`` overrides the weights)."""

@@ -113,6 +113,20 @@ class IndexStore:
         self.sentence_first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.sentence_owner = np.repeat(np.arange(len(self.passages), dtype=np.int64), counts)
 
+    def sentence_rows(self, passage: Passage, span: tuple[int, int]) -> frozenset[int]:
+        """Rows (in sentence-index order) of the sentences of ``passage`` that lie within ``span``
+        (source offsets); empty when the passage is not in this index."""
+        doc = self.documents.get(passage.doc_id)
+        if doc is None:
+            return frozenset()
+        for row in range(doc.first, doc.first + doc.count):
+            if self.passages[row].char_start == passage.char_start:
+                first = int(self.sentence_first[row])
+                return frozenset(
+                    first + i for i, (s, e) in enumerate(self.passages[row].sentences) if span[0] <= s and e <= span[1]
+                )
+        return frozenset()
+
 
 # --------------------------------------------------------------------------- public entry
 

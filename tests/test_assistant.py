@@ -260,3 +260,35 @@ def test_follow_up_without_the_earlier_answer_computes_it(fake_assistant, fake_e
     before = fake_encoder.encoded
     fake_assistant.ask("what did he say about compromises?", history=["who led russia's delegation?"])
     assert fake_encoder.encoded == before + 2
+
+
+def test_follow_up_marks_the_sentence_the_earlier_answer_showed(fake_assistant):
+    earlier = fake_assistant.ask("who led russia's delegation?", k=1).hits[0]
+    store = fake_assistant.store
+    _, _, seen = fake_assistant._resolve("what did he say about compromises?", ["who led russia's delegation?"])
+    assert seen  # the earlier highlight's sentence rows
+    row = int(store.sentence_owner[min(seen)])
+    assert store.passages[row] == earlier.passage
+    first = int(store.sentence_first[row])
+    spans = [store.passages[row].sentences[r - first] for r in sorted(seen)]
+    assert spans[0][0] == earlier.highlight[0] and spans[-1][1] == earlier.highlight[1]
+    # an independent question carries nothing over
+    assert fake_assistant._resolve("what did Lavrov say about a summit", ["who led russia's delegation?"])[2] == set()
+
+
+def test_seen_sentence_penalty_moves_the_highlight(fake_assistant):
+    from dataclasses import replace
+
+    from qa.analysis import analyse
+
+    retriever, store = fake_assistant.retriever, fake_assistant.store
+    question = "who led russia's delegation?"
+    vector = fake_assistant.encoder.encode([question])[0]
+    query = analyse(question, retriever.lexicon)
+    top = retriever.search(query, vector, k=1)[0]
+    seen = store.sentence_rows(store.passages[top.row], top.highlight)
+    assert int(store.sentence_first[top.row]) + top.sentence in seen
+    f = retriever.features(query, vector, seen=seen)
+    assert f.s_seen.sum() == len(seen)
+    again = retriever.rank(f, k=1, config=replace(retriever.config, sentence_seen=10.0))[0]
+    assert (again.row, again.sentence) != (top.row, top.sentence)
