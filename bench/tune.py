@@ -61,6 +61,7 @@ WEIGHTS = (
     "sentence_speaker",
     "sentence_intro",
     "sentence_seen",
+    "sentence_next",
 )
 
 
@@ -354,6 +355,7 @@ def pseudo_cases(assistant: Assistant, *, n: int = 300, seed: int = 0) -> list[P
             s_lead_in=f.s_lead_in[keep],
             s_colon=f.s_colon[keep],
             s_seen=f.s_seen[keep],
+            s_next=f.s_next[keep],
         )
         out.append(PseudoCase(question, row, f))
     return out

@@ -134,6 +134,7 @@ class RetrievalConfig:
     sentence_speaker: float = 0.2
     sentence_intro: float = 0.75
     sentence_seen: float = 0.2
+    sentence_next: float = 0.3
     candidates: int = 200
 
     @classmethod
@@ -284,6 +285,7 @@ class Features:
     s_colon: np.ndarray  # a lead-in ending in ":" with a next sentence in the same passage
     s_bm25: np.ndarray
     s_seen: np.ndarray  # shown as the answer to the earlier turn this follow-up leans on
+    s_next: np.ndarray  # the sentence right after that answer, in the same passage
 
 
 def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -296,6 +298,7 @@ def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, 
         + cfg.sentence_speaker * f.s_speaker
         - cfg.sentence_intro * f.s_lead_in
         - cfg.sentence_seen * f.s_seen
+        + cfg.sentence_next * f.s_next
     )
     if f.s_colon.any():  # "Dymov warned:" and the words it introduces are one unit
         lead = np.flatnonzero(f.s_colon)
@@ -495,7 +498,15 @@ class Retriever:
             s_lead_in=self._lead_in[srows].astype(np.float32),
             s_colon=self._colon[srows] & _not_last(last - first),
             s_seen=np.isin(srows, list(seen)).astype(np.float32),
+            s_next=(srows == self._after(seen)).astype(np.float32),
         )
+
+    def _after(self, seen: frozenset[int]) -> int:
+        """The sentence row right after ``seen`` in the same passage (-1 when there is none)."""
+        if not seen:
+            return -1
+        last, owner = max(seen), self.store.sentence_owner
+        return last + 1 if last + 1 < len(owner) and owner[last + 1] == owner[last] else -1
 
     def rank(self, f: Features, *, k: int, config: RetrievalConfig | None = None) -> list[Scored]:
         """The ``k`` best passages from precomputed :class:`Features` (``config`` overrides the weights)."""

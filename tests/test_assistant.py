@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from qa import Answer, Assistant, QAError
@@ -292,3 +293,26 @@ def test_seen_sentence_penalty_moves_the_highlight(fake_assistant):
     assert f.s_seen.sum() == len(seen)
     again = retriever.rank(f, k=1, config=replace(retriever.config, sentence_seen=10.0))[0]
     assert (again.row, again.sentence) != (top.row, top.sentence)
+
+
+def test_sentence_after_the_earlier_answer_can_be_preferred(fake_assistant):
+    from dataclasses import replace
+
+    from qa.analysis import analyse
+
+    retriever, store = fake_assistant.retriever, fake_assistant.store
+    row = next(r for r, p in enumerate(store.passages) if len(p.sentences) >= 3)
+    first = int(store.sentence_first[row])
+    seen = frozenset({first})  # the passage's first sentence was the earlier answer
+    question = "who else was there?"
+    vector = fake_assistant.encoder.encode([question])[0]
+    f = retriever.features(analyse(question, retriever.lexicon), vector, seen=seen)
+    starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]])
+    j = int(np.flatnonzero(f.rows == row)[0])
+    assert np.flatnonzero(f.s_next).tolist() == [int(starts[j]) + 1]  # only the sentence right after it
+    top = retriever.rank(f, k=1, config=replace(retriever.config, sentence_next=10.0))[0]
+    assert (top.row, top.sentence) == (row, 1)
+    # the last sentence of a passage has no "next" in another passage
+    last = int(store.sentence_first[row + 1]) - 1
+    f = retriever.features(analyse(question, retriever.lexicon), vector, seen=frozenset({last}))
+    assert not f.s_next.any()
