@@ -50,6 +50,8 @@ ZERO = RetrievalConfig(
     sentence_type=0.0,
     sentence_speaker=0.0,
     sentence_intro=0.0,
+    sentence_seen=0.0,
+    sentence_next=0.0,
 )
 FINAL = RetrievalConfig()
 VARIANTS = {
@@ -68,6 +70,9 @@ VARIANTS = {
     "final without the speaker signals": replace(FINAL, speaker=0.0, sentence_speaker=0.0),
     "final without answer-type signals": replace(FINAL, sentence_type=0.0),
     "final without names": replace(FINAL, names=0.0),
+    "final without the follow-up signals (earlier answer's sentence down, the next one up)": replace(
+        FINAL, sentence_seen=0.0, sentence_next=0.0
+    ),
 }
 
 
