@@ -47,6 +47,15 @@ def test_answering_passage_and_sentence(real_assistant, question, evidence):
     assert normalize(evidence) in normalize(hit.passage.text)
 
 
+def test_follow_up_moves_past_the_earlier_answer(real_assistant):
+    """A three-turn conversation: the follow-up's highlight is the consequence, not the ultimatum shown before."""
+    history = ["who gave putin an ultimatum this summer?", "how many days did it give him?"]
+    earlier = real_assistant.ask(history[1], history=history[:1]).hits[0]
+    hit = real_assistant.ask("and what happens if he ignores it?", history=history).hits[0]
+    assert hit.highlight != earlier.highlight
+    assert normalize("threatening harsh new sanctions and military aid to Ukraine") in normalize(hit.highlight_text)
+
+
 def test_e5_encodes_questions_and_passages_with_their_prompts():
     from embeddings import E5Encoder, encode_queries, load_encoder
 
