@@ -91,15 +91,15 @@ def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Cas
     """Resolve, analyse, encode and featurise every question once."""
     resolved = [assistant._resolve(q.question, list(q.history)) for q in questions]
     analyses = [
-        analyse(q.question, assistant.retriever.lexicon, context=text[len(q.question) :])
-        for q, (text, _, _) in zip(questions, resolved)
+        analyse(q.question, assistant.retriever.lexicon, context=r.text[len(q.question) :])
+        for q, r in zip(questions, resolved)
     ]
-    vectors = encode_queries(assistant.encoder, [text for text, _, _ in resolved])
+    vectors = encode_queries(assistant.encoder, [r.text for r in resolved])
     cases = []
     passages = assistant.store.passages
     source = {i: _Source(p) for i, p in enumerate(passages)}
-    for q, (_, context, seen), a, v in zip(questions, resolved, analyses, vectors):
-        f = assistant.retriever.features(a, v, context=context, seen=seen)
+    for q, r, a, v in zip(questions, resolved, analyses, vectors):
+        f = assistant.retriever.features(a, v, context=r.speakers, seen=r.seen)
         evidence = [normalize(e) for e in q.evidence]
         relevant = {int(r): any(e in normalize(passages[r].text) for e in evidence) for r in f.rows}
         cases.append(Case(q, a, f, relevant, evidence, source))

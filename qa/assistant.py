@@ -49,6 +49,15 @@ def _load_encoder(model: str | os.PathLike | None, *, index: str | os.PathLike |
         ) from exc
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """A question as it is searched, with what the conversation tells about it."""
+
+    text: str  # the question, followed by the earlier turns it leans on
+    speakers: frozenset[str] = frozenset()  # who "he"/"she" may stand for
+    seen: frozenset[int] = frozenset()  # sentence rows the earlier turn's answer showed
+
+
 class Assistant:
     """Answers questions over a corpus of news articles with verbatim, cited passages.
 
@@ -192,7 +201,7 @@ class Assistant:
                 )
             cleaned.append(" ".join(q.split()))
         resolved = [self._resolve(q, h) for q, h in zip(cleaned, histories)]
-        queries = [text for text, _, _ in resolved]
+        queries = [r.text for r in resolved]
         analyses = [analyse(q, self.retriever.lexicon, context=text[len(q) :]) for q, text in zip(cleaned, queries)]
         truncated = [self._too_long(q) for q in queries]
         vectors = encode_queries(self.encoder, queries)
@@ -203,11 +212,14 @@ class Assistant:
             for notes in notes_all:
                 notes.append(f"No article matches the filter ({filters.describe()}); remove or widen it.")
         else:
-            speakers = [who for _, who, _ in resolved]
-            seen = [shown for _, _, shown in resolved]
             depth = max(k, self.rerank_depth) if self.reranker else k
             results = self.retriever.batch_search(
-                analyses, vectors, k=depth, allowed=allowed, speakers=speakers, seen=seen
+                analyses,
+                vectors,
+                k=depth,
+                allowed=allowed,
+                speakers=[r.speakers for r in resolved],
+                seen=[r.seen for r in resolved],
             )
             if self.reranker:
                 results = [self._rerank(q, scored)[:k] for q, scored in zip(queries, results)]
@@ -253,13 +265,12 @@ class Assistant:
         ]
         return sorted(out, key=lambda s: (-s.score, s.row))
 
-    def _resolve(self, question: str, history: Sequence) -> tuple[str, frozenset[str], frozenset[int]]:
-        """The text to search for ``question``, who "he"/"she" may stand for, and the sentence
-        rows the earlier turn's answer showed, from the conversation."""
+    def _resolve(self, question: str, history: Sequence) -> Resolved:
+        """What to search for ``question`` in the conversation ``history``."""
         turns = user_turns(history)
         names = self.retriever.lexicon.words
         if not turns or not depends_on_history(question, names=self.retriever.speaker_words):
-            return question, frozenset(), frozenset()
+            return Resolved(question)
         previous = self._previous(turns[-1], tuple(turns[:-1]))
         context = set(analyse(previous.query, self.retriever.lexicon).names)
         seen: frozenset[int] = frozenset()
@@ -273,7 +284,7 @@ class Assistant:
                 ):
                     context |= set(words(quote.speaker))
             seen = self.store.sentence_rows(top.passage, top.highlight)
-        return rewrite(question, turns, names=self.retriever.speaker_words), frozenset(context), seen
+        return Resolved(rewrite(question, turns, names=self.retriever.speaker_words), frozenset(context), seen)
 
     def _previous(self, question: str, history: tuple[str, ...]) -> Answer:
         """The answer to an earlier turn, remembered so a chat pays for it once."""

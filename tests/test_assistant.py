@@ -266,7 +266,7 @@ def test_follow_up_without_the_earlier_answer_computes_it(fake_assistant, fake_e
 def test_follow_up_marks_the_sentence_the_earlier_answer_showed(fake_assistant):
     earlier = fake_assistant.ask("who led russia's delegation?", k=1).hits[0]
     store = fake_assistant.store
-    _, _, seen = fake_assistant._resolve("what did he say about compromises?", ["who led russia's delegation?"])
+    seen = fake_assistant._resolve("what did he say about compromises?", ["who led russia's delegation?"]).seen
     assert seen  # the earlier highlight's sentence rows
     row = int(store.sentence_owner[min(seen)])
     assert store.passages[row] == earlier.passage
@@ -274,7 +274,7 @@ def test_follow_up_marks_the_sentence_the_earlier_answer_showed(fake_assistant):
     spans = [store.passages[row].sentences[r - first] for r in sorted(seen)]
     assert spans[0][0] == earlier.highlight[0] and spans[-1][1] == earlier.highlight[1]
     # an independent question carries nothing over
-    assert fake_assistant._resolve("what did Lavrov say about a summit", ["who led russia's delegation?"])[2] == set()
+    assert fake_assistant._resolve("what did Lavrov say about a summit", ["who led russia's delegation?"]).seen == set()
 
 
 def test_seen_sentence_penalty_moves_the_highlight(fake_assistant):
