@@ -13,7 +13,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -51,6 +51,10 @@ class ArticleMeta:
     date: str = ""
     url: str = ""
     kind: str = ""
+
+    def filled_from(self, other: ArticleMeta) -> ArticleMeta:
+        """These fields, each empty one taken from ``other`` (given metadata over what the text shows)."""
+        return ArticleMeta(**{k: v or getattr(other, k) for k, v in asdict(self).items()})
 
 
 @dataclass(frozen=True)
@@ -236,18 +240,8 @@ def load_document(folder: Path, doc_id: str, meta: ArticleMeta | None = None) ->
     if not blocks:
         raise CorpusError(f"article {doc_id} has no text once page debris is removed; check the file")
     found = _fill_from_text(found, text, blocks, dropped)
-    meta = _merge(meta or ArticleMeta(), found)
+    meta = (meta or ArticleMeta()).filled_from(found)
     return Document(doc_id, text, tuple(blocks), meta, tuple(notes), tuple(dropped))
-
-
-def _merge(given: ArticleMeta, found: ArticleMeta) -> ArticleMeta:
-    return ArticleMeta(
-        title=given.title or found.title,
-        outlet=given.outlet or found.outlet,
-        date=given.date or found.date,
-        url=given.url or found.url,
-        kind=given.kind or found.kind,
-    )
 
 
 def _fill_from_text(

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,7 @@ class StoredDocument:
     def from_json(cls, row: dict) -> StoredDocument:
         return cls(
             doc_id=row["doc_id"],
-            meta=ArticleMeta(**{k: row[k] for k in ("title", "outlet", "date", "url", "kind")}),
+            meta=ArticleMeta(**{k: row[k] for k in asdict(ArticleMeta())}),
             derived=ArticleMeta(**row["derived"]),
             state=FileState(row["size"], row["mtime_ns"], row["sha256"]),
             first=row["first_passage"],
@@ -244,8 +244,9 @@ def _build(
             derived, warnings = document.meta, document.warnings
             doc_passages = make_passages(document, chunking)
             changed += not unchanged
-        meta = _merge(metadata.get(doc_id, ArticleMeta()), derived)
-        doc_passages = [_relabel(p, meta) for p in doc_passages]
+        meta = metadata.get(doc_id, ArticleMeta()).filled_from(derived)
+        labels = asdict(meta)  # a passage carries every ArticleMeta field
+        doc_passages = [replace(p, **labels) for p in doc_passages]
         documents[doc_id] = StoredDocument(
             doc_id, meta, derived, state, len(passages), len(doc_passages), tuple(warnings)
         )
@@ -323,28 +324,6 @@ def _vectors(
             encoded += len(todo)
         matrices.append(out)
     return matrices[0], matrices[1], encoded
-
-
-def _merge(given: ArticleMeta, derived: ArticleMeta) -> ArticleMeta:
-    return ArticleMeta(
-        **{k: getattr(given, k) or getattr(derived, k) for k in ("title", "outlet", "date", "url", "kind")}
-    )
-
-
-def _relabel(p: Passage, meta: ArticleMeta) -> Passage:
-    return Passage(
-        doc_id=p.doc_id,
-        title=meta.title,
-        outlet=meta.outlet,
-        date=meta.date,
-        text=p.text,
-        char_start=p.char_start,
-        char_end=p.char_end,
-        url=meta.url,
-        kind=meta.kind,
-        sentences=p.sentences,
-        quotes=p.quotes,
-    )
 
 
 # --------------------------------------------------------------------------- files
@@ -515,22 +494,18 @@ def _load(index: Path) -> IndexStore:
         for row in _read_jsonl(index / "documents.jsonl"):
             doc = StoredDocument.from_json(row)
             documents[doc.doc_id] = doc
+        labels = {doc_id: asdict(doc.meta) for doc_id, doc in documents.items()}
         passages = []
         for row in _read_jsonl(index / "passages.jsonl"):
-            meta = documents[row["doc_id"]].meta
             passages.append(
                 Passage(
                     doc_id=row["doc_id"],
-                    title=meta.title,
-                    outlet=meta.outlet,
-                    date=meta.date,
                     text=row["text"],
                     char_start=row["char_start"],
                     char_end=row["char_end"],
-                    url=meta.url,
-                    kind=meta.kind,
                     sentences=tuple(tuple(s) for s in row["sentences"]),
                     quotes=tuple(Quote(*q) for q in row["quotes"]),
+                    **labels[row["doc_id"]],
                 )
             )
         if len(passages) != manifest["passages"]:
