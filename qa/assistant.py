@@ -324,7 +324,7 @@ class Assistant:
                 f"no article {doc_id!r} in the index; pick one of {', '.join(sorted(self.store.documents))}"
             )
         path = self.corpus / doc_id
-        if not path.exists() or file_state(path).sha256 != stored.state.sha256:
+        if not path.exists() or file_state(path, stored.state).sha256 != stored.state.sha256:
             raise CorpusError(
                 f"article {doc_id} changed on disk since it was indexed; reload the assistant to re-index it"
             )
