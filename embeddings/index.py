@@ -102,17 +102,27 @@ class VectorIndex:
         Raises:
             IndexFileError: the file is missing, truncated, or does not match.
         """
-        faiss = _faiss()
         path = Path(path)
         if not path.is_file():
             raise IndexFileError(f"{path} is missing")
+        return cls.from_bytes(path.read_bytes(), dimension=dimension, count=count, name=str(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, dimension: int, count: int, name: str = "index") -> VectorIndex:
+        """An index from the bytes of a file :meth:`save` wrote (already read, e.g. to checksum it).
+
+        Raises:
+            IndexFileError: the bytes are not a FAISS index, or it does not hold ``count``
+                vectors of ``dimension``; ``name`` says which file in the message.
+        """
+        faiss = _faiss()
         try:
-            raw = faiss.read_index(str(path))
+            raw = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         except RuntimeError as exc:
-            raise IndexFileError(f"{path} cannot be read ({str(exc).splitlines()[0][:120]})") from exc
+            raise IndexFileError(f"{name} cannot be read ({str(exc).splitlines()[0][:120]})") from exc
         if raw.d != dimension or raw.ntotal != count:
             raise IndexFileError(
-                f"{path} holds {raw.ntotal} vectors of dimension {raw.d}, expected {count} of {dimension}"
+                f"{name} holds {raw.ntotal} vectors of dimension {raw.d}, expected {count} of {dimension}"
             )
         index = cls.__new__(cls)
         index.dimension, index.factory, index._index = dimension, "loaded", raw

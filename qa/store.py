@@ -482,21 +482,28 @@ def _load(index: Path) -> IndexStore:
             f"it has format version {manifest.get('format_version')}, this version of qa reads {FORMAT_VERSION}"
         )
     try:
+        checked: dict[str, bytes] = {}  # files read whole once: checksummed, then parsed from these bytes
         for rel, info in manifest["files"].items():
             path = index / rel
             if not path.is_file():
                 raise IndexCorruptError(f"{rel} is missing")
             if path.stat().st_size != info["size"]:
                 raise IndexCorruptError(f"{rel} has {path.stat().st_size} bytes, the manifest says {info['size']}")
-            if hashlib.sha256(path.read_bytes()).hexdigest() != info["sha256"]:
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != info["sha256"]:
                 raise IndexCorruptError(f"{rel} does not match its checksum")
+            if rel in _PARSED_FROM_BYTES:
+                checked[rel] = data
+        missing = sorted(_PARSED_FROM_BYTES - set(checked))
+        if missing:
+            raise IndexCorruptError(f"the manifest does not list {', '.join(missing)}")
         documents = {}
-        for row in _read_jsonl(index / "documents.jsonl"):
+        for row in _parse_jsonl(checked.pop("documents.jsonl"), "documents.jsonl"):
             doc = StoredDocument.from_json(row)
             documents[doc.doc_id] = doc
         labels = {doc_id: asdict(doc.meta) for doc_id, doc in documents.items()}
         passages = []
-        for row in _read_jsonl(index / "passages.jsonl"):
+        for row in _parse_jsonl(checked.pop("passages.jsonl"), "passages.jsonl"):
             passages.append(
                 Passage(
                     doc_id=row["doc_id"],
@@ -519,8 +526,12 @@ def _load(index: Path) -> IndexStore:
             manifest=manifest,
             documents=documents,
             passages=passages,
-            passage_vectors=VectorIndex.load(index / "passages.faiss", dimension=dim, count=len(passages)),
-            sentence_vectors=VectorIndex.load(index / "sentences.faiss", dimension=dim, count=n_sent),
+            passage_vectors=VectorIndex.from_bytes(
+                checked.pop("passages.faiss"), dimension=dim, count=len(passages), name="passages.faiss"
+            ),
+            sentence_vectors=VectorIndex.from_bytes(
+                checked.pop("sentences.faiss"), dimension=dim, count=n_sent, name="sentences.faiss"
+            ),
             lexical=LexicalIndex.load(index / "bm25", rows=len(passages)),
             sentence_lexical=LexicalIndex.load(index / "bm25-sentences", rows=n_sent),
         )
@@ -531,10 +542,17 @@ def _load(index: Path) -> IndexStore:
     return store
 
 
-def _read_jsonl(path: Path) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IndexCorruptError(f"{path.name} line {number} is not JSON") from exc
+#: Index files that :func:`_load` parses from the bytes it checksummed (BM25 folders load by path).
+_PARSED_FROM_BYTES = frozenset({"documents.jsonl", "passages.jsonl", "passages.faiss", "sentences.faiss"})
+
+
+def _parse_jsonl(data: bytes, name: str) -> Iterator[dict]:
+    # split on "\n" only: str.splitlines would also break at U+2028 and the like inside texts
+    lines = data.decode("utf-8").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, 1):
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise IndexCorruptError(f"{name} line {number} is not JSON") from exc

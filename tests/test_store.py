@@ -239,3 +239,18 @@ def test_new_chunking_reuses_vectors_of_unchanged_spans(corpus_copy, tmp_path):
     np.testing.assert_allclose(
         again.passage_vectors.vectors(), FakeEncoder().encode([p.text for p in again.passages]), atol=1e-6
     )
+
+
+def test_line_separator_characters_in_a_text_survive_a_reload(corpus_copy, tmp_path):
+    """passages.jsonl keeps U+2028/U+0085 raw (ensure_ascii=False); loading must split rows on newlines only."""
+    (corpus_copy / "odd.txt").write_text(
+        "Odd separators\n\nThe envoy said\u2028the talks would resume next week in Istanbul, and the"
+        " delegations\u0085agreed on a further exchange of prisoners before the next round began.\n",
+        encoding="utf-8",
+    )
+    built = open_index(corpus_copy, tmp_path / "index", FakeEncoder(), progress=False)
+    encoder = FakeEncoder()
+    loaded = open_index(corpus_copy, tmp_path / "index", encoder, progress=False)
+    assert encoder.encoded == 0  # read back, not rebuilt
+    assert [p.text for p in loaded.passages] == [p.text for p in built.passages]
+    assert any("\u2028" in p.text for p in loaded.passages)
