@@ -34,13 +34,14 @@ _DUMMY_IT = re.compile(
 
 
 def _text(content) -> str:
-    """The text of a message's content: a string, or Gradio 6's list of ``{"type": "text", "text": ...}`` parts."""
+    """The text of a message's content: a string, Gradio 6's list of ``{"type": "text", "text": ...}``
+    parts, or one part (parts of other types, such as files, have none)."""
     if isinstance(content, str):
         return content
     if isinstance(content, dict):
-        return str(content.get("text") or "")
+        return str(content.get("text") or "") if content.get("type", "text") == "text" else ""
     if isinstance(content, (list, tuple)):
-        return " ".join(_text(part) for part in content if isinstance(part, (str, dict)))
+        return " ".join(t for t in map(_text, content) if t)
     return ""
 
 
@@ -58,8 +59,8 @@ def user_turns(history: Iterable) -> list[str]:
         elif isinstance(turn, dict):
             if turn.get("role", "user") == "user":
                 out.append(_text(turn.get("content")))
-        elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
-            out.append(turn[0])
+        elif isinstance(turn, (list, tuple)) and turn:
+            out.append(_text(turn[0]))
     return [t.strip() for t in out if t and t.strip()]
 
 

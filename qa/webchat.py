@@ -256,36 +256,6 @@ def open_article(assistant: Assistant, ref: str) -> str:
 # ---------------------------------------------------------------------- respond
 
 
-def _text(content: Any) -> str:
-    """The text of a chat message's content: a string, Gradio 6's list of typed parts, or one part."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return content.get("text", "") if content.get("type", "text") == "text" else ""
-    if isinstance(content, (list, tuple)):
-        return " ".join(t for t in (_text(c) for c in content) if t)
-    return ""
-
-
-def normalize_history(history: Iterable | None) -> list[dict[str, str]]:
-    """Chat history as ``{"role", "content": str}`` messages, whatever shape it comes in.
-
-    Gradio 6 passes messages whose ``content`` is a list of ``{"type": "text", "text": ...}``
-    parts; plain strings (user turns) and ``(user, assistant)`` pairs are accepted too.
-    """
-    out: list[dict[str, str]] = []
-    for turn in history or ():
-        if isinstance(turn, str):
-            out.append({"role": "user", "content": turn})
-        elif isinstance(turn, dict):
-            out.append({"role": str(turn.get("role", "user")), "content": _text(turn.get("content"))})
-        elif isinstance(turn, (list, tuple)) and turn:
-            out.append({"role": "user", "content": _text(turn[0])})
-            if len(turn) > 1 and turn[1] is not None:
-                out.append({"role": "assistant", "content": _text(turn[1])})
-    return [m for m in out if m["content"].strip()]
-
-
 def _outlet_filter(outlets: str | Iterable[str] | None) -> list[str] | None:
     if outlets is None:
         return None
@@ -355,7 +325,7 @@ def _ask(assistant: Assistant, question, history, k, outlets, date_from, date_to
     return assistant.ask(
         question or "",
         k=int(k) if k else DEFAULT_K,
-        history=normalize_history(history),
+        history=history or (),  # any shape: Assistant reads the user turns (qa.followup.user_turns)
         outlets=_outlet_filter(outlets),
         date_from=(date_from or "").strip() or None,
         date_to=(date_to or "").strip() or None,

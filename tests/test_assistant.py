@@ -247,6 +247,9 @@ def test_history_shapes():
     ]
     gradio6 = [{"role": "user", "content": [{"type": "text", "text": "who led russia's delegation?"}]}]
     assert user_turns(gradio6) == ["who led russia's delegation?"]
+    with_file = [{"role": "user", "content": [{"type": "file", "file": "x.pdf"}, {"type": "text", "text": "who?"}]}]
+    assert user_turns(with_file) == ["who?"]
+    assert user_turns([([{"type": "text", "text": "and Lavrov?"}], "reply")]) == ["and Lavrov?"]
 
 
 def test_follow_up_reuses_the_answer_to_the_earlier_turn(fake_assistant, fake_encoder):
