@@ -288,8 +288,7 @@ def _bm25(lexical, query: list[str], doc: list[str], mean_length: float) -> floa
 
 def _coverage(lexical, query: list[str], doc: list[str]) -> float:
     """IDF-weighted share of the distinct query tokens in ``doc`` (as ``LexicalIndex.coverage``)."""
-    rarest = float(np.log(1 + (len(lexical) + 0.5) / 1.5))
-    weights = {t: lexical.idf(t) or rarest for t in dict.fromkeys(query)}
+    weights = lexical.coverage_weights(query)
     present = set(doc)
     return sum(w for t, w in weights.items() if t in present) / sum(weights.values()) if weights else 0.0
 

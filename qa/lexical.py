@@ -326,16 +326,18 @@ class LexicalIndex:
         about something absent from the corpus never reaches full coverage.
         """
         out = np.zeros(self._size, dtype=np.float32)
-        distinct = list(dict.fromkeys(tokens))
-        if not distinct or not self._size:
+        weights = self.coverage_weights(tokens)
+        if not weights or not self._size:
             return out
-        rarest = float(np.log(1 + (self._size + 0.5) / 1.5))
-        total = 0.0
-        for token in distinct:
-            weight = self.idf(token) or rarest
-            total += weight
+        for token, weight in weights.items():
             out[self.rows_with(token)] += weight
-        return out / total
+        return out / sum(weights.values())
+
+    def coverage_weights(self, tokens: Sequence[str]) -> dict[str, float]:
+        """The weight of each distinct token in :meth:`coverage`: its IDF, or the rarest
+        possible IDF for a token the index has never seen."""
+        rarest = float(np.log(1 + (self._size + 0.5) / 1.5))
+        return {token: self.idf(token) or rarest for token in dict.fromkeys(tokens)}
 
     def save(self, folder: Path) -> None:
         """Write the index as plain files under ``folder``."""
