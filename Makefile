@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python bench/tune.py --report-only
 	$(BIN)/qa eval tests/data/dev.jsonl --out bench/out/dev
 	$(BIN)/qa eval tests/data/tuning.jsonl --out bench/out/tuning
+	$(BIN)/qa eval tests/data/heldout.jsonl --out bench/out/heldout
 
 clean:
 	rm -rf index .index.* index.beir-* runs bench/out

@@ -2,7 +2,8 @@
 
     python bench/ablation.py [--scifact ../shared/beir/scifact --scifact-index DIR]
 
-For the news sets (``tests/data/tuning.jsonl`` and ``../shared/questions/dev.jsonl``) it
+For the news sets (``tests/data/tuning.jsonl``, ``../shared/questions/dev.jsonl`` and the
+never-fitted ``tests/data/heldout.jsonl``) it
 reports Hit@1/5, MRR@10 and answer-sentence accuracy; for SciFact nDCG@10 and Recall@100.
 Every variant ranks the same precomputed candidate features (one encode per question), so
 the rows differ only in how the signals are combined. Abstention rows compare a threshold
@@ -111,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tuning", default=str(ROOT / "tests" / "data" / "tuning.jsonl"))
     parser.add_argument("--dev", default=str(ROOT.parent / "shared" / "questions" / "dev.jsonl"))
+    parser.add_argument("--heldout", default=str(ROOT / "tests" / "data" / "heldout.jsonl"))
     parser.add_argument("--scifact", default=None, help="a BEIR SciFact folder, to add its column")
     parser.add_argument("--scifact-index", default=str(ROOT / "index.beir-scifact"))
     args = parser.parse_args()
@@ -120,6 +122,7 @@ def main() -> None:
     sets = {
         "tuning": build_cases(assistant, load_questions(args.tuning)),
         "dev": build_cases(assistant, load_questions(args.dev)),
+        "heldout": build_cases(assistant, load_questions(args.heldout)),
     }
     results: dict = {"news": {}, "abstention": {}}
     for name, cfg in VARIANTS.items():
@@ -155,7 +158,7 @@ def main() -> None:
         + " | ".join(f"{s} {m}" for s in sets for m in ("recall", "precision", "false flags"))
         + " |"
     )
-    print("|---" * 7 + "|")
+    print("|---" * (1 + 3 * len(sets)) + "|")
     for label, by_set in results["abstention"].items():
         cells = []
         for s in sets:

@@ -10,8 +10,9 @@
     python bench/tune.py --self-supervised --corpus DIR --index DIR --out my.json
                                          # weights for a corpus with no questions (inverse cloze)
 
-Fitting uses ``tests/data/tuning.jsonl`` only; ``../shared/questions/dev.jsonl`` is the
-check. A 3-fold cross-validation over the tuning set (folds by id) first estimates how
+Fitting uses ``tests/data/tuning.jsonl`` only; ``../shared/questions/dev.jsonl`` and
+``tests/data/heldout.jsonl`` (60 questions written apart from the system, never fitted on)
+are the checks. A 3-fold cross-validation over the tuning set (folds by id) first estimates how
 well the fitting generalises; then the final values are fitted on the whole tuning set.
 Weights are searched on a coarse grid by coordinate ascent from the weights in the code for
 MRR@10 + Hit@1 + answer-sentence accuracy; the abstention model is an L2-regularised
@@ -391,7 +392,7 @@ def self_supervised(args) -> None:
         before, after = (beir_metrics(beir_cases, ids, c)["ndcg@10"] for c in (cfg, fitted))
         print(f"real queries (never fitted on): nDCG@10 {before:.4f} with the code's weights, {after:.4f} fitted")
     else:
-        for name in ("tuning", "dev"):
+        for name in ("tuning", "dev", "heldout"):
             path = Path(getattr(args, name))
             if path.exists():
                 real = build_cases(assistant, load_questions(path))
@@ -437,6 +438,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--tuning", default=str(ROOT / "tests" / "data" / "tuning.jsonl"))
     parser.add_argument("--dev", default=str(ROOT.parent / "shared" / "questions" / "dev.jsonl"))
+    parser.add_argument("--heldout", default=str(ROOT / "tests" / "data" / "heldout.jsonl"))
     parser.add_argument("--corpus", default=str(ROOT / "corpus"))
     parser.add_argument("--index", default=str(ROOT / "index"))
     parser.add_argument("--folds", type=int, default=3)
@@ -457,14 +459,16 @@ def main() -> None:
     assistant = Assistant.load(corpus=args.corpus, index=args.index, progress=False)
     retriever = assistant.retriever
     tuning_q = load_questions(args.tuning)
-    dev_q = load_questions(args.dev) if Path(args.dev).exists() else []
-    tuning, dev = build_cases(assistant, tuning_q), build_cases(assistant, dev_q)
+    tuning = build_cases(assistant, tuning_q)
+    checks = {
+        name: build_cases(assistant, load_questions(path))
+        for name, path in (("dev", args.dev), ("heldout", args.heldout))
+        if Path(path).exists()
+    }
     by_id = {c.question.id: c for c in tuning}
     cfg, model = retriever.config, assistant.abstention
     print("weights in the code:")
-    results = {
-        name: report(name, cases, retriever, cfg, model) for name, cases in (("tuning", tuning), ("dev", dev)) if cases
-    }
+    results = {name: report(name, cases, retriever, cfg, model) for name, cases in {"tuning": tuning, **checks}.items()}
     if not args.report_only:
         print(f"\n{args.folds}-fold cross-validation on the tuning set (fit on the other folds):")
         cv = []
@@ -480,9 +484,7 @@ def main() -> None:
         model = fit_abstention(*abstention_rows(tuning, retriever, cfg))
         print("\nfitted on the whole tuning set:")
         results = {
-            name: report(name, cases, retriever, cfg, model)
-            for name, cases in (("tuning", tuning), ("dev", dev))
-            if cases
+            name: report(name, cases, retriever, cfg, model) for name, cases in {"tuning": tuning, **checks}.items()
         }
         results["cross_validation"] = mean
         print("\nRetrievalConfig(" + ", ".join(f"{k}={v}" for k, v in asdict(cfg).items()) + ")")

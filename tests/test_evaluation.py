@@ -237,3 +237,26 @@ def test_ci_evaluates_the_dev_set(tmp_path):
         assert 0.0 <= metrics[name] <= 1.0 or name == "mean_passage_words"
     print("\ndev set:", ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
     assert (tmp_path / "run" / "questions.jsonl").read_text().count("\n") == 25
+
+
+@pytest.mark.parametrize("name", ["tuning.jsonl", "heldout.jsonl"])
+def test_question_sets_point_at_real_passages(fake_assistant, name):
+    """Every answerable question's evidence lies inside one passage of its own article (as `qa eval`
+    judges it), unanswerable ones name no article, and no evidence string is blank."""
+    from qa.text import normalize
+
+    questions = load_questions(DATA / name)
+    by_doc: dict[str, list[str]] = {}
+    for p in fake_assistant.store.passages:
+        by_doc.setdefault(p.doc_id, []).append(normalize(p.text))
+    assert len({q.id for q in questions}) == len(questions)
+    for q in questions:
+        if not q.answerable:
+            assert q.doc is None, q.id
+            continue
+        assert q.doc == "*" or q.doc in by_doc, f"{q.id}: no article {q.doc}"
+        texts = [t for d, ts in by_doc.items() if q.doc in ("*", d) for t in ts]
+        for evidence in q.evidence:
+            needle = normalize(evidence)
+            assert len(needle.split()) >= 3, q.id
+            assert any(needle in text for text in texts), f"{q.id}: {evidence!r} is in no passage of {q.doc}"
