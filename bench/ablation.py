@@ -37,7 +37,7 @@ from tune import (  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel  # noqa: E402
 from qa.evaluation import load_questions  # noqa: E402
-from qa.retrieval import RetrievalConfig  # noqa: E402
+from qa.retrieval import PLAIN_HYBRID, RetrievalConfig  # noqa: E402
 
 ZERO = RetrievalConfig(
     dense=0.0,
@@ -53,6 +53,7 @@ ZERO = RetrievalConfig(
     sentence_intro=0.0,
     sentence_seen=0.0,
     sentence_next=0.0,
+    hedge=0,
 )
 FINAL = RetrievalConfig()
 VARIANTS = {
@@ -64,9 +65,7 @@ VARIANTS = {
     "+ sentence evidence, untuned (0.35 dense, 0.35 best sentence, 0.2 BM25, 0.1 sentence BM25)": replace(
         ZERO, dense=0.35, sentence=0.35, bm25=0.2, sentence_bm25=0.29
     ),
-    "+ sentence evidence, first fit (dense, best sentence, BM25, sentence terms)": replace(
-        ZERO, dense=1.0, sentence=1.5, bm25=0.3, sentence_coverage=0.2, sentence_intro=0.1
-    ),
+    "+ sentence evidence, first fit (dense, best sentence, BM25, sentence terms)": PLAIN_HYBRID,
     "+ names, answer type, speaker, lead-ins (final weights, passage BM25 off)": FINAL,
     "final without the speaker signals": replace(FINAL, speaker=0.0, sentence_speaker=0.0),
     "final without answer-type signals": replace(FINAL, sentence_type=0.0),
@@ -74,6 +73,7 @@ VARIANTS = {
     "final without the follow-up signals (earlier answer's sentence down, the next one up)": replace(
         FINAL, sentence_seen=0.0, sentence_next=0.0
     ),
+    "final without the hedge (all five first places by the full score)": replace(FINAL, hedge=0),
 }
 
 

@@ -248,7 +248,11 @@ class Assistant:
             self._turns.pop(next(iter(self._turns)))
 
     def _rerank(self, query: str, scored: list[Scored]) -> list[Scored]:
-        """Second stage: add the weighted, standardised reranker score and sort again."""
+        """Second stage: add the weighted, standardised reranker score and sort again by it.
+
+        The first stage's hedge (places 4 and 5 from the plain hybrid) is not kept once the
+        second stage sorts; at weight 0 the first-stage order stands as it is.
+        """
         if len(scored) < 2:
             return scored
         passage_scores, sentence_scores = self.reranker.score(query, [self.store.passages[s.row] for s in scored])
@@ -263,7 +267,7 @@ class Assistant:
             )
             for i, s in enumerate(scored)
         ]
-        return sorted(out, key=lambda s: (-s.score, s.row))
+        return sorted(out, key=lambda s: (-s.score, s.row)) if self.rerank_weight else out
 
     def _resolve(self, question: str, history: Sequence) -> Resolved:
         """What to search for ``question`` in the conversation ``history``."""

@@ -35,7 +35,7 @@ from .lexical import STOPWORDS, _stem, fold_name, words
 from .quotes import sentence_speaker
 from .store import IndexStore
 
-__all__ = ["Features", "Filters", "RetrievalConfig", "Retriever", "Scored", "combine"]
+__all__ = ["PLAIN_HYBRID", "Features", "Filters", "RetrievalConfig", "Retriever", "Scored", "combine"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,12 @@ class RetrievalConfig:
     weights (scientific abstracts want passage BM25, which news does not): fit them on its
     own questions with ``bench/tune.py --out FILE`` and load them with :meth:`read`
     (``Assistant.load(weights=FILE)``, ``--weights FILE``).
+
+    ``hedge`` is how many of the first five places go to the best passages of
+    :data:`PLAIN_HYBRID` (dense, best sentence and BM25, without the news-structure
+    signals) that the full score did not already rank above them: a guard against a
+    structure signal misfiring on a question unlike the ones the weights were fitted on.
+    0 turns it off; 5 ranks the first five by the plain hybrid alone.
     """
 
     dense: float = 0.75
@@ -136,6 +142,7 @@ class RetrievalConfig:
     sentence_seen: float = 0.2
     sentence_next: float = 0.3
     candidates: int = 200
+    hedge: int = 2
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> RetrievalConfig:
@@ -157,17 +164,42 @@ class RetrievalConfig:
         for key, value in data.items():
             if key not in known:
                 raise WeightsError(f"{path}: unknown weight {key!r}; known weights: {', '.join(known)}")
-            if key == "candidates":
-                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                    raise WeightsError(f"{path}: 'candidates' must be a positive integer, not {value!r}")
+            if key in _COUNTS:
+                low, high = _COUNTS[key]
+                if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                    raise WeightsError(f"{path}: {key!r} must be a whole number from {low} to {high}, not {value!r}")
             elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise WeightsError(f"{path}: weight {key!r} must be a finite number, not {value!r}")
-            values[key] = value if key == "candidates" else float(value)
+            values[key] = value if key in _COUNTS else float(value)
         return cls(**values)
 
     def write(self, path: str | os.PathLike) -> None:
         """Save the weights as a JSON object that :meth:`read` takes back."""
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+
+#: Settings that are counts, not weights, with their allowed ranges.
+_COUNTS = {"candidates": (1, 1_000_000), "hedge": (0, 5)}
+
+#: The plain hybrid that :attr:`RetrievalConfig.hedge` draws on: passage and best-sentence
+#: cosines, passage BM25 and the sentence's share of the question's terms (the first fit of
+#: the news weights, before names, speakers, answer types and follow-ups were added).
+PLAIN_HYBRID = RetrievalConfig(
+    dense=1.0,
+    sentence=1.5,
+    bm25=0.3,
+    coverage=0.0,
+    names=0.0,
+    speaker=0.0,
+    sentence_coverage=0.2,
+    sentence_bm25=0.0,
+    sentence_type=0.0,
+    sentence_speaker=0.0,
+    sentence_intro=0.1,
+    sentence_seen=0.0,
+    sentence_next=0.0,
+    hedge=0,
+)
 
 
 @dataclass(frozen=True)
@@ -186,6 +218,7 @@ class Scored:
     signals: dict[str, float] = field(default_factory=dict)
 
 
+_FIRST_PLACES = 5  # the places a reader scans; hedge shares them with the plain hybrid
 _TERMINAL = (".", "!", "?", "”", '"', "’", "'", ")", "…")
 _DESCRIPTOR_STOP = {
     "to",
@@ -509,11 +542,30 @@ class Retriever:
         return last + 1 if last + 1 < len(owner) and owner[last + 1] == owner[last] else -1
 
     def rank(self, f: Features, *, k: int, config: RetrievalConfig | None = None) -> list[Scored]:
-        """The ``k`` best passages from precomputed :class:`Features` (``config`` overrides the weights)."""
+        """The ``k`` best passages from precomputed :class:`Features` (``config`` overrides the weights).
+
+        Passages are ordered by their full score, except that :attr:`RetrievalConfig.hedge`
+        of the first five places go to the plain hybrid's best passages not already placed
+        (so a hedged passage may carry a lower score than one ranked below it). Every
+        passage's highlight is its best sentence by the full score.
+        """
         if not len(f.rows):
             return []
-        scores, best, s_scores = combine(f, config or self.config)
-        order = sorted(range(len(f.rows)), key=lambda i: (-scores[i], f.rows[i]))[:k]
+        cfg = config or self.config
+        scores, best, s_scores = combine(f, cfg)
+        order = sorted(range(len(f.rows)), key=lambda i: (-scores[i], f.rows[i]))
+        if cfg.hedge and len(order) > _FIRST_PLACES - cfg.hedge:
+            plain = combine(f, PLAIN_HYBRID)[0]
+            head = order[: _FIRST_PLACES - cfg.hedge]
+            taken = set(head)
+            for i in sorted(range(len(f.rows)), key=lambda i: (-plain[i], f.rows[i])):
+                if len(head) == _FIRST_PLACES:
+                    break
+                if i not in taken:
+                    head.append(i)
+                    taken.add(i)
+            order = head + [i for i in order if i not in taken]
+        order = order[:k]
         starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]])
         out = []
         for i in order:

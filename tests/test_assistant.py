@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ from qa import Answer, Assistant, QAError
 from qa.errors import CorpusError, EmptyQuestionError, FilterError, ModelError, WeightsError
 from qa.followup import depends_on_history, rewrite, user_turns
 from qa.lexical import tokenize
-from qa.retrieval import RetrievalConfig
+from qa.retrieval import Features, RetrievalConfig
 
 from .conftest import CORPUS
 
@@ -141,7 +143,9 @@ def test_weights_file_round_trip_and_errors(tmp_path):
     for text, problem in [
         ('{"bm25": "high"}', "'bm25' must be a finite number"),
         ('{"bm25": NaN}', "'bm25' must be a finite number"),
-        ('{"candidates": 0}', "'candidates' must be a positive integer"),
+        ('{"candidates": 0}', "'candidates' must be a whole number from 1"),
+        ('{"hedge": 6}', "'hedge' must be a whole number from 0 to 5"),
+        ('{"hedge": 1.5}', "'hedge' must be a whole number from 0 to 5"),
         ("[0.5, 1.0]", "must hold a JSON object"),
         ("{not json", "cannot read the weights file"),
     ]:
@@ -150,6 +154,31 @@ def test_weights_file_round_trip_and_errors(tmp_path):
             RetrievalConfig.read(path)
     with pytest.raises(WeightsError, match="cannot read"):
         RetrievalConfig.read(tmp_path / "missing.json")
+
+
+def test_hedge_gives_places_four_and_five_to_the_plain_hybrid(fake_assistant):
+    """The full score orders passages by names here and the plain hybrid by BM25, in reverse:
+    with ``hedge=2`` the full score keeps the first three places, the plain hybrid's best
+    two not already placed come next, then the rest in full-score order."""
+    retriever = fake_assistant.retriever
+    rows = np.arange(8)
+    counts = np.diff(retriever.store.sentence_first[:9]).astype(np.int64)
+    zero, none = np.zeros(int(counts.sum()), np.float32), np.zeros(8, np.float32)
+    names = np.linspace(1.0, 0.0, 8, dtype=np.float32)  # full score: 0, 1, ..., 7 (bm25 weight 0)
+    bm25 = names[::-1].copy()  # plain hybrid: 7, 6, ..., 0 (names weight 0)
+    features = Features(
+        rows=rows, counts=counts, dense=none, bm25=bm25, bm25_norm=bm25, coverage=none, names=names,
+        has_names=True, asks_speaker=False, s_dense=zero, s_coverage=zero, s_type=zero, s_speaker=zero,
+        s_lead_in=zero, s_colon=zero.astype(bool), s_bm25=zero, s_seen=zero, s_next=zero,
+    )  # fmt: skip
+
+    def order(k: int, **change) -> list[int]:
+        return [s.row for s in retriever.rank(features, k=k, config=replace(RetrievalConfig(), **change))]
+
+    assert order(8) == [0, 1, 2, 7, 6, 3, 4, 5]
+    assert order(4) == [0, 1, 2, 7] and order(3) == [0, 1, 2]
+    assert order(8, hedge=0) == list(range(8))
+    assert order(8, hedge=5) == [7, 6, 5, 4, 3, 0, 1, 2]
 
 
 def test_fitted_weights_change_the_ranking(corpus_copy, tmp_path, fake_encoder):
