@@ -39,22 +39,7 @@ from qa.abstain import FEATURES, AbstentionModel  # noqa: E402
 from qa.evaluation import load_questions  # noqa: E402
 from qa.retrieval import PLAIN_HYBRID, RetrievalConfig  # noqa: E402
 
-ZERO = RetrievalConfig(
-    dense=0.0,
-    sentence=0.0,
-    bm25=0.0,
-    coverage=0.0,
-    names=0.0,
-    speaker=0.0,
-    sentence_coverage=0.0,
-    sentence_bm25=0.0,
-    sentence_type=0.0,
-    sentence_speaker=0.0,
-    sentence_intro=0.0,
-    sentence_seen=0.0,
-    sentence_next=0.0,
-    hedge=0,
-)
+ZERO = replace(PLAIN_HYBRID, dense=0.0, sentence=0.0, bm25=0.0, sentence_coverage=0.0, sentence_intro=0.0)
 FINAL = RetrievalConfig()
 VARIANTS = {
     "BM25 alone (passage)": replace(ZERO, bm25=1.0),

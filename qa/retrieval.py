@@ -23,7 +23,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 
@@ -184,21 +184,13 @@ _COUNTS = {"candidates": (1, 1_000_000), "hedge": (0, 5)}
 #: The plain hybrid that :attr:`RetrievalConfig.hedge` draws on: passage and best-sentence
 #: cosines, passage BM25 and the sentence's share of the question's terms (the first fit of
 #: the news weights, before names, speakers, answer types and follow-ups were added).
-PLAIN_HYBRID = RetrievalConfig(
+PLAIN_HYBRID = replace(
+    RetrievalConfig(**{f.name: 0.0 for f in fields(RetrievalConfig) if f.name not in _COUNTS}, hedge=0),
     dense=1.0,
     sentence=1.5,
     bm25=0.3,
-    coverage=0.0,
-    names=0.0,
-    speaker=0.0,
     sentence_coverage=0.2,
-    sentence_bm25=0.0,
-    sentence_type=0.0,
-    sentence_speaker=0.0,
     sentence_intro=0.1,
-    sentence_seen=0.0,
-    sentence_next=0.0,
-    hedge=0,
 )
 
 
