@@ -547,16 +547,10 @@ class Retriever:
         scores, best, s_scores = combine(f, cfg)
         order = sorted(range(len(f.rows)), key=lambda i: (-scores[i], f.rows[i]))
         if cfg.hedge and len(order) > _FIRST_PLACES - cfg.hedge:
-            plain = combine(f, PLAIN_HYBRID)[0]
             head = order[: _FIRST_PLACES - cfg.hedge]
-            taken = set(head)
-            for i in sorted(range(len(f.rows)), key=lambda i: (-plain[i], f.rows[i])):
-                if len(head) == _FIRST_PLACES:
-                    break
-                if i not in taken:
-                    head.append(i)
-                    taken.add(i)
-            order = head + [i for i in order if i not in taken]
+            plain = combine(f, PLAIN_HYBRID)[0]
+            head += [int(i) for i in np.lexsort((f.rows, -plain)) if i not in head][: cfg.hedge]
+            order = head + [i for i in order if i not in head]
         order = order[:k]
         starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]])
         out = []
