@@ -76,6 +76,7 @@ class _RRF:
 
     def __init__(self, retriever) -> None:
         self.r = retriever
+        self.store = retriever.store
 
     def rank(self, f, *, k, config=None):
         return rank_rrf(self.r, f, k) if config == "rrf" else self.r.rank(f, k=k, config=config)

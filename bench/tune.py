@@ -43,7 +43,8 @@ from embeddings import encode_queries  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel, features  # noqa: E402
 from qa.analysis import analyse  # noqa: E402
-from qa.evaluation import EvalQuestion, _ir_metrics, load_questions  # noqa: E402
+from qa.answer import Hit  # noqa: E402
+from qa.evaluation import EvalQuestion, _contains, _ir_metrics, load_questions  # noqa: E402
 from qa.lexical import tokenize  # noqa: E402
 from qa.retrieval import RetrievalConfig  # noqa: E402
 from qa.text import normalize  # noqa: E402
@@ -74,42 +75,25 @@ class Case:
     analysis: object
     features: object
     relevant: dict  # passage row -> contains the evidence
-    evidence: list  # normalised evidence strings
-    source: dict  # passage row -> {offset: text} view for highlight checks
-
-
-class _Source:
-    """Slices a passage's text with source offsets."""
-
-    def __init__(self, passage) -> None:
-        self.p = passage
-
-    def __getitem__(self, span: slice) -> str:
-        return self.p.text[span.start - self.p.char_start : span.stop - self.p.char_start]
 
 
 def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Case]:
-    """Resolve, analyse, encode and featurise every question once."""
-    resolved = [assistant._resolve(q.question, list(q.history)) for q in questions]
-    analyses = [
-        analyse(q.question, assistant.retriever.lexicon, context=r.text[len(q.question) :])
-        for q, r in zip(questions, resolved)
-    ]
-    vectors = encode_queries(assistant.encoder, [r.text for r in resolved])
+    """Resolve, analyse, encode and featurise every question once, as :meth:`Assistant.ask` does."""
+    _, resolved, analyses, vectors = assistant._prepare([q.question for q in questions], [q.history for q in questions])
+    texts = [normalize(p.text) for p in assistant.store.passages]
     cases = []
-    passages = assistant.store.passages
-    source = {i: _Source(p) for i, p in enumerate(passages)}
     for q, r, a, v in zip(questions, resolved, analyses, vectors):
         f = assistant.retriever.features(a, v, context=r.speakers, seen=r.seen)
         evidence = [normalize(e) for e in q.evidence]
-        relevant = {int(r): any(e in normalize(passages[r].text) for e in evidence) for r in f.rows}
-        cases.append(Case(q, a, f, relevant, evidence, source))
+        relevant = {int(row): any(e in texts[row] for e in evidence) for row in f.rows}
+        cases.append(Case(q, a, f, relevant))
     return cases
 
 
 def ranking_metrics(cases: list[Case], retriever, cfg: RetrievalConfig) -> dict[str, float]:
     """Hit@1/5, MRR@10 and answer-sentence accuracy over the answerable cases, via the live ranking code."""
     rr, hit1, hit5, sent = [], [], [], []
+    passages = retriever.store.passages
     for c in cases:
         if not c.question.answerable:
             continue
@@ -119,8 +103,8 @@ def ranking_metrics(cases: list[Case], retriever, cfg: RetrievalConfig) -> dict[
         rr.append(1.0 / first if first else 0.0)
         hit1.append(first == 1)
         hit5.append(bool(first and first <= 5))
-        a, b = scored[0].highlight
-        sent.append(any(e in normalize(c.source[scored[0].row][a:b]) for e in c.evidence))
+        top = Hit(1, scored[0].score, passages[scored[0].row], scored[0].highlight)
+        sent.append(_contains(top.highlight_text, c.question.evidence))
     return {
         "hit@1": float(np.mean(hit1)),
         "hit@5": float(np.mean(hit5)),

@@ -12,7 +12,7 @@ import numpy as np
 from embeddings import Encoder, ModelLoadError, encode_queries, load_encoder
 
 from .abstain import AbstentionModel, features
-from .analysis import analyse
+from .analysis import QueryAnalysis, analyse
 from .answer import Answer, Hit
 from .documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
 from .errors import CorpusError, EmptyQuestionError, ModelError
@@ -193,18 +193,9 @@ class Assistant:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         histories = histories or [()] * len(questions)
-        cleaned = []
-        for q in questions:
-            if not isinstance(q, str) or not q.strip():
-                raise EmptyQuestionError(
-                    "the question is empty; type a question, e.g. 'what did Lavrov say about a summit?'"
-                )
-            cleaned.append(" ".join(q.split()))
-        resolved = [self._resolve(q, h) for q, h in zip(cleaned, histories)]
+        cleaned, resolved, analyses, vectors = self._prepare(questions, histories)
         queries = [r.text for r in resolved]
-        analyses = [analyse(q, self.retriever.lexicon, context=text[len(q) :]) for q, text in zip(cleaned, queries)]
         truncated = [self._too_long(q) for q in queries]
-        vectors = encode_queries(self.encoder, queries)
         allowed = self.retriever.mask(filters)
         notes_all: list[list[str]] = [[] for _ in queries]
         if allowed is not None and not allowed.any():
@@ -241,6 +232,25 @@ class Assistant:
             for question, history, answer in zip(cleaned, histories, answers):
                 self._remember((question, tuple(user_turns(history))), answer)
         return answers
+
+    def _prepare(
+        self, questions: Sequence[str], histories: Sequence[Sequence]
+    ) -> tuple[list[str], list[Resolved], list[QueryAnalysis], np.ndarray]:
+        """Each question cleaned, resolved against its history, analysed, and encoded (one batch).
+
+        Raises:
+            EmptyQuestionError: a question is empty.
+        """
+        cleaned = []
+        for q in questions:
+            if not isinstance(q, str) or not q.strip():
+                raise EmptyQuestionError(
+                    "the question is empty; type a question, e.g. 'what did Lavrov say about a summit?'"
+                )
+            cleaned.append(" ".join(q.split()))
+        resolved = [self._resolve(q, h) for q, h in zip(cleaned, histories)]
+        analyses = [analyse(q, self.retriever.lexicon, context=r.text[len(q) :]) for q, r in zip(cleaned, resolved)]
+        return cleaned, resolved, analyses, encode_queries(self.encoder, [r.text for r in resolved])
 
     def _remember(self, key: tuple[str, tuple[str, ...]], answer: Answer) -> None:
         self._turns[key] = answer
