@@ -22,7 +22,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
@@ -265,6 +265,29 @@ def _name_words(name: str) -> frozenset[str]:
     return frozenset(fold_name(w) for w in words(name))
 
 
+_WORDISH = re.compile(r"[\w.’'\-]+")
+
+
+def _words_before(text: str, name: str, most: int = 5) -> Iterator[list[str]]:
+    """For each place ``name`` stands as a word after a space, the up to ``most`` words right
+    before it (letters, digits, ``.’'-`` only; a word with other marks contributes its tail),
+    looking no further back than the previous place that had any."""
+    start = 0
+    for match in re.finditer(rf"(?<=\s){re.escape(name)}\b", text):
+        before: list[str] = []
+        for token in reversed(text[start : match.start()].split()[-most:]):
+            if _WORDISH.fullmatch(token):
+                before.append(token)
+                continue
+            tail = re.search(rf"{_WORDISH.pattern}$", token)
+            if tail:
+                before.append(tail.group(0))
+            break
+        if before:
+            start = match.end()
+            yield before[::-1]
+
+
 def _descriptors(passages, rows) -> dict[str, frozenset[str]]:
     """For each speaker of an article: its name words plus the words that describe it where
     the article names it ("Ukrainian political analyst Valeriy Dymov" -> ukrainian, political, analyst)."""
@@ -274,8 +297,7 @@ def _descriptors(passages, rows) -> dict[str, frozenset[str]]:
     for speaker in speakers:
         found = set(_name_words(speaker))
         surname = speaker.split()[-1]
-        for match in re.finditer(rf"((?:[\w.’'\-]+\s+){{1,5}}){re.escape(surname)}\b", text):
-            before = match.group(1).split()
+        for before in _words_before(text, surname):
             for word in reversed(before):
                 folded = words(word)
                 if not folded or folded[0] in _DESCRIPTOR_STOP or word.endswith((",", ".", ":", ";")):
