@@ -5,12 +5,7 @@ A thin layer over ``qa serve`` (same options and errors); the logic lives in :mo
 
 from __future__ import annotations
 
-import os
 import sys
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def main(argv: list[str] | None = None) -> int:

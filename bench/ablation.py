@@ -114,15 +114,13 @@ def main() -> None:
     for name, cfg in VARIANTS.items():
         results["news"][name] = {s: ranking_metrics(cases, ranker, cfg) for s, cases in sets.items()}
     # abstention: top-score threshold vs the fitted model, both on the final ranking
-    X, y = abstention_rows(sets["tuning"], assistant.retriever, FINAL)
+    rows = {s: abstention_rows(cases, assistant.retriever, FINAL) for s, cases in sets.items()}
+    X, y = rows["tuning"]
     scores = np.sort(X[y == 1, FEATURES.index("score")])
     cut = float(scores[int(np.floor(0.05 * len(scores)))]) - 1e-6
     threshold_only = AbstentionModel(weights={"score": 1.0}, bias=-cut, threshold=0.5)
     for label, model in (("top-score threshold", threshold_only), ("fitted model (final)", assistant.abstention)):
-        results["abstention"][label] = {
-            s: abstention_metrics(model, *abstention_rows(cases, assistant.retriever, FINAL))
-            for s, cases in sets.items()
-        }
+        results["abstention"][label] = {s: abstention_metrics(model, *rows[s]) for s in sets}
     if args.scifact:
         results["scifact"] = scifact(Path(args.scifact), Path(args.scifact_index), assistant.encoder, VARIANTS)
 

@@ -17,7 +17,6 @@ It prints errors and latency percentiles (per question, as the client sees it) a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import socket
@@ -37,7 +36,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-QUESTIONS = Path("/work/shared/questions/dev.jsonl")
+
+from qa.evaluation import load_questions  # noqa: E402
+
+QUESTIONS = ROOT.parent / "shared" / "questions" / "dev.jsonl"
 
 
 @dataclass
@@ -68,13 +70,6 @@ class Run:
             f"| {1000 * statistics.fmean(self.latencies) if n else float('nan'):.0f} | {n / self.wall:.1f} "
             f"| {self.server_cpu / self.wall:.2f} | {self.client_cpu / self.wall:.2f} |"
         )
-
-
-def load_questions(path: Path, n: int) -> list[str]:
-    """The first ``n`` questions of a JSONL question file."""
-    with path.open(encoding="utf-8") as fh:
-        questions = [json.loads(line)["question"] for line in fh if line.strip()]
-    return questions[:n]
 
 
 def _cpu_seconds(pid: int | None = None) -> float:
@@ -232,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write the table (Markdown) here")
     args = parser.parse_args(argv)
 
-    questions = load_questions(args.questions_file, args.questions)
+    questions = [q.question for q in load_questions(args.questions_file)][: args.questions]
     load_before = os.getloadavg()[0]
     rows = [HEADER]
     failed = False

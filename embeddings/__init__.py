@@ -7,6 +7,8 @@ import os
 # FAISS (OpenMP) and torch (OpenBLAS/MKL) threads otherwise spin against each other: a single
 # question took ~25 times longer on 2 cores. Must be set before torch or faiss loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Tokenizers' own thread pool warns (and can deadlock) once the web server forks or threads.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from .encoder import (
     DEFAULT_MODEL,

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import warnings
 
 from .errors import CorpusWarning, QAError
-
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

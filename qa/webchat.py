@@ -50,10 +50,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Before torch, faiss or gradio load (they load lazily): no telemetry, and OpenMP threads that
-# sleep instead of spinning; spinning threads made each answer ~25x slower on 2 cores (18 -> 470 ms).
+# Before gradio loads (lazily): no telemetry. (Thread settings for torch and FAISS are made in
+# ``embeddings``.)
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 #: How an article without an outlet is shown, and the outlet-filter choice that selects such articles.
 NO_OUTLET = "outlet not stated"
@@ -159,7 +158,7 @@ def render_hit(hit: Hit) -> str:
 
 def outlets_line(answer: Answer) -> str | None:
     """``Sources from 3 outlets: A, B, outlet not stated`` when the passages come from several outlets."""
-    names = list(dict.fromkeys(_outlet(h.passage.outlet) for h in answer.hits))
+    names = list(dict.fromkeys(_outlet(outlet) for outlet in answer.outlets))
     if len(names) < 2:
         return None
     return f"Sources from {len(names)} outlets: {', '.join(names)}"
