@@ -30,7 +30,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from functools import partial
 from pathlib import Path
 
@@ -327,22 +327,16 @@ def pseudo_cases(assistant: Assistant, *, n: int = 300, seed: int = 0) -> list[P
         counts[j] -= 1
         s_bm25, top = f.s_bm25[keep], float(bm25.max())
         s_top = float(s_bm25.max()) if len(s_bm25) else 0.0
+        sentence_arrays = {fl.name: getattr(f, fl.name)[keep] for fl in fields(f) if fl.name.startswith("s_")}
+        sentence_arrays["s_bm25"] = s_bm25 / s_top if s_top > 0 else s_bm25
         f = replace(
             f,
+            **sentence_arrays,
             counts=counts,
             dense=dense,
             bm25=bm25,
             bm25_norm=bm25 / top if top > 0 else bm25,
             coverage=coverage,
-            s_dense=f.s_dense[keep],
-            s_coverage=f.s_coverage[keep],
-            s_bm25=s_bm25 / s_top if s_top > 0 else s_bm25,
-            s_type=f.s_type[keep],
-            s_speaker=f.s_speaker[keep],
-            s_lead_in=f.s_lead_in[keep],
-            s_colon=f.s_colon[keep],
-            s_seen=f.s_seen[keep],
-            s_next=f.s_next[keep],
         )
         out.append(PseudoCase(question, row, f))
     return out
