@@ -235,15 +235,13 @@ class BeirCases:
 
 def build_beir_cases(folder: Path, index: Path, *, encoder=None) -> BeirCases:
     """Open (or build) the index of a BEIR corpus, one passage per document, and featurise its queries."""
-    from qa.beir import WHOLE_DOCUMENTS, BeirCorpus, read_qrels, read_queries
+    from qa.beir import open_beir
 
-    assistant = Assistant.load(corpus=BeirCorpus(folder), index=index, encoder=encoder, chunking=WHOLE_DOCUMENTS)
-    retriever = assistant.retriever
-    qrels, queries = read_qrels(folder), read_queries(folder)
-    ids = sorted(qrels, key=lambda q: (len(q), q))
-    vectors = encode_queries(assistant.encoder, [queries[q] for q in ids])
-    feats = {q: retriever.features(analyse(queries[q], retriever.lexicon), v) for q, v in zip(ids, vectors)}
-    return BeirCases(assistant, qrels, feats)
+    beir = open_beir(folder, index=index, encoder=encoder)
+    retriever = beir.assistant.retriever
+    vectors = encode_queries(beir.assistant.encoder, [beir.queries[q] for q in beir.ids])
+    feats = {q: retriever.features(analyse(beir.queries[q], retriever.lexicon), v) for q, v in zip(beir.ids, vectors)}
+    return BeirCases(beir.assistant, beir.qrels, feats)
 
 
 def beir_metrics(cases: BeirCases, ids: list[str], cfg, *, k: int = 10, ranker=None) -> dict[str, float]:

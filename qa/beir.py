@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .documents import ArticleMeta, Block, Document, FileState
 from .errors import QuestionFileError
 from .passages import Chunking
 
-__all__ = ["WHOLE_DOCUMENTS", "BeirCorpus", "is_beir_folder", "read_qrels", "read_queries"]
+if TYPE_CHECKING:
+    from .assistant import Assistant
+
+__all__ = ["WHOLE_DOCUMENTS", "BeirCorpus", "BeirSet", "is_beir_folder", "open_beir", "read_qrels", "read_queries"]
 
 #: Chunking that keeps every document as one passage.
 WHOLE_DOCUMENTS = Chunking(min_words=10**9, max_words=10**9)
@@ -95,3 +100,32 @@ def read_qrels(folder: Path, split: str = "test") -> dict[str, dict[str, int]]:
                 raise QuestionFileError(f"{path}:{number}: score {parts[2]!r} is not an integer") from exc
             qrels.setdefault(parts[0], {})[parts[1]] = score
     return qrels
+
+
+@dataclass(frozen=True)
+class BeirSet:
+    """A BEIR dataset opened for evaluation: its assistant, judged queries and judgements."""
+
+    assistant: Assistant
+    qrels: dict[str, dict[str, int]]
+    queries: dict[str, str]
+    ids: list[str]  # the judged query ids, shortest first, then by text
+
+
+def open_beir(folder: str | Path, *, index: str | Path, split: str = "test", **load) -> BeirSet:
+    """Read a BEIR folder's ``split`` judgements and queries, and open (or build) its index, one
+    passage per document; ``load`` goes to :meth:`~qa.assistant.Assistant.load` (``encoder``,
+    ``model``, ``progress``, ``rerank``, ``weights``).
+
+    Raises:
+        QuestionFileError: a file is missing or malformed, or the judgements name unknown queries.
+    """
+    from .assistant import Assistant
+
+    folder = Path(folder)
+    qrels, queries = read_qrels(folder, split), read_queries(folder)
+    unknown = sorted(set(qrels) - set(queries))
+    if unknown:
+        raise QuestionFileError(f"{folder}/qrels/{split}.tsv names queries missing from queries.jsonl: {unknown[:5]}")
+    assistant = Assistant.load(corpus=BeirCorpus(folder), index=index, chunking=WHOLE_DOCUMENTS, **load)
+    return BeirSet(assistant, qrels, queries, sorted(qrels, key=lambda q: (len(q), q)))

@@ -330,28 +330,14 @@ def evaluate_beir(
     an optional second stage and ``weights`` the retrieval weights, all as in
     :meth:`~qa.assistant.Assistant.load`.
     """
-    from .assistant import Assistant
-    from .beir import WHOLE_DOCUMENTS, BeirCorpus, read_qrels, read_queries
+    from .beir import open_beir
 
     folder = Path(folder)
-    qrels = read_qrels(folder, split)
-    queries = read_queries(folder)
-    unknown = sorted(set(qrels) - set(queries))
-    if unknown:
-        raise QuestionFileError(f"{folder}/qrels/{split}.tsv names queries missing from queries.jsonl: {unknown[:5]}")
     started = time.perf_counter()
-    assistant = Assistant.load(
-        corpus=BeirCorpus(folder),
-        index=index,
-        encoder=encoder,
-        model=model,
-        chunking=WHOLE_DOCUMENTS,
-        progress=progress,
-        rerank=rerank,
-        weights=weights,
-    )
+    load = {"encoder": encoder, "model": model, "progress": progress, "rerank": rerank, "weights": weights}
+    beir = open_beir(folder, index=index, split=split, **load)
+    assistant, qrels, queries, ids = beir.assistant, beir.qrels, beir.queries, beir.ids
     indexed = time.perf_counter() - started
-    ids = sorted(qrels, key=lambda q: (len(q), q))
     from tqdm import tqdm
 
     run: dict[str, list[str]] = {}

@@ -196,6 +196,9 @@ def test_beir_folder_is_indexed_one_passage_per_document(tmp_path):
     (beir / "qrels" / "test.tsv").write_text("q1\td1\n")
     with pytest.raises(QuestionFileError, match=r"test\.tsv:1: expected query-id, corpus-id and score"):
         evaluate_beir(beir, index=tmp_path / "index", encoder=FakeEncoder(), progress=False)
+    (beir / "qrels" / "test.tsv").write_text("q1\td1\t1\nq9\td2\t1\n")
+    with pytest.raises(QuestionFileError, match=r"names queries missing from queries\.jsonl: \['q9'\]"):
+        evaluate_beir(beir, index=tmp_path / "index", encoder=FakeEncoder(), progress=False)
 
 
 @pytest.mark.model
