@@ -222,9 +222,10 @@ def _clean_name(candidate: str) -> str | None:
     return name
 
 
+#: Nouns that make a role a speaker ("a Russian diplomat", "according to an official"), singular or plural.
+_ROLE_NOUN = r"(?:official|source|diplomat|spokes\w+|analyst|expert|correspondent|minister|negotiator)s?"
 _BARE_ROLE = re.compile(
-    r"^\s*((?:[A-Z][\w.\-]*\s+){1,3}(?:officials?|diplomats?|sources?|spokes\w+|ministry|analysts?|experts?|leaders?"
-    r"|negotiators?|delegation|correspondents?|media|authorities|side))\s*$"
+    rf"^\s*((?:[A-Z][\w.\-]*\s+){{1,3}}(?:{_ROLE_NOUN}|ministry|leaders?|delegation|media|authorities|side))\s*$"
 )
 
 
@@ -236,7 +237,7 @@ def _role(candidate: str) -> str | None:
     if not match:
         return None
     role = match.group(1)
-    if any(ch.isupper() for ch in role) or re.search(r"diplomat|official|source|spokes|minister|analyst|expert", role):
+    if any(ch.isupper() for ch in role) or re.search(_ROLE_NOUN, role):
         return role.strip()
     return None
 
@@ -322,8 +323,7 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
     if according:
         return _clean_name(according.group(1))
     according = re.search(
-        r"\baccording to\s+(?:a|an|the)\s+((?:[\w’'.\-]+\s+){0,3}?(?:official|source|diplomat|"
-        r"spokes\w+|analyst|expert|correspondent|minister|officials|sources|diplomats))\b",
+        rf"\baccording to\s+(?:a|an|the)\s+((?:[\w’'.\-]+\s+){{0,3}}?{_ROLE_NOUN})\b",
         sentence,
     )
     if according:
