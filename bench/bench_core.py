@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -24,14 +26,6 @@ sys.path.insert(0, str(ROOT))
 from embeddings import load_encoder  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.evaluation import load_questions  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) by linear interpolation."""
-    ordered = sorted(values)
-    at = (len(ordered) - 1) * q / 100
-    lo, hi = int(at), min(int(at) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (at - lo)
 
 
 def main() -> None:
@@ -144,8 +138,8 @@ def main() -> None:
 
 
 def _latency(ask_ms: list[float], enc_ms: list[float]) -> dict[str, float]:
-    p50, p95 = percentile(ask_ms, 50), percentile(ask_ms, 95)
-    e50, e95 = percentile(enc_ms, 50), percentile(enc_ms, 95)
+    p50, p95 = np.percentile(ask_ms, [50, 95])
+    e50, e95 = np.percentile(enc_ms, [50, 95])
     return {
         "n": len(ask_ms),
         "p50": p50,

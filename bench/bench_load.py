@@ -30,6 +30,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -54,11 +56,8 @@ class Run:
     server_cpu: float = 0.0
 
     def percentile(self, q: float) -> float:
-        """The ``q``-th percentile (0-100) of the latencies, nearest rank."""
-        data = sorted(self.latencies)
-        if not data:
-            return float("nan")
-        return data[min(len(data) - 1, max(0, round(q / 100 * len(data) + 0.5) - 1))]
+        """The ``q``-th percentile (0-100) of the latencies (linear interpolation, as numpy and bench_core)."""
+        return float(np.percentile(self.latencies, q)) if self.latencies else float("nan")
 
     def row(self, concurrency: int | None) -> str:
         """One Markdown table row."""
