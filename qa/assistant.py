@@ -14,7 +14,7 @@ from embeddings import Encoder, ModelLoadError, encode_queries, load_encoder
 from .abstain import AbstentionModel, features
 from .analysis import QueryAnalysis, analyse
 from .answer import Answer, Hit
-from .documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
+from .documents import ArticleMeta, CorpusFolder, Source, scan_corpus
 from .errors import CorpusError, EmptyQuestionError, ModelError
 from .followup import depends_on_history, rewrite, user_turns
 from .lexical import words
@@ -74,7 +74,7 @@ class Assistant:
         store: IndexStore,
         encoder: Encoder,
         *,
-        corpus: Path,
+        corpus: Source | str | os.PathLike,
         config: RetrievalConfig = RetrievalConfig(),
         abstention: AbstentionModel = AbstentionModel(),
         reranker: Reranker | None = None,
@@ -86,7 +86,9 @@ class Assistant:
         self.rerank_weight = rerank_weight
         self.rerank_depth = rerank_depth
         self.encoder = encoder
-        self.corpus = Path(corpus)
+        #: Where the articles come from (a corpus folder, or any :class:`~qa.documents.Source`).
+        self.source: Source = CorpusFolder(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
+        self.corpus = self.source.location
         self.retriever = Retriever(store, config=config)
         self.abstention = abstention
         self._turns: dict[tuple[str, tuple[str, ...]], Answer] = {}
@@ -147,9 +149,7 @@ class Assistant:
             encoder = _load_encoder(built_with or model, index=index if built_with else None)
         reranker = load_reranker(rerank)
         store = open_index(corpus, Path(index), encoder, chunking=chunking, progress=progress, rebuild=rebuild)
-        return cls(
-            store, encoder, corpus=corpus.location, reranker=reranker, rerank_weight=rerank_weight, config=config
-        )
+        return cls(store, encoder, corpus=corpus, reranker=reranker, rerank_weight=rerank_weight, config=config)
 
     # ------------------------------------------------------------------ asking
 
@@ -337,10 +337,9 @@ class Assistant:
             raise CorpusError(
                 f"no article {doc_id!r} in the index; pick one of {', '.join(sorted(self.store.documents))}"
             )
-        path = self.corpus / doc_id
-        if not path.exists() or file_state(path, stored.state).sha256 != stored.state.sha256:
-            raise CorpusError(
-                f"article {doc_id} changed on disk since it was indexed; reload the assistant to re-index it"
-            )
-        document = load_document(self.corpus, doc_id, stored.meta)
+        state = self.source.state(doc_id, stored.state)
+        if state is None or state.sha256 != stored.state.sha256:
+            gone = "was removed" if state is None else "changed"
+            raise CorpusError(f"article {doc_id} {gone} since it was indexed; reload the assistant to re-index it")
+        document = self.source.load(doc_id)
         return Article(doc_id, stored.meta, document.text, tuple((b.start, b.end) for b in document.blocks))

@@ -64,6 +64,10 @@ class BeirCorpus:
     def metadata_digest(self) -> str:
         return "-"
 
+    def state(self, doc_id: str, previous: FileState | None = None) -> FileState | None:
+        row = self._rows().get(doc_id)
+        return row[2] if row else None
+
     def load(self, doc_id: str) -> Document:
         title, body, _ = self._rows()[doc_id]
         title, body = title.strip(), body.strip() or title.strip() or doc_id

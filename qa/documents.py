@@ -111,6 +111,11 @@ class Source(Protocol):
         """The article, with metadata derived from its text only."""
         ...
 
+    def state(self, doc_id: str, previous: FileState | None = None) -> FileState | None:
+        """One article's current version (``previous`` lets an unchanged file skip hashing), or
+        None when it is gone."""
+        ...
+
 
 class CorpusFolder:
     """A folder of .txt, .md and .html articles with an optional ``metadata.toml``."""
@@ -135,6 +140,10 @@ class CorpusFolder:
 
     def load(self, doc_id: str) -> Document:
         return load_document(self.location, doc_id)
+
+    def state(self, doc_id: str, previous: FileState | None = None) -> FileState | None:
+        path = self.location / doc_id
+        return file_state(path, previous) if path.is_file() else None
 
 
 # --------------------------------------------------------------------------- reading

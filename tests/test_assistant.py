@@ -207,7 +207,10 @@ def test_article_view(fake_assistant, corpus_copy):
     with pytest.raises(CorpusError, match="no article"):
         fake_assistant.article("nope.txt")
     (corpus_copy / hit.passage.doc_id).write_text("changed")
-    with pytest.raises(CorpusError, match="changed on disk"):
+    with pytest.raises(CorpusError, match="changed since it was indexed; reload"):
+        fake_assistant.article(hit.passage.doc_id)
+    (corpus_copy / hit.passage.doc_id).unlink()
+    with pytest.raises(CorpusError, match="was removed since it was indexed; reload"):
         fake_assistant.article(hit.passage.doc_id)
 
 

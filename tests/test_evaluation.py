@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from qa.answer import Answer, Hit
+from qa.beir import open_beir
 from qa.errors import QuestionFileError
 from qa.evaluation import EvalQuestion, compare_runs, evaluate, evaluate_beir, load_questions, write_report
 from qa.passages import Passage
@@ -193,6 +194,8 @@ def test_beir_folder_is_indexed_one_passage_per_document(tmp_path):
     assert report.info["documents"] == 3 and report.info["queries"] == 2
     assert report.metrics["ndcg@10"] == pytest.approx(1.0)
     assert report.metrics["recall@3"] == pytest.approx(1.0)
+    article = open_beir(beir, index=tmp_path / "index", encoder=FakeEncoder(), progress=False).assistant.article("d2")
+    assert article.text == "Summit\n\n" + docs[1][2] and article.blocks == ((0, 6), (8, len(article.text)))
     (beir / "qrels" / "test.tsv").write_text("q1\td1\n")
     with pytest.raises(QuestionFileError, match=r"test\.tsv:1: expected query-id, corpus-id and score"):
         evaluate_beir(beir, index=tmp_path / "index", encoder=FakeEncoder(), progress=False)
