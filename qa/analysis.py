@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -195,12 +195,20 @@ def _first_word(token: str) -> str:
 class NameLexicon:
     """Words the corpus writes capitalised mid-sentence and never in lower case: names.
 
-    Built from passage texts; ``words`` are lower-cased and accent-folded.
+    Built from passage texts, or from the counts of an earlier build (``capital``: how often
+    each word is capitalised mid-sentence; ``lower``: how often it is in lower case), which
+    is how an index stores it. ``words`` are lower-cased and accent-folded.
     """
 
-    def __init__(self, texts: Iterable[str]) -> None:
-        capital: Counter[str] = Counter()
-        lower: Counter[str] = Counter()
+    def __init__(
+        self,
+        texts: Iterable[str] = (),
+        *,
+        capital: Mapping[str, int] | None = None,
+        lower: Mapping[str, int] | None = None,
+    ) -> None:
+        self.capital: Counter[str] = Counter(capital or {})
+        self.lower: Counter[str] = Counter(lower or {})
         for text in texts:
             for sentence in re.split(r"(?<=[.!?:“”\"])\s+|\n+", text):
                 tokens = re.findall(r"[^\W\d_][\w’'\-.]*", sentence)
@@ -213,13 +221,13 @@ class NameLexicon:
                         continue
                     if token[0].isupper():
                         if i > 0:
-                            capital[folded] += 1
+                            self.capital[folded] += 1
                     else:
-                        lower[folded] += 1
+                        self.lower[folded] += 1
         self.words = frozenset(
             w
-            for w in capital
-            if not lower[w] and w not in STOPWORDS and w not in _TITLE_WORDS and w not in _CALENDAR and len(w) > 1
+            for w in self.capital
+            if not self.lower[w] and w not in STOPWORDS and w not in _TITLE_WORDS and w not in _CALENDAR and len(w) > 1
         )
 
     def __contains__(self, word: str) -> bool:

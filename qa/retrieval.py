@@ -21,18 +21,17 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from .analysis import METONYMS, NameLexicon, QueryAnalysis, name_groups, sentence_has
+from .analysis import METONYMS, QueryAnalysis
 from .errors import FilterError, WeightsError
-from .lexical import STOPWORDS, _stem, fold_name, words
-from .quotes import sentence_speaker
+from .facts import name_words
+from .lexical import STOPWORDS, _stem, fold_name
 from .store import IndexStore
 
 __all__ = ["PLAIN_HYBRID", "Features", "Filters", "RetrievalConfig", "Retriever", "Scored", "combine"]
@@ -211,99 +210,14 @@ class Scored:
 
 
 _FIRST_PLACES = 5  # the places a reader scans; hedge shares them with the plain hybrid
-_TERMINAL = (".", "!", "?", "”", '"', "’", "'", ")", "…")
-_DESCRIPTOR_STOP = {
-    "to",
-    "with",
-    "by",
-    "for",
-    "and",
-    "that",
-    "from",
-    "in",
-    "on",
-    "at",
-    "as",
-    "said",
-    "told",
-    "his",
-    "her",
-}
-
-
-_NUMBER = re.compile(
-    r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
-    r"fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|a\s+few|several)\b)"
-    r"(?P<after>(?:[\s\-]+[\w’']+){0,3})",
-    re.I,
-)
 _DURATION = frozenset({"second", "minut", "hour", "day", "week", "month", "year", "decad"})
 _AMOUNT = frozenset({"million", "billion", "trillion", "dollar", "euro", "percent", "%", "$", "€", "£", "ton", "tonn"})
-
-
-def _counted(sentence: str) -> frozenset[str]:
-    """Stems of the words right after each number in a sentence ("1,000 prisoners" -> prison), and
-    amount markers; used to check that a number counts what a question asks about."""
-    from .lexical import tokenize
-
-    found: set[str] = set()
-    for match in _NUMBER.finditer(sentence):
-        found.update(tokenize(match.group(0)))
-        found.update(tokenize(match.group("after")))
-    found.update(ch for ch in "$€£%" if ch in sentence)
-    return frozenset(found)
 
 
 def _not_last(counts: np.ndarray) -> np.ndarray:
     """For sentences laid out passage after passage, whether each has a next one in its passage."""
     out = np.ones(int(counts.sum()), dtype=bool)
     out[np.cumsum(counts)[counts > 0] - 1] = False
-    return out
-
-
-def _name_words(name: str) -> frozenset[str]:
-    return frozenset(fold_name(w) for w in words(name))
-
-
-_WORDISH = re.compile(r"[\w.’'\-]+")
-
-
-def _words_before(text: str, name: str, most: int = 5) -> Iterator[list[str]]:
-    """For each place ``name`` stands as a word after a space, the up to ``most`` words right
-    before it (letters, digits, ``.’'-`` only; a word with other marks contributes its tail),
-    looking no further back than the previous place that had any."""
-    start = 0
-    for match in re.finditer(rf"(?<=\s){re.escape(name)}\b", text):
-        before: list[str] = []
-        for token in reversed(text[start : match.start()].split()[-most:]):
-            if _WORDISH.fullmatch(token):
-                before.append(token)
-                continue
-            tail = re.search(rf"{_WORDISH.pattern}$", token)
-            if tail:
-                before.append(tail.group(0))
-            break
-        if before:
-            start = match.end()
-            yield before[::-1]
-
-
-def _descriptors(passages, rows) -> dict[str, frozenset[str]]:
-    """For each speaker of an article: its name words plus the words that describe it where
-    the article names it ("Ukrainian political analyst Valeriy Dymov" -> ukrainian, political, analyst)."""
-    out: dict[str, frozenset[str]] = {}
-    speakers = {q.speaker for r in rows for q in passages[r].quotes}
-    text = " ".join(passages[r].text for r in rows) if speakers else ""
-    for speaker in speakers:
-        found = set(_name_words(speaker))
-        surname = speaker.split()[-1]
-        for before in _words_before(text, surname):
-            for word in reversed(before):
-                folded = words(word)
-                if not folded or folded[0] in _DESCRIPTOR_STOP or word.endswith((",", ".", ":", ";")):
-                    break
-                found.update(fold_name(w) for w in folded if w not in STOPWORDS)
-        out[speaker] = frozenset(found)
     return out
 
 
@@ -373,36 +287,21 @@ class Retriever:
     def __init__(self, store: IndexStore, *, config: RetrievalConfig = RetrievalConfig()) -> None:
         self.store = store
         self.config = config
-        self.lexicon = NameLexicon(p.text for p in store.passages)
-        texts = [p.sentence_text(i) for p in store.passages for i in range(len(p.sentences))]
-        self._has_number = np.array([sentence_has("number", t) for t in texts], dtype=bool)
-        self._has_date = np.array([sentence_has("date", t) for t in texts], dtype=bool)
-        self._lead_in = np.array([not t.rstrip().endswith((*_TERMINAL, ":")) for t in texts], dtype=bool)
-        self._colon = np.array([t.rstrip().endswith(":") for t in texts], dtype=bool)
-        self._groups = [name_groups(t) for t in texts]
-        self._counted = [_counted(t) for t in texts]
-        self._speakers: list[frozenset[str]] = [frozenset()] * len(texts)
-        self._passage_speakers: list[frozenset[str]] = [frozenset()] * len(store.passages)
-        #: Words of every speaker and of their descriptions, corpus-wide.
-        self.speaker_words: frozenset[str] = frozenset()
-        for doc in store.documents.values():
-            rows = range(doc.first, doc.first + doc.count)
-            described = _descriptors(store.passages, rows)
-            for row in rows:
-                p = store.passages[row]
-                first = int(store.sentence_first[row])
-                spans = {span: i for i, span in enumerate(p.sentences)}
-                for quote in p.quotes:
-                    i = spans.get((quote.char_start, quote.char_end))
-                    if i is not None:
-                        self._speakers[first + i] = described.get(quote.speaker, _name_words(quote.speaker))
-                for i in range(len(p.sentences)):  # "Trump recently claimed ..." inside someone's quote
-                    reported = sentence_speaker(p.sentence_text(i), nested=True)
-                    if reported and reported not in ("he", "she", "they"):
-                        self._speakers[first + i] = self._speakers[first + i] | _name_words(reported)
-                self._passage_speakers[row] = frozenset().union(
-                    *(self._speakers[first + i] for i in range(len(p.sentences)))
-                )
+        if store.facts is None or store.names is None:
+            raise ValueError(f"the index at {store.folder} has no sentence facts; open it with qa.store.open_index")
+        facts = store.facts
+        self.lexicon = store.names
+        self._has_number, self._has_date = facts.number, facts.date
+        self._lead_in, self._colon = facts.lead_in, facts.colon
+        self._groups, self._counted, self._speakers = facts.groups, facts.counted, facts.speakers
+        first = store.sentence_first
+        spoken = self._speakers
+        self._passage_speakers = [frozenset().union(*spoken[first[r] : first[r + 1]]) for r in range(len(first) - 1)]
+        #: Words of the names of everyone quoted in the corpus: a "he" after one of them in a
+        #: question ("what did Rubio say about his talks?") refers to it, not to an earlier turn.
+        self.speaker_words: frozenset[str] = frozenset(
+            w for p in store.passages for q in p.quotes for w in name_words(q.speaker) if w not in STOPWORDS
+        )
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean mask of the passages ``filters`` allow (None: all)."""

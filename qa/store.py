@@ -11,6 +11,10 @@ An index is a folder of plain files::
                       passage i-1's)
     bm25/             BM25 over passages (bm25s, .npy and .json)
     bm25-sentences/   BM25 over sentences
+    sentence-facts.jsonl  line i = what retrieval knows of sentence row i (numbers, dates,
+                      names, speaker; see qa/facts.py)
+    names.json        how often each word is capitalised mid-sentence and in lower case
+                      (the corpus's name lexicon)
 
 Writes are atomic: a new version is written to a hidden sibling folder and swapped in
 with two renames, so a build killed half-way leaves the previous index loadable. A
@@ -34,8 +38,10 @@ import numpy as np
 
 from embeddings import Encoder, IndexFileError, VectorIndex
 
+from .analysis import NameLexicon
 from .documents import ArticleMeta, CorpusFolder, FileState, Source
 from .errors import CorpusError, IndexCorruptError, IndexLocationError, warn
+from .facts import FACTS_VERSION, SentenceFacts
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .passages import Chunking, Passage, Quote, make_passages
 
@@ -51,6 +57,8 @@ _KNOWN = {
     "sentences.faiss",
     "bm25",
     "bm25-sentences",
+    "sentence-facts.jsonl",
+    "names.json",
 }
 _PROGRESS_MIN = 300
 
@@ -95,7 +103,9 @@ class StoredDocument:
 
 @dataclass
 class IndexStore:
-    """An index in memory: passages, their vectors and sentence vectors, BM25, manifest."""
+    """An index in memory: passages, their vectors and sentence vectors, BM25, sentence facts,
+    name lexicon, manifest (``facts`` and ``names`` are None only while an index made by other
+    rules is being refreshed)."""
 
     folder: Path
     manifest: dict
@@ -105,6 +115,8 @@ class IndexStore:
     sentence_vectors: VectorIndex
     lexical: LexicalIndex
     sentence_lexical: LexicalIndex
+    facts: SentenceFacts | None = None
+    names: NameLexicon | None = None
     sentence_owner: np.ndarray = field(init=False)
     sentence_first: np.ndarray = field(init=False)
 
@@ -200,7 +212,11 @@ def _same_model(manifest: dict, encoder: Encoder) -> bool:
 
 def _same_text_rules(manifest: dict, chunking: Chunking) -> bool:
     """Whether passages, quotes and BM25 were made by the same rules (else they are remade)."""
-    return manifest.get("chunking") == asdict(chunking) and manifest.get("tokenizer") == TOKENIZER_VERSION
+    return (
+        manifest.get("chunking") == asdict(chunking)
+        and manifest.get("tokenizer") == TOKENIZER_VERSION
+        and manifest.get("facts") == FACTS_VERSION
+    )
 
 
 def _fingerprint(states: dict[str, FileState], metadata_digest: str) -> str:
@@ -231,6 +247,7 @@ def _build(
     same_rules = old is not None and _same_text_rules(old.manifest, chunking)
     passages: list[Passage] = []
     documents: dict[str, StoredDocument] = {}
+    facts: list[SentenceFacts] = []
     changed = 0
     for doc_id in sorted(states):
         state = states[doc_id]
@@ -239,10 +256,13 @@ def _build(
         if unchanged and same_rules:
             derived, warnings = before.derived, before.warnings
             doc_passages = old.passages[before.first : before.first + before.count]
+            first = old.sentence_first
+            facts.append(old.facts.rows(int(first[before.first]), int(first[before.first + before.count])))
         else:
             document = source.load(doc_id)  # text-derived metadata only
             derived, warnings = document.meta, document.warnings
             doc_passages = make_passages(document, chunking)
+            facts.append(SentenceFacts.of_article(doc_passages))
             changed += not unchanged
         meta = metadata.get(doc_id, ArticleMeta()).filled_from(derived)
         labels = asdict(meta)  # a passage carries every ArticleMeta field
@@ -264,6 +284,8 @@ def _build(
         sentence_vectors=VectorIndex.from_vectors(s_matrix),
         lexical=LexicalIndex.build([p.text for p in passages]),
         sentence_lexical=LexicalIndex.build([p.sentence_text(i) for p in passages for i in range(len(p.sentences))]),
+        facts=SentenceFacts.join(facts),
+        names=NameLexicon(p.text for p in passages),
     )
     store.manifest = {
         "format": _FORMAT,
@@ -276,6 +298,7 @@ def _build(
         "corpus_fingerprint": fingerprint,
         "chunking": asdict(chunking),
         "tokenizer": TOKENIZER_VERSION,
+        "facts": FACTS_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     _write(store, index)
@@ -355,6 +378,8 @@ def _write(store: IndexStore, index: Path) -> None:
         store.sentence_vectors.save(tmp / "sentences.faiss")
         store.lexical.save(tmp / "bm25")
         store.sentence_lexical.save(tmp / "bm25-sentences")
+        _write_jsonl(tmp / "sentence-facts.jsonl", store.facts.to_json())
+        _write_json(tmp / "names.json", {"capital": dict(store.names.capital), "lower": dict(store.names.lower)})
         store.manifest["files"] = {rel: _file_info(tmp / rel) for rel in _data_files(tmp)}
         _write_json(tmp / "manifest.json", store.manifest)
         _fsync_tree(tmp)
@@ -492,9 +517,10 @@ def _load(index: Path) -> IndexStore:
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() != info["sha256"]:
                 raise IndexCorruptError(f"{rel} does not match its checksum")
-            if rel in _PARSED_FROM_BYTES:
+            if rel in _PARSED_FROM_BYTES | _FACT_FILES:
                 checked[rel] = data
-        missing = sorted(_PARSED_FROM_BYTES - set(checked))
+        current = manifest.get("facts") == FACTS_VERSION  # else the facts are remade by open_index
+        missing = sorted((_PARSED_FROM_BYTES | (_FACT_FILES if current else set())) - set(checked))
         if missing:
             raise IndexCorruptError(f"the manifest does not list {', '.join(missing)}")
         documents = {}
@@ -521,6 +547,13 @@ def _load(index: Path) -> IndexStore:
             )
         n_sent = sum(len(p.sentences) for p in passages)
         dim = manifest["dimension"]
+        facts = names = None
+        if current:
+            facts = SentenceFacts.from_json(_parse_jsonl(checked.pop("sentence-facts.jsonl"), "sentence-facts.jsonl"))
+            if len(facts) != n_sent:
+                raise IndexCorruptError(f"sentence-facts.jsonl has {len(facts)} rows for {n_sent} sentences")
+            counts = json.loads(checked.pop("names.json"))
+            names = NameLexicon(capital=counts["capital"], lower=counts["lower"])
         store = IndexStore(
             folder=index,
             manifest=manifest,
@@ -534,6 +567,8 @@ def _load(index: Path) -> IndexStore:
             ),
             lexical=LexicalIndex.load(index / "bm25", rows=len(passages)),
             sentence_lexical=LexicalIndex.load(index / "bm25-sentences", rows=n_sent),
+            facts=facts,
+            names=names,
         )
     except IndexCorruptError:
         raise
@@ -544,6 +579,8 @@ def _load(index: Path) -> IndexStore:
 
 #: Index files that :func:`_load` parses from the bytes it checksummed (BM25 folders load by path).
 _PARSED_FROM_BYTES = frozenset({"documents.jsonl", "passages.jsonl", "passages.faiss", "sentences.faiss"})
+#: Files of the sentence facts and name lexicon, read when the manifest's facts version is current.
+_FACT_FILES = frozenset({"sentence-facts.jsonl", "names.json"})
 
 
 def _parse_jsonl(data: bytes, name: str) -> Iterator[dict]:

@@ -264,6 +264,15 @@ def test_pronoun_resolved_inside_the_question_is_independent():
     assert not depends_on_history("what did rubio say about his meeting?", names={"rubio"})
 
 
+def test_a_pronoun_after_a_quoted_name_is_not_a_follow_up(fake_assistant):
+    """The assistant knows who is quoted in the corpus, so "his" after "Lavrov" stays in the question."""
+    history = ["who led russia's delegation?"]
+    assert {"lavrov", "dymov", "medinsky"} <= fake_assistant.retriever.speaker_words
+    question = "what did Lavrov say about his plans for a summit?"
+    assert fake_assistant.ask(question, history=history).query == question
+    assert "delegation" in fake_assistant.ask("what did he say about his plans?", history=history).query
+
+
 def test_rewrite_only_when_dependent():
     history = ["who led russia's delegation?"]
     assert rewrite("what did Lavrov say about a summit", history) == "what did Lavrov say about a summit"

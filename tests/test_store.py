@@ -254,3 +254,63 @@ def test_line_separator_characters_in_a_text_survive_a_reload(corpus_copy, tmp_p
     assert encoder.encoded == 0  # read back, not rebuilt
     assert [p.text for p in loaded.passages] == [p.text for p in built.passages]
     assert any("\u2028" in p.text for p in loaded.passages)
+
+
+def _facts_rows(facts):
+    return list(facts.to_json())
+
+
+def test_sentence_facts_are_stored_and_read_back(corpus_copy, tmp_path):
+    """What retrieval knows of each sentence is worked out at build time and read back, not redone."""
+    from qa.analysis import NameLexicon
+    from qa.facts import SentenceFacts
+
+    built = _open(corpus_copy, tmp_path / "index")
+    lines = (tmp_path / "index" / "sentence-facts.jsonl").read_text().splitlines()
+    assert len(lines) == int(built.sentence_first[-1])
+    loaded = _open(corpus_copy, tmp_path / "index")
+    fresh = SentenceFacts.join(
+        [SentenceFacts.of_article(built.passages[d.first : d.first + d.count]) for d in built.documents.values()]
+    )
+    assert _facts_rows(loaded.facts) == _facts_rows(fresh) == _facts_rows(built.facts)
+    # real facts of the real articles: Dymov's quotes carry his description, numbers are counted
+    rows = _facts_rows(loaded.facts)
+    assert any({"dymov", "analyst"} <= set(r.get("speakers", ())) for r in rows)
+    assert any("prison" in r.get("counted", ()) and r.get("number") for r in rows)
+    assert loaded.names.words == NameLexicon(p.text for p in loaded.passages).words
+    assert {"lavrov", "medinsky", "istanbul"} <= loaded.names.words
+
+
+def test_index_made_by_older_fact_rules_is_refreshed_without_encoding(corpus_copy, tmp_path, recwarn):
+    built = _open(corpus_copy, tmp_path / "index")
+    manifest_path = tmp_path / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["facts"]  # as written before facts were stored
+    for name in ("sentence-facts.jsonl", "names.json"):
+        del manifest["files"][name]
+        (tmp_path / "index" / name).unlink()
+    manifest_path.write_text(json.dumps(manifest))
+    enc = FakeEncoder()
+    store = _open(corpus_copy, tmp_path / "index", enc)
+    assert enc.encoded == 0 and not [w for w in recwarn if "damaged" in str(w.message)]
+    assert _facts_rows(store.facts) == _facts_rows(built.facts)
+    assert (tmp_path / "index" / "sentence-facts.jsonl").exists()
+
+
+def test_refresh_works_out_facts_of_changed_articles_only(corpus_copy, tmp_path, monkeypatch):
+    from qa.facts import SentenceFacts
+
+    _open(corpus_copy, tmp_path / "index")
+    path = corpus_copy / "004_934a92fb383001da.txt"
+    path.write_text(path.read_text() + "\nLavrov added on Monday that the August date was never agreed.\n")
+    seen = []
+    real = SentenceFacts.of_article.__func__
+    monkeypatch.setattr(
+        SentenceFacts, "of_article", classmethod(lambda cls, ps: seen.append(ps[0].doc_id) or real(cls, ps))
+    )
+    store = _open(corpus_copy, tmp_path / "index")
+    assert seen == ["004_934a92fb383001da.txt"]
+    fresh = SentenceFacts.join(
+        [SentenceFacts.of_article(store.passages[d.first : d.first + d.count]) for d in store.documents.values()]
+    )
+    assert _facts_rows(store.facts) == _facts_rows(fresh)
