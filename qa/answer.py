@@ -36,6 +36,21 @@ class Hit:
         parts = [p.outlet or "outlet not stated", f"“{p.title}”" if p.title else "untitled", p.date or "undated"]
         return f"{', '.join(parts)} — {p.doc_id}, chars {p.char_start}–{p.char_end}"
 
+    @property
+    def reference(self) -> str:
+        """The numbered citation, with the article's kind when known:
+        ``[1] outlet, “title”, date — file, chars a–b · opinion``."""
+        kind = f" · {self.passage.kind}" if self.passage.kind else ""
+        return f"[{self.rank}] {self.citation}{kind}"
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        """Who speaks the highlighted sentence: the speakers of the passage's quotes that overlap
+        it, in order of appearance (empty when it is nobody's words)."""
+        start, end = self.highlight
+        found = (q.speaker for q in self.passage.quotes if q.char_start < end and start < q.char_end)
+        return tuple(dict.fromkeys(found))
+
     def to_dict(self) -> dict:
         """Plain JSON-ready fields."""
         p = asdict(self.passage)
@@ -47,6 +62,7 @@ class Hit:
             "highlight": list(self.highlight),
             "highlight_text": self.highlight_text,
             "citation": self.citation,
+            "speakers": list(self.speakers),
             "passage": p,
             "signals": {k: round(v, 6) for k, v in self.signals.items()},
         }

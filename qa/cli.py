@@ -168,7 +168,8 @@ def format_answer(answer) -> str:
     for hit in answer.hits:
         p = hit.passage
         lines.append("")
-        lines.append(f"[{hit.rank}] {hit.citation}  (score {hit.score:.3f})")
+        said = f"  said by {', '.join(hit.speakers)}" if hit.speakers else ""
+        lines.append(f"{hit.reference}{said}  (score {hit.score:.3f})")
         a, b = hit.highlight[0] - p.char_start, hit.highlight[1] - p.char_start
         lines.append(p.text[:a] + ">>> " + p.text[a:b] + " <<<" + p.text[b:])
     return "\n".join(lines)

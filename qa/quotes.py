@@ -364,6 +364,8 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
     carrier: str | None = None  # the speaker the narration last named, for quotations that follow
     in_quote = False
     opened: list[bool] = []  # the sentence leaves a quotation open
+    within: list[bool] = []  # the sentence starts inside a quotation opened before it
+    named: list[bool] = []  # the sentence names its own speaker
     for text, new_par in zip(sentences, paragraph_starts):
         stripped = text.strip()
         continuing = in_quote
@@ -371,21 +373,30 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         if new_par and not opens_quote and not continuing:
             carrier = None
         speaker = sentence_speaker(stripped, inside=continuing)
+        named.append(speaker is not None)
+        within.append(continuing)
         if speaker in ("he", "she", "they"):
             speaker = last_person
         if speaker is None and continuing and out:
             speaker = out[-1]  # the quotation goes on
         elif speaker is None and opens_quote:
             speaker = carrier if new_par else (out[-1] if out and out[-1] else carrier)
-        if speaker and not opens_quote and not continuing:
-            carrier = speaker
+        if speaker and ((not opens_quote and not continuing) or (continuing and named[-1])):
+            carrier = speaker  # narration naming someone, or a quotation closed with "..., Peskov said"
         out.append(speaker)
         last_person = _person(stripped, speaker) or last_person
         in_quote = _inside_quote_after(stripped, in_quote)
         opened.append(in_quote and not continuing)
-    for i in range(len(out) - 2, -1, -1):  # “... capitulation. That's it,” a diplomat stated.
-        if out[i] is None and opened[i] and out[i + 1]:
-            out[i] = out[i + 1]
+    for i in range(len(out)):  # “... capitulation. That's it,” a diplomat stated.
+        if not opened[i]:
+            continue
+        end = i + 1
+        while end < len(out) and within[end] and not named[end] and end + 1 < len(out) and within[end + 1]:
+            end += 1  # the quotation runs on through sentences that name nobody
+        if end < len(out) and within[end] and named[end] and out[end]:
+            for k in range(i, end):  # the speaker named where it closes beats one carried or guessed
+                if not named[k]:
+                    out[k] = out[end]
     return out
 
 

@@ -124,12 +124,6 @@ def parse_ref(ref: str) -> tuple[str, tuple[int, int], tuple[int, int]]:
     return unquote(parts[0]), (a, b), (c, d)
 
 
-def citation_text(hit: Hit) -> str:
-    """The numbered citation of a hit, in plain text: ``[1] outlet, “title”, date — file, chars a–b``."""
-    kind = f" · {hit.passage.kind}" if hit.passage.kind else ""
-    return f"[{hit.rank}] {hit.citation}{kind}"
-
-
 # ---------------------------------------------------------------------- replies
 
 
@@ -149,9 +143,10 @@ def render_hit(hit: Hit) -> str:
     p = hit.passage
     ref = article_ref(p.doc_id, (p.char_start, p.char_end), hit.highlight)
     href = _esc(REF_PREFIX + ref)
-    link = f'<a class="qa-cite" href="{href}" title="Open the whole article">{_esc(citation_text(hit))}</a>'
+    link = f'<a class="qa-cite" href="{href}" title="Open the whole article">{_esc(hit.reference)}</a>'
+    said = f'<span class="qa-speaker">· said by {_esc(", ".join(hit.speakers))}</span> ' if hit.speakers else ""
     return (
-        f'<div class="qa-hit"><p class="qa-citation">{link} '
+        f'<div class="qa-hit"><p class="qa-citation">{link} {said}'
         f'<span class="qa-score">score {hit.score:.3f}</span></p>{render_passage(hit)}</div>'
     )
 

@@ -156,6 +156,31 @@ def test_attribution_carries_a_speaker_into_following_quotations():
     assert attribute_sentences(sentences, [True, True, False, True]) == ["Dymov", "Dymov", "Dymov", None]
 
 
+def test_speaker_named_where_a_quotation_closes_beats_one_carried_from_before():
+    """The Moscow Times: "Russian officials told ..." then a new paragraph quoting a diplomat."""
+    sentences = [
+        "Russian officials told The Moscow Times that Putin was not inclined to meet.",
+        "“Zelensky is only fit for signing a capitulation.",
+        "That’s it,” a Russian diplomat stated on the condition of anonymity.",
+        "“We will wait.",
+        "Nothing is agreed.",
+        "Nothing at all,” Peskov said.",
+        "“Talks go on.",
+        "Slowly.”",
+    ]
+    starts = [True, True, False, True, False, False, True, False]
+    assert attribute_sentences(sentences, starts) == [
+        "Russian officials",
+        "Russian diplomat",
+        "Russian diplomat",
+        "Peskov",
+        "Peskov",
+        "Peskov",
+        "Peskov",  # a new paragraph's quotation that names nobody: the last one quoted goes on
+        "Peskov",
+    ]
+
+
 def test_passages_start_at_paragraph_starts_when_paragraphs_fit(corpus_passages):
     for doc, passages in corpus_passages:
         starts = {b.start for b in doc.blocks}

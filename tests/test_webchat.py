@@ -22,6 +22,7 @@ from qa.webchat import (
     render_answer,
     render_article,
     render_error,
+    render_hit,
     render_passage,
     respond,
 )
@@ -110,6 +111,29 @@ def test_citations_are_numbered_and_name_outlet_title_date_and_file(fake_assista
         assert html.escape(p.doc_id) in reply
     refs = [h for h in _hrefs(reply) if h.startswith(REF_PREFIX)]
     assert [parse_ref(r)[0] for r in refs] == [h.passage.doc_id for h in answer.hits]
+
+
+def test_citation_names_the_kind_and_who_speaks_the_highlighted_sentence(fake_assistant):
+    from qa.cli import format_answer
+
+    passages = fake_assistant.passages
+    p = next(p for p in passages if p.doc_id.startswith("002") and any(q.speaker == "Dymov" for q in p.quotes))
+    quote = next(q for q in p.quotes if q.speaker == "Dymov")
+    hit = Hit(1, 1.0, p, (quote.char_start, quote.char_end))
+    assert hit.speakers == ("Dymov",) and hit.to_dict()["speakers"] == ["Dymov"]
+    assert hit.reference == f"[1] {hit.citation} · interview"
+    block = render_hit(hit)
+    assert html.escape(hit.reference) in block and "said by Dymov" in block
+    assert "said by Dymov" in format_answer(Answer("q", "q", (hit,), True))
+    # a narrated sentence that nobody speaks names no speaker
+    narrated = next(
+        (q, start, end)
+        for q in passages
+        for start, end in q.sentences
+        if not any(x.char_start < end and start < x.char_end for x in q.quotes)
+    )
+    plain = Hit(1, 1.0, narrated[0], narrated[1:])
+    assert plain.speakers == () and "said by" not in render_hit(plain)
 
 
 def test_highlighted_sentence_is_marked_inside_the_verbatim_passage(fake_assistant):
