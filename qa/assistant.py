@@ -212,11 +212,12 @@ class Assistant:
                 speakers=[r.speakers for r in resolved],
                 seen=[r.seen for r in resolved],
             )
-            if self.reranker:
-                results = [self._rerank(q, scored)[:k] for q, scored in zip(queries, results)]
+        first_stage = results  # what the abstention model was calibrated on
+        if self.reranker:
+            results = [self._rerank(q, scored)[:k] for q, scored in zip(queries, results)]
         answers = []
-        for question, query, analysis, scored, cut, notes in zip(
-            cleaned, queries, analyses, results, truncated, notes_all
+        for question, query, analysis, scored, head, cut, notes in zip(
+            cleaned, queries, analyses, results, first_stage, truncated, notes_all
         ):
             if cut:
                 notes.append(
@@ -224,7 +225,7 @@ class Assistant:
                     f"only its beginning was used for the semantic search (all of it for keywords)."
                 )
             hits = tuple(self._hit(rank, s) for rank, s in enumerate(scored, 1))
-            signals = [{**s.signals, "score": s.score} for s in scored]
+            signals = [{**s.signals, "score": s.score} for s in head]
             confidence = self.abstention.probability(features(analysis, signals)) if hits else 0.0
             answerable = bool(hits) and confidence >= self.abstention.threshold
             answers.append(Answer(question, query, hits, answerable, confidence, tuple(notes), cut))

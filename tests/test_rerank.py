@@ -73,6 +73,9 @@ def test_heavy_weight_orders_candidates_by_the_cross_encoder(tiny_cross_encoder,
     expected = [first.hits[i].passage.char_start for i in np.argsort(-np.asarray(brute), kind="stable")[:5]]
     assert [h.passage.char_start for h in answer.hits] == expected
     assert all("rerank" in h.signals for h in answer.hits)
+    # the abstention model reads the first stage it was calibrated on; the second stage only reorders
+    assert expected[:3] != [h.passage.char_start for h in first.hits[:3]]
+    assert (answer.answerable, answer.confidence) == (first.answerable, first.confidence)
 
 
 def test_zero_weight_keeps_the_first_stage_order(tiny_cross_encoder, corpus_copy, tmp_path):
