@@ -82,7 +82,7 @@ class _RRF:
         return rank_rrf(self.r, f, k) if config == "rrf" else self.r.rank(f, k=k, config=config)
 
 
-def scifact(folder: Path, index: Path, encoder, variants: dict) -> dict[str, dict[str, float]]:
+def scifact(folder: Path, index: str | None, encoder, variants: dict) -> dict[str, dict[str, float]]:
     """nDCG@10 and Recall@100 of each variant on BEIR SciFact (the index is built if missing)."""
     cases = build_beir_cases(folder, index, encoder=encoder)
     ranker = _RRF(cases.assistant.retriever)
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--dev", default=str(ROOT.parent / "shared" / "questions" / "dev.jsonl"))
     parser.add_argument("--heldout", default=str(ROOT / "tests" / "data" / "heldout.jsonl"))
     parser.add_argument("--scifact", default=None, help="a BEIR SciFact folder, to add its column")
-    parser.add_argument("--scifact-index", default=str(ROOT / "index.beir-scifact"))
+    parser.add_argument("--scifact-index", default=None, help="its index (default: index.beir-NAME, as qa eval uses)")
     args = parser.parse_args()
 
     assistant = Assistant.load(progress=False)
@@ -122,7 +122,7 @@ def main() -> None:
     for label, model in (("top-score threshold", threshold_only), ("fitted model (final)", assistant.abstention)):
         results["abstention"][label] = {s: abstention_metrics(model, *rows[s]) for s in sets}
     if args.scifact:
-        results["scifact"] = scifact(Path(args.scifact), Path(args.scifact_index), assistant.encoder, VARIANTS)
+        results["scifact"] = scifact(Path(args.scifact), args.scifact_index, assistant.encoder, VARIANTS)
 
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)

@@ -44,10 +44,9 @@ from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel, features  # noqa: E402
 from qa.analysis import analyse  # noqa: E402
 from qa.answer import Hit  # noqa: E402
-from qa.evaluation import EvalQuestion, _contains, _ir_metrics, load_questions  # noqa: E402
+from qa.evaluation import EvalQuestion, EvidenceFinder, _contains, _ir_metrics, load_questions  # noqa: E402
 from qa.lexical import tokenize  # noqa: E402
 from qa.retrieval import RetrievalConfig  # noqa: E402
-from qa.text import normalize  # noqa: E402
 
 GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 # Passage scores only matter relative to each other, so the sentence weight is pinned to 1.
@@ -80,13 +79,12 @@ class Case:
 def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Case]:
     """Resolve, analyse, encode and featurise every question once, as :meth:`Assistant.ask` does."""
     _, resolved, analyses, vectors = assistant._prepare([q.question for q in questions], [q.history for q in questions])
-    texts = [normalize(p.text) for p in assistant.store.passages]
+    finder = EvidenceFinder(assistant.store.passages)
     cases = []
     for q, r, a, v in zip(questions, resolved, analyses, vectors):
         f = assistant.retriever.features(a, v, context=r.speakers, seen=r.seen)
-        evidence = [normalize(e) for e in q.evidence]
-        relevant = {int(row): any(e in texts[row] for e in evidence) for row in f.rows}
-        cases.append(Case(q, a, f, relevant))
+        holds = set(finder.rows(q.evidence))
+        cases.append(Case(q, a, f, {int(row): int(row) in holds for row in f.rows}))
     return cases
 
 
@@ -233,11 +231,14 @@ class BeirCases:
     features: dict  # query id -> Features
 
 
-def build_beir_cases(folder: Path, index: Path, *, encoder=None) -> BeirCases:
-    """Open (or build) the index of a BEIR corpus, one passage per document, and featurise its queries."""
-    from qa.beir import open_beir
+def build_beir_cases(folder: Path, index: Path | None = None, *, encoder=None) -> BeirCases:
+    """Open (or build) the index of a BEIR corpus, one passage per document, and featurise its queries.
 
-    beir = open_beir(folder, index=index, encoder=encoder)
+    ``index`` defaults to the one ``qa eval`` keeps for the dataset (``index.beir-NAME``).
+    """
+    from qa.beir import beir_index, open_beir
+
+    beir = open_beir(folder, index=index or beir_index(ROOT / "index", folder), encoder=encoder)
     retriever = beir.assistant.retriever
     vectors = encode_queries(beir.assistant.encoder, [beir.queries[q] for q in beir.ids])
     feats = {q: retriever.features(analyse(beir.queries[q], retriever.lexicon), v) for q, v in zip(beir.ids, vectors)}
@@ -353,7 +354,7 @@ def self_supervised(args) -> None:
     """Fit weights on inverse-cloze pseudo-questions drawn from the corpus itself (no labels)."""
     if args.beir:
         folder = Path(args.beir)
-        beir_cases = build_beir_cases(folder, Path(args.beir_index or ROOT / f"index.beir-{folder.resolve().name}"))
+        beir_cases = build_beir_cases(folder, args.beir_index)
         assistant = beir_cases.assistant
     else:
         beir_cases, assistant = None, Assistant.load(corpus=args.corpus, index=args.index, progress=False)
@@ -385,7 +386,7 @@ def self_supervised(args) -> None:
 def beir(args) -> None:
     """Fit weights for a BEIR corpus by nDCG@10, with a cross-validated estimate first."""
     folder = Path(args.beir)
-    cases = build_beir_cases(folder, Path(args.beir_index or ROOT / f"index.beir-{folder.resolve().name}"))
+    cases = build_beir_cases(folder, args.beir_index)
     ids = list(cases.features)
 
     def ndcg(subset: list[str], cfg: RetrievalConfig) -> float:

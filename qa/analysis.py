@@ -230,6 +230,15 @@ class NameLexicon:
             if not self.lower[w] and w not in STOPWORDS and w not in _TITLE_WORDS and w not in _CALENDAR and len(w) > 1
         )
 
+    def to_json(self) -> dict[str, dict[str, int]]:
+        """The counts, as an index stores them (:meth:`from_json` reads them back)."""
+        return {"capital": dict(self.capital), "lower": dict(self.lower)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Mapping[str, int]]) -> NameLexicon:
+        """The lexicon of counts :meth:`to_json` wrote (raises ``KeyError`` when one is missing)."""
+        return cls(capital=data["capital"], lower=data["lower"])
+
     def __contains__(self, word: str) -> bool:
         return word in self.words
 

@@ -88,7 +88,6 @@ class Assistant:
         self.encoder = encoder
         #: Where the articles come from (a corpus folder, or any :class:`~qa.documents.Source`).
         self.source: Source = CorpusFolder(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
-        self.corpus = self.source.location
         self.retriever = Retriever(store, config=config)
         self.abstention = abstention
         self._turns: dict[tuple[str, tuple[str, ...]], Answer] = {}
@@ -292,12 +291,8 @@ class Assistant:
         if previous.hits:
             top = previous.hits[0]
             context |= {w for w in words(top.highlight_text) if w in names}
-            for quote in top.passage.quotes:
-                if (
-                    quote.char_start <= top.highlight[0] < quote.char_end
-                    or top.highlight[0] <= quote.char_start < top.highlight[1]
-                ):
-                    context |= set(words(quote.speaker))
+            for speaker in top.speakers:
+                context |= set(words(speaker))
             seen = self.store.sentence_rows(top.passage, top.highlight)
         return Resolved(rewrite(question, turns, names=self.retriever.speaker_words), frozenset(context), seen)
 
@@ -316,6 +311,11 @@ class Assistant:
         return Hit(rank, scored.score, self.store.passages[scored.row], scored.highlight, scored.signals)
 
     # ------------------------------------------------------------------ browsing
+
+    @property
+    def corpus(self) -> Path:
+        """Where the articles are (the corpus folder, or the location of another source)."""
+        return self.source.location
 
     @property
     def passages(self) -> list[Passage]:

@@ -19,10 +19,25 @@ from .passages import Chunking
 if TYPE_CHECKING:
     from .assistant import Assistant
 
-__all__ = ["WHOLE_DOCUMENTS", "BeirCorpus", "BeirSet", "is_beir_folder", "open_beir", "read_qrels", "read_queries"]
+__all__ = [
+    "WHOLE_DOCUMENTS",
+    "BeirCorpus",
+    "BeirSet",
+    "beir_index",
+    "is_beir_folder",
+    "open_beir",
+    "read_qrels",
+    "read_queries",
+]
 
 #: Chunking that keeps every document as one passage.
 WHOLE_DOCUMENTS = Chunking(min_words=10**9, max_words=10**9)
+
+
+def beir_index(index: str | Path, folder: str | Path) -> Path:
+    """Where a BEIR dataset's index is kept: beside ``index``, as ``<index>.beir-<dataset folder name>``."""
+    index = Path(index)
+    return index.with_name(f"{index.name}.beir-{Path(folder).resolve().name}")
 
 
 def is_beir_folder(path: Path) -> bool:

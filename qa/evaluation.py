@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .errors import QuestionFileError
@@ -192,6 +193,22 @@ def _contains(text: str, evidence: Sequence[str]) -> bool:
     return any(normalize(e) in norm for e in evidence)
 
 
+class EvidenceFinder:
+    """Which passages hold a question's evidence; each passage is normalised once, when first needed."""
+
+    def __init__(self, passages: Sequence) -> None:
+        self._passages = passages
+
+    @cached_property
+    def _texts(self) -> list[str]:
+        return [normalize(p.text) for p in self._passages]
+
+    def rows(self, evidence: Sequence[str]) -> list[int]:
+        """Indices of the passages that contain any of ``evidence`` (normalised as :func:`normalize`)."""
+        needles = [normalize(e) for e in evidence]
+        return [i for i, text in enumerate(self._texts) if any(n in text for n in needles)] if needles else []
+
+
 def evaluate(
     assistant, questions: Sequence[EvalQuestion], *, k: int = 10, progress: bool = True, batch: int = 16
 ) -> EvalReport:
@@ -207,13 +224,11 @@ def evaluate(
     from tqdm import tqdm
 
     passages = assistant.passages
-    texts = [normalize(p.text) for p in passages] if any(q.answerable for q in questions) else []
+    finder = EvidenceFinder(passages)
     qrels: dict[str, dict[str, int]] = {}
     for q in questions:
         if q.answerable:
-            evidence = [normalize(e) for e in q.evidence]
-            relevant = {_key(p): 1 for p, text in zip(passages, texts) if any(e in text for e in evidence)}
-            qrels[q.id] = relevant or {_MISSING: 1}
+            qrels[q.id] = {_key(passages[i]): 1 for i in finder.rows(q.evidence)} or {_MISSING: 1}
     started = time.perf_counter()
     answers = []
     with tqdm(total=len(questions), desc="questions", unit="q", disable=not progress) as bar:
@@ -544,7 +559,7 @@ def run_cli(args) -> int:
         return 0
     if not args.questions:
         raise QuestionFileError("name a question file (.jsonl / .csv) or a BEIR folder, or use --compare RUN_A RUN_B")
-    from .beir import is_beir_folder
+    from .beir import beir_index, is_beir_folder
 
     target = Path(args.questions)
     if target.is_dir():
@@ -552,7 +567,7 @@ def run_cli(args) -> int:
             raise QuestionFileError(
                 f"{target} is a folder but not a BEIR dataset (corpus.jsonl, queries.jsonl, qrels/)"
             )
-        index = Path(args.index).with_name(f"{Path(args.index).name}.beir-{target.resolve().name}")
+        index = beir_index(args.index, target)
         k = max(args.k, 100)
         report = evaluate_beir(target, index=index, model=args.model, k=k, rerank=args.rerank, weights=args.weights)
     else:

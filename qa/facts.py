@@ -24,12 +24,12 @@ from .quotes import sentence_speaker
 
 __all__ = ["FACTS_VERSION", "SentenceFacts", "name_words"]
 
-#: Bump when a rule here, or the attribution of quotes (qa/quotes.py, stored on passages and read
-#: here for speakers), changes what is stored: indexes with another version have their text side
-#: remade (no encoding). 2: a speaker named where a quotation closes beats one carried from before.
-FACTS_VERSION = 2
+#: Bump when a rule here changes what is stored: indexes with another version have their text side
+#: remade (no encoding). Quotes, which speakers are read from, follow ``ATTRIBUTION_VERSION``
+#: (part of the chunking rules), so a change there remakes the facts too.
+FACTS_VERSION = 1
 
-TERMINAL = (".", "!", "?", "”", '"', "’", "'", ")", "…")
+_TERMINAL = (".", "!", "?", "”", '"', "’", "'", ")", "…")
 
 _NUMBER = re.compile(
     r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
@@ -149,7 +149,7 @@ class SentenceFacts:
         return cls(
             number=np.array([sentence_has("number", t) for t in texts], dtype=bool),
             date=np.array([sentence_has("date", t) for t in texts], dtype=bool),
-            lead_in=np.array([not t.rstrip().endswith((*TERMINAL, ":")) for t in texts], dtype=bool),
+            lead_in=np.array([not t.rstrip().endswith((*_TERMINAL, ":")) for t in texts], dtype=bool),
             colon=np.array([t.rstrip().endswith(":") for t in texts], dtype=bool),
             groups=tuple(tuple(name_groups(t)) for t in texts),
             counted=tuple(_counted(t) for t in texts),

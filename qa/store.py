@@ -379,7 +379,7 @@ def _write(store: IndexStore, index: Path) -> None:
         store.lexical.save(tmp / "bm25")
         store.sentence_lexical.save(tmp / "bm25-sentences")
         _write_jsonl(tmp / "sentence-facts.jsonl", store.facts.to_json())
-        _write_json(tmp / "names.json", {"capital": dict(store.names.capital), "lower": dict(store.names.lower)})
+        _write_json(tmp / "names.json", store.names.to_json())
         store.manifest["files"] = {rel: _file_info(tmp / rel) for rel in _data_files(tmp)}
         _write_json(tmp / "manifest.json", store.manifest)
         _fsync_tree(tmp)
@@ -552,8 +552,7 @@ def _load(index: Path) -> IndexStore:
             facts = SentenceFacts.from_json(_parse_jsonl(checked.pop("sentence-facts.jsonl"), "sentence-facts.jsonl"))
             if len(facts) != n_sent:
                 raise IndexCorruptError(f"sentence-facts.jsonl has {len(facts)} rows for {n_sent} sentences")
-            counts = json.loads(checked.pop("names.json"))
-            names = NameLexicon(capital=counts["capital"], lower=counts["lower"])
+            names = NameLexicon.from_json(json.loads(checked.pop("names.json")))
         store = IndexStore(
             folder=index,
             manifest=manifest,

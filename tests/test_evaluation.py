@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from qa.answer import Answer, Hit
-from qa.beir import open_beir
+from qa.beir import beir_index, open_beir
 from qa.errors import QuestionFileError
 from qa.evaluation import EvalQuestion, compare_runs, evaluate, evaluate_beir, load_questions, write_report
 from qa.passages import Passage
@@ -192,6 +192,7 @@ def test_beir_folder_is_indexed_one_passage_per_document(tmp_path):
     (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
     report = evaluate_beir(beir, index=tmp_path / "index", encoder=FakeEncoder(), k=3, progress=False)
     assert report.info["documents"] == 3 and report.info["queries"] == 2
+    assert beir_index(tmp_path / "index", beir) == tmp_path / "index.beir-tiny"  # where qa eval keeps it
     assert report.metrics["ndcg@10"] == pytest.approx(1.0)
     assert report.metrics["recall@3"] == pytest.approx(1.0)
     article = open_beir(beir, index=tmp_path / "index", encoder=FakeEncoder(), progress=False).assistant.article("d2")
