@@ -50,7 +50,7 @@ def main() -> None:
             assistant = Assistant.load(corpus=args.corpus, index=Path(tmp) / "index", encoder=encoder, progress=False)
             builds.append(time.perf_counter() - started)
             texts = [p.text for p in assistant.passages]
-            n_passages, n_sentences = len(texts), int(assistant.store.sentence_first[-1])
+            n_passages, n_sentences = len(texts), int(assistant.store.manifest["sentences"])
     bare = []
     for _ in range(max(1, args.repeat // 2)):
         started = time.perf_counter()

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from functools import partial
@@ -79,11 +78,12 @@ class Case:
 def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Case]:
     """Resolve, analyse, encode and featurise every question once, as :meth:`Assistant.ask` does."""
     _, resolved, analyses, vectors = assistant._prepare([q.question for q in questions], [q.history for q in questions])
-    finder = EvidenceFinder(assistant.store.passages)
+    view = assistant.store.passages
+    finder = EvidenceFinder(view)
     cases = []
     for q, r, a, v in zip(questions, resolved, analyses, vectors):
         f = assistant.retriever.features(a, v, context=r.speakers, seen=r.seen)
-        holds = set(finder.rows(q.evidence))
+        holds = {int(view.ids[i]) for i in finder.rows(q.evidence)}
         cases.append(Case(q, a, f, {int(row): int(row) in holds for row in f.rows}))
     return cases
 
@@ -91,7 +91,7 @@ def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Cas
 def ranking_metrics(cases: list[Case], retriever, cfg: RetrievalConfig) -> dict[str, float]:
     """Hit@1/5, MRR@10 and answer-sentence accuracy over the answerable cases, via the live ranking code."""
     rr, hit1, hit5, sent = [], [], [], []
-    passages = retriever.store.passages
+    store = retriever.store
     for c in cases:
         if not c.question.answerable:
             continue
@@ -101,7 +101,7 @@ def ranking_metrics(cases: list[Case], retriever, cfg: RetrievalConfig) -> dict[
         rr.append(1.0 / first if first else 0.0)
         hit1.append(first == 1)
         hit5.append(bool(first and first <= 5))
-        top = Hit(1, scored[0].score, passages[scored[0].row], scored[0].highlight)
+        top = Hit(1, scored[0].score, store.passages_by_id([scored[0].row])[0], scored[0].highlight)
         sent.append(_contains(top.highlight_text, c.question.evidence))
     return {
         "hit@1": float(np.mean(hit1)),
@@ -248,11 +248,12 @@ def build_beir_cases(folder: Path, index: Path | None = None, *, encoder=None) -
 def beir_metrics(cases: BeirCases, ids: list[str], cfg, *, k: int = 10, ranker=None) -> dict[str, float]:
     """IR metrics (nDCG@10, Recall@k, ...) of ranking the queries ``ids`` with ``cfg``, via the live code."""
     ranker = ranker or cases.assistant.retriever
-    passages = cases.assistant.store.passages
-    run = {
-        q: list(dict.fromkeys(passages[s.row].doc_id for s in ranker.rank(cases.features[q], k=k, config=cfg)))
-        for q in ids
-    }
+    store = cases.assistant.store
+    run = {}
+    for q in ids:
+        scored = ranker.rank(cases.features[q], k=k, config=cfg)
+        found = store.passage_map(s.row for s in scored)
+        run[q] = list(dict.fromkeys(found[s.row].doc_id for s in scored))
     return _ir_metrics({q: cases.qrels[q] for q in ids}, run, k)[0]
 
 
@@ -265,21 +266,6 @@ class PseudoCase:
     features: object
 
 
-def _bm25(lexical, query: list[str], doc: list[str], mean_length: float) -> float:
-    """Lucene BM25 of one tokenised text against the index's statistics (as ``LexicalIndex.scores``)."""
-    tf, length, k1, b = Counter(doc), len(doc), lexical.k1, lexical.b
-    return float(
-        sum(lexical.idf(t) * tf[t] / (tf[t] + k1 * (1 - b + b * length / mean_length)) for t in query if t in tf)
-    )
-
-
-def _coverage(lexical, query: list[str], doc: list[str]) -> float:
-    """IDF-weighted share of the distinct query tokens in ``doc`` (as ``LexicalIndex.coverage``)."""
-    weights = lexical.coverage_weights(query)
-    present = set(doc)
-    return sum(w for t, w in weights.items() if t in present) / sum(weights.values()) if weights else 0.0
-
-
 def pseudo_cases(assistant: Assistant, *, n: int = 300, seed: int = 0) -> list[PseudoCase]:
     """``n`` inverse-cloze questions: a random sentence (8+ words, not a heading) of a random passage.
 
@@ -289,15 +275,16 @@ def pseudo_cases(assistant: Assistant, *, n: int = 300, seed: int = 0) -> list[P
     Needs no labelled questions, so any corpus can be fitted this way.
     """
     retriever, store = assistant.retriever, assistant.store
-    passages, lexical = store.passages, store.lexical
-    mean_length = float(np.mean([len(tokenize(p.text)) for p in passages]))
+    view = store.passages
+    passages = dict(zip(view.ids.tolist(), view))
     rng = np.random.default_rng(seed)
     picks = []
-    for row in rng.permutation(len(passages)):
-        p = passages[int(row)]
+    for at in rng.permutation(len(view)):
+        row = int(view.ids[int(at)])
+        p = passages[row]
         usable = [i for i in range(1, len(p.sentences)) if len(p.sentence_text(i).split()) >= 8]
         if len(usable) >= 2 and len(p.sentences) >= 3:
-            picks.append((int(row), int(rng.choice(usable))))
+            picks.append((row, int(rng.choice(usable))))
         if len(picks) == n:
             break
     questions = [passages[row].sentence_text(i) for row, i in picks]
@@ -318,8 +305,8 @@ def pseudo_cases(assistant: Assistant, *, n: int = 300, seed: int = 0) -> list[P
         j, tokens, rest_tokens = int(where[0]), list(query.tokens), tokenize(rest)
         dense, bm25, coverage = f.dense.copy(), f.bm25.copy(), f.coverage.copy()
         dense[j] = float(rest_v @ v)
-        bm25[j] = _bm25(lexical, tokens, rest_tokens, mean_length)
-        coverage[j] = _coverage(lexical, tokens, rest_tokens)
+        bm25[j] = retriever.bm25_of(tokens, rest_tokens)
+        coverage[j] = retriever.coverage_of(tokens, rest_tokens)
         keep = np.ones(len(f.s_dense), dtype=bool)
         keep[int(np.sum(f.counts[:j])) + i] = False
         counts = f.counts.copy()

@@ -16,19 +16,24 @@ from .encoder import (
     Encoder,
     ModelLoadError,
     SentenceTransformerEncoder,
+    encode_passages,
     encode_queries,
     load_encoder,
 )
-from .index import IndexFileError, VectorIndex
+from .index import FLAT_LIMIT, IndexFileError, VectorFile, VectorIndex, plan
 
 __all__ = [
     "DEFAULT_MODEL",
+    "FLAT_LIMIT",
     "E5Encoder",
     "Encoder",
     "IndexFileError",
     "ModelLoadError",
     "SentenceTransformerEncoder",
+    "VectorFile",
     "VectorIndex",
+    "encode_passages",
     "encode_queries",
     "load_encoder",
+    "plan",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ __all__ = [
     "Encoder",
     "ModelLoadError",
     "SentenceTransformerEncoder",
+    "encode_passages",
     "encode_queries",
     "load_encoder",
 ]
@@ -108,6 +110,112 @@ class SentenceTransformerEncoder:
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in ``text``, special tokens included."""
         return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def encode_with_sentences(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Encode passages and, from the same forward pass, a vector for each of their sentences.
+
+        A passage's vector is exactly what :meth:`encode` gives. A sentence's vector is the mean
+        of the passage's contextual token embeddings that lie inside the sentence, normalised; so
+        the sentences cost no forward pass of their own. Where a passage is longer than the
+        model's window, the sentences past it are pooled from a further window that starts at
+        the first sentence not yet covered.
+
+        Args:
+            texts: passage texts.
+            spans: per passage, its sentences' ``(start, end)`` character offsets into its text.
+            batch_size: windows per forward pass.
+            progress: show a progress bar over passages.
+
+        Returns:
+            ``(passages, sentences)``: an ``(n, dim)`` array, and per passage a ``(len(spans[i]), dim)`` array.
+        """
+        import torch
+
+        n = len(texts)
+        passages = np.zeros((n, self.dimension), dtype=np.float32)
+        sentences = [np.zeros((len(s), self.dimension), dtype=np.float32) for s in spans]
+        done = [np.zeros(len(s), dtype=bool) for s in spans]
+        windows = [(i, 0) for i in range(n)]  # (passage, character where the window starts)
+        bar = None
+        if progress and n:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n, desc="passages", unit="passage")
+        while windows:
+            windows.sort(key=lambda w: -(len(texts[w[0]]) - w[1]))
+            later: list[tuple[int, int]] = []
+            for at in range(0, len(windows), batch_size):
+                batch = windows[at : at + batch_size]
+                features = self._model.preprocess(
+                    [texts[i][start:] for i, start in batch],
+                    processing_kwargs={"text": {"return_offsets_mapping": True}},
+                )
+                offsets = features.pop("offset_mapping").numpy()
+                with torch.inference_mode():
+                    out = self._model.forward(features)
+                tokens = out["token_embeddings"].float()
+                summed = torch.cat([torch.zeros_like(tokens[:, :1]), tokens.cumsum(dim=1)], dim=1).numpy()
+                pooled = out["sentence_embedding"].float().numpy()
+                for j, (i, start) in enumerate(batch):
+                    if start == 0:
+                        passages[i] = pooled[j]
+                    later.extend(
+                        self._pool_window(i, start, texts[i], spans[i], offsets[j], summed[j], sentences[i], done[i])
+                    )
+                if bar is not None:
+                    bar.update(sum(1 for _, start in batch if start == 0))
+            windows = later
+        if bar is not None:
+            bar.close()
+        for i, vectors in enumerate(sentences):  # a sentence no token fell into stands for the whole passage
+            empty = ~np.any(vectors, axis=1)
+            vectors[empty] = passages[i]
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            np.divide(vectors, norms, out=vectors, where=norms > 0)
+        return passages, sentences
+
+    @staticmethod
+    def _pool_window(
+        i: int,
+        start: int,
+        text: str,
+        spans: Sequence[tuple[int, int]],
+        offsets: np.ndarray,
+        summed: np.ndarray,
+        sentences: np.ndarray,
+        done: np.ndarray,
+    ) -> list[tuple[int, int]]:
+        """Pool the sentences of passage ``i`` that one window (from character ``start``) covers;
+        returns the further window needed, if any."""
+        real = offsets[:, 1] > offsets[:, 0]  # special and padding tokens have empty offsets
+        positions = np.flatnonzero(real)
+        if not len(positions):
+            done[:] = True
+            return []
+        tok_start = offsets[positions, 0] + start
+        tok_end = offsets[positions, 1] + start
+        covered = int(tok_end[-1])
+        truncated = covered < len(text.rstrip())
+        for k, (a, b) in enumerate(spans):
+            if done[k] or a < start:
+                continue
+            if truncated and b > covered and a > start:
+                break  # pooled from the next window, which starts at this sentence
+            lo = int(np.searchsorted(tok_start, a, side="left"))
+            hi = int(np.searchsorted(tok_end, b, side="right"))
+            if hi > lo:
+                p_lo, p_hi = positions[lo], positions[hi - 1] + 1
+                sentences[k] = (summed[p_hi] - summed[p_lo]) / (p_hi - p_lo)
+            done[k] = True
+        rest = np.flatnonzero(~done)
+        return [(i, spans[rest[0]][0])] if len(rest) else []
 
 
 def _resolve(spec: str) -> str:
@@ -226,6 +334,32 @@ class E5Encoder:
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in ``text``, special tokens included."""
         return int(self._model.token_count(text))
+
+
+def encode_passages(
+    encoder: Encoder,
+    texts: Sequence[str],
+    spans: Sequence[Sequence[tuple[int, int]]],
+    *,
+    pooled: bool = True,
+    batch_size: int = 64,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Passage vectors and, per passage, its sentences' vectors (``spans``: character offsets into each text).
+
+    With ``pooled`` and an encoder that has ``encode_with_sentences`` (sentence-transformers models),
+    the sentences are pooled from the passages' own forward pass (almost free); otherwise each
+    sentence is encoded on its own (about twice the encoding time).
+    """
+    method = getattr(encoder, "encode_with_sentences", None)
+    if pooled and method is not None:
+        return method(texts, spans, batch_size=batch_size)
+    passages = (
+        encoder.encode(list(texts), batch_size=batch_size) if texts else np.zeros((0, encoder.dimension), np.float32)
+    )
+    flat = [text[a:b] for text, s in zip(texts, spans) for a, b in s]
+    vectors = encoder.encode(flat, batch_size=batch_size) if flat else np.zeros((0, encoder.dimension), np.float32)
+    bounds = np.cumsum([0, *(len(s) for s in spans)])
+    return passages, [vectors[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def encode_queries(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from .lexical import STOPWORDS, tokenize, words
 
-__all__ = ["METONYMS", "NameLexicon", "QueryAnalysis", "analyse", "name_groups", "sentence_has"]
+__all__ = ["METONYMS", "NAME_EXCLUDED", "NameLexicon", "QueryAnalysis", "analyse", "name_groups", "sentence_has"]
 
 _SPEECH = frozenset(
     """say said says tell told tells think thinks thought claim claimed claims argue argued argues believe believes
@@ -118,6 +118,8 @@ _CALENDAR = frozenset(
     """january february march april may june july august september october november december monday tuesday
     wednesday thursday friday saturday sunday""".split()
 )
+#: Capitalised words that are not names: titles ("President") and calendar words ("May", "Monday").
+NAME_EXCLUDED = frozenset(_TITLE_WORDS | _CALENDAR)
 _HEAD = r"^\s*(?:(?:and|so|but|then|also|ok|okay)\s+)?(?:(?:in|on|at|by|for|since|until)\s+)?"
 _WANTS = [
     (

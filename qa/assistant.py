@@ -14,14 +14,16 @@ from embeddings import Encoder, ModelLoadError, encode_queries, load_encoder
 from .abstain import AbstentionModel, features
 from .analysis import QueryAnalysis, analyse
 from .answer import Answer, Hit
-from .documents import ArticleMeta, CorpusFolder, Source, scan_corpus
+from .documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
 from .errors import CorpusError, EmptyQuestionError, ModelError
 from .followup import depends_on_history, rewrite, user_turns
 from .lexical import words
 from .passages import Chunking, Passage
 from .rerank import Reranker, load_reranker, standardise
 from .retrieval import Filters, RetrievalConfig, Retriever, Scored
-from .store import IndexStore, index_model, open_index
+from .store import IndexStore, IngestReport, add_paths, index_model, open_index, remove_ids
+from .store.ingest import _lock
+from .store.records import ORIGIN_EXTERNAL
 
 __all__ = ["Article", "Assistant"]
 
@@ -80,8 +82,10 @@ class Assistant:
         reranker: Reranker | None = None,
         rerank_weight: float = 0.5,
         rerank_depth: int = 20,
+        chunking: Chunking = Chunking(),
     ) -> None:
         self.store = store
+        self.chunking = chunking
         self.reranker = reranker
         self.rerank_weight = rerank_weight
         self.rerank_depth = rerank_depth
@@ -90,7 +94,7 @@ class Assistant:
         self.source: Source = CorpusFolder(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
         self.retriever = Retriever(store, config=config)
         self.abstention = abstention
-        self._turns: dict[tuple[str, tuple[str, ...]], Answer] = {}
+        self._turns: dict[tuple[int, str, tuple[str, ...]], Answer] = {}
 
     @classmethod
     def load(
@@ -106,6 +110,8 @@ class Assistant:
         rerank: str | os.PathLike | Reranker | None = None,
         rerank_weight: float = 0.5,
         weights: str | os.PathLike | RetrievalConfig | None = None,
+        refresh: bool = True,
+        sentence_vectors: str = "pooled",
     ) -> Assistant:
         """Open the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
@@ -129,6 +135,12 @@ class Assistant:
             weights: retrieval weights: a :class:`~qa.retrieval.RetrievalConfig` or the path
                 of a JSON file of them (see :meth:`RetrievalConfig.read`); the news-fitted
                 defaults when None.
+            refresh: bring the index up to date with the corpus folder first (off: open it as
+                it stands; an index another process is writing to is opened as it stands too).
+            sentence_vectors: ``"pooled"`` (each sentence's vector pooled from its passage's
+                forward pass, the fast default) or ``"separate"`` (each sentence encoded on its
+                own: about half the ingest rate, and 3-4 points more hit@1 on the five articles'
+                question sets; see ``bench/RESULTS.md``). Changing it re-encodes the index.
 
         Raises:
             CorpusError: the corpus folder is missing or holds no readable article.
@@ -147,8 +159,25 @@ class Assistant:
             built_with = index_model(index) if model is None else None
             encoder = _load_encoder(built_with or model, index=index if built_with else None)
         reranker = load_reranker(rerank)
-        store = open_index(corpus, Path(index), encoder, chunking=chunking, progress=progress, rebuild=rebuild)
-        return cls(store, encoder, corpus=corpus, reranker=reranker, rerank_weight=rerank_weight, config=config)
+        store = open_index(
+            corpus,
+            Path(index),
+            encoder,
+            chunking=chunking,
+            progress=progress,
+            rebuild=rebuild,
+            refresh=refresh,
+            sentence_vectors=sentence_vectors,
+        )
+        return cls(
+            store,
+            encoder,
+            corpus=corpus,
+            reranker=reranker,
+            rerank_weight=rerank_weight,
+            config=config,
+            chunking=chunking,
+        )
 
     # ------------------------------------------------------------------ asking
 
@@ -192,12 +221,18 @@ class Assistant:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         histories = histories or [()] * len(questions)
+        with self.store.reading() as generation:
+            return self._ask_batch(questions, k, histories, filters, generation)
+
+    def _ask_batch(
+        self, questions: Sequence[str], k: int, histories: Sequence[Sequence], filters: Filters | None, generation: int
+    ) -> list[Answer]:
         cleaned, resolved, analyses, vectors = self._prepare(questions, histories)
         queries = [r.text for r in resolved]
         truncated = [self._too_long(q) for q in queries]
-        allowed = self.retriever.mask(filters)
+        allowed = self.retriever.allowed(filters)
         notes_all: list[list[str]] = [[] for _ in queries]
-        if allowed is not None and not allowed.any():
+        if allowed is not None and not len(allowed):
             results: list[list[Scored]] = [[] for _ in queries]
             for notes in notes_all:
                 notes.append(f"No article matches the filter ({filters.describe()}); remove or widen it.")
@@ -214,6 +249,7 @@ class Assistant:
         first_stage = results  # what the abstention model was calibrated on
         if self.reranker:
             results = [self._rerank(q, scored)[:k] for q, scored in zip(queries, results)]
+        passages = self.store.passage_map(s.row for scored in results for s in scored)
         answers = []
         for question, query, analysis, scored, head, cut, notes in zip(
             cleaned, queries, analyses, results, first_stage, truncated, notes_all
@@ -223,14 +259,18 @@ class Assistant:
                     f"The question is longer than the model's {self.encoder.max_tokens} tokens; "
                     f"only its beginning was used for the semantic search (all of it for keywords)."
                 )
-            hits = tuple(self._hit(rank, s) for rank, s in enumerate(scored, 1))
+            hits = tuple(
+                Hit(rank, s.score, passages[s.row], s.highlight, s.signals)
+                for rank, s in enumerate(scored, 1)
+                if s.row in passages
+            )
             signals = [{**s.signals, "score": s.score} for s in head]
             confidence = self.abstention.probability(features(analysis, signals)) if hits else 0.0
             answerable = bool(hits) and confidence >= self.abstention.threshold
             answers.append(Answer(question, query, hits, answerable, confidence, tuple(notes), cut))
         if filters is None or not filters.active:  # a later follow-up can reuse these as its context
             for question, history, answer in zip(cleaned, histories, answers):
-                self._remember((question, tuple(user_turns(history))), answer)
+                self._remember((generation, question, tuple(user_turns(history))), answer)
         return answers
 
     def _prepare(
@@ -252,7 +292,7 @@ class Assistant:
         analyses = [analyse(q, self.retriever.lexicon, context=r.text[len(q) :]) for q, r in zip(cleaned, resolved)]
         return cleaned, resolved, analyses, encode_queries(self.encoder, [r.text for r in resolved])
 
-    def _remember(self, key: tuple[str, tuple[str, ...]], answer: Answer) -> None:
+    def _remember(self, key: tuple[int, str, tuple[str, ...]], answer: Answer) -> None:
         self._turns[key] = answer
         while len(self._turns) > 256:
             self._turns.pop(next(iter(self._turns)))
@@ -263,9 +303,11 @@ class Assistant:
         The first stage's hedge (places 4 and 5 from the plain hybrid) is not kept once the
         second stage sorts; at weight 0 the first-stage order stands as it is.
         """
+        found = self.store.passage_map(s.row for s in scored)
+        scored = [s for s in scored if s.row in found]
         if len(scored) < 2:
             return scored
-        passage_scores, sentence_scores = self.reranker.score(query, [self.store.passages[s.row] for s in scored])
+        passage_scores, sentence_scores = self.reranker.score(query, [found[s.row] for s in scored])
         second = np.asarray(passage_scores, dtype=np.float32)
         if sentence_scores is not None:
             best = np.array([float(s.max()) if len(s) else 0.0 for s in sentence_scores], dtype=np.float32)
@@ -282,7 +324,7 @@ class Assistant:
     def _resolve(self, question: str, history: Sequence) -> Resolved:
         """What to search for ``question`` in the conversation ``history``."""
         turns = user_turns(history)
-        names = self.retriever.lexicon.words
+        names = self.retriever.lexicon
         if not turns or not depends_on_history(question, names=self.retriever.speaker_words):
             return Resolved(question)
         previous = self._previous(turns[-1], tuple(turns[:-1]))
@@ -298,7 +340,7 @@ class Assistant:
 
     def _previous(self, question: str, history: tuple[str, ...]) -> Answer:
         """The answer to an earlier turn, remembered so a chat pays for it once."""
-        key = (question, history)
+        key = (self.store.generation_seen, question, history)
         if key not in self._turns:
             self.ask_batch([question], k=3, histories=[list(history)])  # remembers its answer
         return self._turns[key]
@@ -306,9 +348,6 @@ class Assistant:
     def _too_long(self, text: str) -> bool:
         # A token spans at least one character, so short texts cannot overflow.
         return len(text) + 2 > self.encoder.max_tokens and self.encoder.count_tokens(text) > self.encoder.max_tokens
-
-    def _hit(self, rank: int, scored: Scored) -> Hit:
-        return Hit(rank, scored.score, self.store.passages[scored.row], scored.highlight, scored.signals)
 
     # ------------------------------------------------------------------ browsing
 
@@ -318,14 +357,41 @@ class Assistant:
         return self.source.location
 
     @property
-    def passages(self) -> list[Passage]:
-        """All indexed passages, in index order."""
+    def passages(self) -> Sequence[Passage]:
+        """All indexed passages, in id order (read from the index as they are used)."""
         return self.store.passages
 
     @property
     def outlets(self) -> list[str]:
         """The outlets named in the corpus metadata, sorted."""
-        return sorted({d.meta.outlet for d in self.store.documents.values() if d.meta.outlet})
+        return [o for o in self.store.outlets() if o]
+
+    # ------------------------------------------------------------------ changing the index
+
+    def add(self, paths: Iterable[str | os.PathLike], *, progress: bool = False) -> IngestReport:
+        """Index the articles at ``paths`` (files, or folders searched recursively), without a rebuild.
+
+        A file inside the corpus folder is indexed under its corpus id with the corpus metadata;
+        a file from elsewhere under its absolute path, with metadata from a ``metadata.toml`` in
+        the folder given (or beside the file). Only these articles are encoded; the next question
+        sees them.
+
+        Raises:
+            CorpusError: a path does not exist or is not an article file or folder.
+        """
+        with _lock(self.store.folder):
+            return add_paths(
+                self.store, self.source.location, list(paths), self.encoder, chunking=self.chunking, progress=progress
+            )
+
+    def remove(self, doc_ids: Iterable[str]) -> IngestReport:
+        """Take the articles ``doc_ids`` out of the index (their files are left alone).
+
+        Raises:
+            DocumentNotFoundError: an id names no indexed article; nothing is removed then.
+        """
+        with _lock(self.store.folder):
+            return remove_ids(self.store, list(doc_ids), self.source.location)
 
     def article(self, doc_id: str) -> Article:
         """The whole article ``doc_id``, as indexed, for display.
@@ -333,14 +399,21 @@ class Assistant:
         Raises:
             CorpusError: no such article, or its file changed since it was indexed.
         """
-        stored = self.store.documents.get(doc_id)
+        stored = self.store.document(doc_id)
         if stored is None:
+            known = self.store.document_ids()
             raise CorpusError(
-                f"no article {doc_id!r} in the index; pick one of {', '.join(sorted(self.store.documents))}"
+                f"no article {doc_id!r} in the index; pick one of {', '.join(known[:10])}"
+                + (f" (and {len(known) - 10} more)" if len(known) > 10 else "")
             )
-        state = self.source.state(doc_id, stored.state)
+        external = stored.origin == ORIGIN_EXTERNAL
+        if external:
+            path = Path(doc_id)
+            state = file_state(path, stored.state) if path.is_file() else None
+        else:
+            state = self.source.state(doc_id, stored.state)
         if state is None or state.sha256 != stored.state.sha256:
             gone = "was removed" if state is None else "changed"
-            raise CorpusError(f"article {doc_id} {gone} since it was indexed; reload the assistant to re-index it")
-        document = self.source.load(doc_id)
+            raise CorpusError(f"article {doc_id} {gone} since it was indexed; run qa index (or qa add) to re-index it")
+        document = load_document(Path("/"), doc_id) if external else self.source.load(doc_id)
         return Article(doc_id, stored.meta, document.text, tuple((b.start, b.end) for b in document.blocks))

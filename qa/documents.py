@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from .errors import CorpusError, MetadataError, warn
+from .errors import ArticleGoneError, CorpusError, MetadataError, warn
 
 __all__ = [
     "ARTICLE_SUFFIXES",
@@ -193,9 +193,22 @@ def file_state(path: Path, previous: FileState | None = None) -> FileState:
     return FileState(st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
+def looks_binary(raw: bytes) -> bool:
+    """Whether file bytes are not text at all: a NUL byte, or many control bytes, in the first 8 KB."""
+    head = raw[:8192]
+    if b"\x00" in head:
+        return True
+    control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return bool(head) and control * 10 > len(head)
+
+
 def _decode(raw: bytes, name: str) -> tuple[str, list[str]]:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if looks_binary(raw):
+        raise CorpusError(
+            f"{name} is a binary file, not text; convert it to .txt, .md or .html, or move it out of the corpus"
+        )
     try:
         return raw.decode("utf-8"), []
     except UnicodeDecodeError as exc:
@@ -239,8 +252,12 @@ def load_document(folder: Path, doc_id: str, meta: ArticleMeta | None = None) ->
     path = Path(folder) / doc_id
     try:
         raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ArticleGoneError(f"article {doc_id} vanished before it could be read; it was left out") from exc
     except OSError as exc:
         raise CorpusError(f"cannot read article {doc_id}: {exc.strerror}; check its permissions") from exc
+    if not raw.strip():
+        raise CorpusError(f"article {doc_id} is an empty file; write the article into it or delete it")
     text, notes = _decode(raw, doc_id)
     found = ArticleMeta()
     if path.suffix.lower() in (".html", ".htm"):

@@ -21,6 +21,17 @@ class CorpusError(QAError):
     """The corpus folder is missing, unreadable, or holds no readable article."""
 
 
+class ArticleGoneError(CorpusError):
+    """An article file vanished between the corpus scan and its reading."""
+
+
+class DocumentNotFoundError(QAError, KeyError):
+    """An article id names no indexed article."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class MetadataError(QAError):
     """The corpus metadata file is malformed."""
 

@@ -14,6 +14,10 @@ Each candidate passage gets a score from a few signals, each in [0, 1] or a cosi
 
 The best sentence is also the highlight. Filters (outlet, dates, articles) apply
 before ranking, so a filter never hides a passage that would have matched.
+
+Candidates are the union of the passages nearest the question's vector and those with the
+best BM25 (``RetrievalConfig.candidates`` each; every passage when the index holds no more);
+only their rows are read from the store.
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ import numpy as np
 
 from .analysis import METONYMS, QueryAnalysis
 from .errors import FilterError, WeightsError
-from .facts import name_words
-from .lexical import STOPWORDS, _stem, fold_name
+from .lexical import _stem, fold_name
 from .store import IndexStore
+from .store.postings import K1, B, bm25_idf
+from .store.records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER, Candidates
 
 __all__ = ["PLAIN_HYBRID", "Features", "Filters", "RetrievalConfig", "Retriever", "Scored", "combine"]
 
@@ -225,11 +230,12 @@ def _not_last(counts: np.ndarray) -> np.ndarray:
 class Features:
     """Raw signals of one question's candidate passages (``rows``) and of their sentences.
 
-    Sentence arrays hold the sentences of ``rows[0]``, then those of ``rows[1]``, and so
-    on; ``counts[i]`` is the number of sentences of ``rows[i]``.
+    ``rows`` are passage ids of the store. Sentence arrays hold the sentences of ``rows[0]``,
+    then those of ``rows[1]``, and so on; ``counts[i]`` is the number of sentences of ``rows[i]``.
     """
 
     rows: np.ndarray
+    order: np.ndarray  # each row's rank by (article, offset): ties are broken by it, as a rebuild would order them
     counts: np.ndarray
     dense: np.ndarray
     bm25: np.ndarray
@@ -247,6 +253,7 @@ class Features:
     s_bm25: np.ndarray
     s_seen: np.ndarray  # shown as the answer to the earlier turn this follow-up leans on
     s_next: np.ndarray  # the sentence right after that answer, in the same passage
+    s_spans: np.ndarray  # (sentences, 2): source offsets, for the highlight
 
 
 def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -282,38 +289,24 @@ def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, 
 
 
 class Retriever:
-    """Scores the passages of an :class:`IndexStore` for analysed, encoded questions."""
+    """Scores the passages of an :class:`~qa.store.IndexStore` for analysed, encoded questions."""
 
     def __init__(self, store: IndexStore, *, config: RetrievalConfig = RetrievalConfig()) -> None:
         self.store = store
         self.config = config
-        if store.facts is None or store.names is None:
-            raise ValueError(f"the index at {store.folder} has no sentence facts; open it with qa.store.open_index")
-        facts = store.facts
+        #: Words the corpus writes as names (looked up in the index).
         self.lexicon = store.names
-        self._has_number, self._has_date = facts.number, facts.date
-        self._lead_in, self._colon = facts.lead_in, facts.colon
-        self._groups, self._counted, self._speakers = facts.groups, facts.counted, facts.speakers
-        first = store.sentence_first
-        spoken = self._speakers
-        self._passage_speakers = [frozenset().union(*spoken[first[r] : first[r + 1]]) for r in range(len(first) - 1)]
         #: Words of the names of everyone quoted in the corpus: a "he" after one of them in a
         #: question ("what did Rubio say about his talks?") refers to it, not to an earlier turn.
-        self.speaker_words: frozenset[str] = frozenset(
-            w for p in store.passages for q in p.quotes for w in name_words(q.speaker) if w not in STOPWORDS
-        )
+        self.speaker_words = store.speaker_words
 
-    def mask(self, filters: Filters | None) -> np.ndarray | None:
-        """Boolean mask of the passages ``filters`` allow (None: all)."""
+    def allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """Sorted ids of the passages ``filters`` allow (None: all)."""
         if filters is None or not filters.active:
             return None
-        docs = self.store.documents
-        allowed_docs = {d for d, doc in docs.items() if filters.allows(doc.meta.outlet, doc.meta.date, d)}
-        mask = np.zeros(len(self.store.passages), dtype=bool)
-        for d in allowed_docs:
-            doc = docs[d]
-            mask[doc.first : doc.first + doc.count] = True
-        return mask
+        return self.store.allowed(
+            outlets=filters.outlets, date_from=filters.date_from, date_to=filters.date_to, doc_ids=filters.doc_ids
+        )
 
     def search(
         self,
@@ -338,65 +331,34 @@ class Retriever:
         speakers: Sequence[frozenset[str]] | None = None,
         seen: Sequence[frozenset[int]] | None = None,
     ) -> list[list[Scored]]:
-        """Top ``k`` passages per question, best first, among ``allowed`` rows (all when None).
+        """Top ``k`` passages per question, best first, among ``allowed`` passage ids (all when None).
 
         Args:
             queries: analysed questions (see :func:`qa.analysis.analyse`).
             vectors: their embeddings, one row each.
             k: passages per question.
-            allowed: boolean mask over passages, from :meth:`mask`.
+            allowed: sorted passage ids, from :meth:`allowed`.
             speakers: per question, names that "he"/"she" stands for (from the conversation).
-            seen: per question, sentence rows (see :attr:`IndexStore.sentence_first`) already
-                shown as the answer to the earlier turn a follow-up leans on.
+            seen: per question, sentence ids already shown as the answer to the earlier turn a
+                follow-up leans on.
         """
         speakers = speakers or [frozenset()] * len(queries)
         seen = seen or [frozenset()] * len(queries)
-        return [
-            self.rank(self.features(q, v, allowed=allowed, context=s, seen=shown), k=k)
-            for q, v, s, shown in zip(queries, vectors, speakers, seen)
-        ]
+        with self.store.reading():
+            return [
+                self.rank(self.features(q, v, allowed=allowed, context=s, seen=shown), k=k)
+                for q, v, s, shown in zip(queries, vectors, speakers, seen)
+            ]
 
     # ------------------------------------------------------------------ internals
 
-    def _candidates(self, vector: np.ndarray, bm25: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
-        store, n = self.store, len(self.store.passages)
-        pool = self.config.candidates
-        if n <= pool:
-            rows = np.arange(n)
-            return rows if allowed is None else rows[allowed]
-        _, dense_rows = store.passage_vectors.search(vector[None, :], pool, allowed=allowed)
-        sent_allowed = None if allowed is None else allowed[store.sentence_owner]
-        _, sent_rows = store.sentence_vectors.search(vector[None, :], pool, allowed=sent_allowed)
-        lexical = bm25 if allowed is None else np.where(allowed, bm25, 0.0)
-        top_lex = np.argpartition(-lexical, min(pool, n - 1))[:pool]
-        top_lex = top_lex[lexical[top_lex] > 0]
-        owners = store.sentence_owner[sent_rows[0][sent_rows[0] >= 0]]
-        return np.unique(np.concatenate([dense_rows[0][dense_rows[0] >= 0], owners, top_lex]))
-
-    def _name_coverage(self, names: frozenset[str], rows: np.ndarray) -> np.ndarray:
-        """Per row, the share of the question's names it mentions, counting a capital for its
-        country ("Moscow" for Russia) and a quoted speaker as mentioned."""
-        if not names:
-            return np.zeros(len(rows), np.float32)
-        where = {int(r): i for i, r in enumerate(rows)}
-        hits = np.zeros(len(rows), np.float32)
-        for name in names:
-            found = np.zeros(len(rows), dtype=bool)
-            for form in {name, METONYMS.get(name, name)}:
-                present = [where[r] for r in self.store.lexical.rows_with(_stem(form)) if r in where]
-                found[present] = True
-            folded = fold_name(name)
-            found |= np.array([folded in self._passage_speakers[r] for r in rows], dtype=bool)
-            hits += found
-        return hits / len(names)
-
-    def _speaker_match(self, names: frozenset[str], asked: frozenset[str]) -> float:
-        if not asked or not names:
-            return 0.0
-        shared = names & asked
-        if shared & self.lexicon.words:
-            return 1.0
-        return len(shared) / len(asked)
+    def _candidates(self, vector: np.ndarray, tokens: Sequence[str], allowed: np.ndarray | None) -> np.ndarray:
+        store, pool = self.store, self.config.candidates
+        if store.passage_count <= pool:
+            return store.live_ids() if allowed is None else allowed
+        dense = store.search_dense(vector, pool, allowed=allowed)
+        lexical, _ = store.search_lexical(tokens, pool, allowed=allowed)
+        return np.unique(np.concatenate([dense, lexical]))
 
     def features(
         self,
@@ -409,50 +371,89 @@ class Retriever:
     ) -> Features:
         """Every raw signal for the candidate passages of one question, and for their sentences.
 
-        ``context`` holds the names "he"/"she" may stand for; ``seen`` the sentence rows
+        ``context`` holds the names "he"/"she" may stand for; ``seen`` the sentence ids
         already shown as the earlier turn's answer (both empty for an independent question).
         """
-        store = self.store
-        tokens = list(query.tokens)
-        bm25_all = store.lexical.scores(tokens)
-        rows = self._candidates(vector, bm25_all, allowed)
-        asked = frozenset(map(fold_name, query.speaker or (context if query.speaker_pronoun else frozenset())))
-        speaker_stems = {_stem(w) for w in asked}
-        sentence_tokens = [t for t in tokens if t not in speaker_stems] or tokens
-        first, last = store.sentence_first[rows], store.sentence_first[rows + 1]
-        srows = np.concatenate([np.arange(a, b) for a, b in zip(first, last)]) if len(rows) else np.zeros(0, np.int64)
-        lex = bm25_all[rows]
-        top_lex = float(lex.max()) if len(lex) else 0.0
-        n = len(rows)
-        s_lex = store.sentence_lexical.scores(sentence_tokens)[srows] if len(srows) else np.zeros(0, np.float32)
-        top_s_lex = float(s_lex.max()) if len(s_lex) else 0.0
+        with self.store.reading():
+            tokens = list(query.tokens)
+            c = self.store.candidates(self._candidates(vector, tokens, allowed))
+            asked = frozenset(map(fold_name, query.speaker or (context if query.speaker_pronoun else frozenset())))
+            speaker_stems = {_stem(w) for w in asked}
+            sentence_tokens = [t for t in tokens if t not in speaker_stems] or tokens
+            return self._features(query, vector, c, tokens, sentence_tokens, asked, seen)
+
+    def _features(
+        self,
+        query: QueryAnalysis,
+        vector: np.ndarray,
+        c: Candidates,
+        tokens: list[str],
+        sentence_tokens: list[str],
+        asked: frozenset[str],
+        seen: frozenset[int],
+    ) -> Features:
+        name_forms = {n: {_stem(f) for f in {n, METONYMS.get(n, n)}} for n in query.names}
+        lexicon = _Lexical(self.store, c, [*tokens, *sentence_tokens, *(f for s in name_forms.values() for f in s)])
+        n, s_total = len(c), int(c.counts.sum())
+        lex = lexicon.bm25(tokens)
+        top_lex = float(lex.max()) if n else 0.0
+        s_lex = lexicon.bm25(sentence_tokens, sentences=True)
+        top_s_lex = float(s_lex.max()) if s_total else 0.0
+        flags = c.flags
+        lead_in = (flags & FLAG_LEAD_IN) > 0
+        colon = ((flags & FLAG_COLON) > 0) & _not_last(c.counts)
+        ids = c.sentence_ids
         return Features(
-            rows=rows,
-            counts=(last - first).astype(np.int64),
-            dense=store.passage_vectors.vectors(rows) @ vector if n else np.zeros(0, np.float32),
+            rows=c.ids,
+            order=_ranks(c.keys),
+            counts=c.counts,
+            dense=c.vectors @ vector if n else np.zeros(0, np.float32),
             bm25=lex,
             bm25_norm=lex / top_lex if top_lex > 0 else lex,
-            coverage=store.lexical.coverage(tokens)[rows],
-            names=self._name_coverage(query.names, rows),
+            coverage=lexicon.coverage(tokens),
+            names=self._name_coverage(query.names, name_forms, c, lexicon),
             has_names=bool(query.names),
             asks_speaker=bool(asked),
-            s_dense=store.sentence_vectors.vectors(srows) @ vector if len(srows) else np.zeros(0, np.float32),
-            s_coverage=store.sentence_lexical.coverage(sentence_tokens)[srows],
+            s_dense=c.sentence_vectors @ vector if s_total else np.zeros(0, np.float32),
+            s_coverage=lexicon.coverage(sentence_tokens, sentences=True),
             s_bm25=s_lex / top_s_lex if top_s_lex > 0 else s_lex,
-            s_type=self._type_ok(query, srows),
-            s_speaker=np.array([self._speaker_match(self._speakers[r], asked) for r in srows], dtype=np.float32),
-            s_lead_in=self._lead_in[srows].astype(np.float32),
-            s_colon=self._colon[srows] & _not_last(last - first),
-            s_seen=np.isin(srows, list(seen)).astype(np.float32),
-            s_next=(srows == self._after(seen)).astype(np.float32),
+            s_type=self._type_ok(query, c),
+            s_speaker=(
+                np.array([self._speaker_match(w, asked) for w in c.sentence_speakers], dtype=np.float32)
+                if asked
+                else np.zeros(s_total, np.float32)
+            ),
+            s_lead_in=lead_in.astype(np.float32),
+            s_colon=colon,
+            s_seen=np.isin(ids, list(seen)).astype(np.float32),
+            s_next=_after(ids, c.counts, seen),
+            s_spans=c.spans,
         )
 
-    def _after(self, seen: frozenset[int]) -> int:
-        """The sentence row right after ``seen`` in the same passage (-1 when there is none)."""
-        if not seen:
-            return -1
-        last, owner = max(seen), self.store.sentence_owner
-        return last + 1 if last + 1 < len(owner) and owner[last + 1] == owner[last] else -1
+    def _name_coverage(
+        self, names: frozenset[str], forms: dict[str, set[str]], c: Candidates, lexicon: _Lexical
+    ) -> np.ndarray:
+        """Per passage, the share of the question's names it mentions, counting a capital for its
+        country ("Moscow" for Russia) and a quoted speaker as mentioned."""
+        if not names:
+            return np.zeros(len(c), np.float32)
+        hits = np.zeros(len(c), np.float32)
+        for name in names:
+            found = np.zeros(len(c), dtype=bool)
+            for form in forms[name]:
+                found |= lexicon.present(form)
+            folded = fold_name(name)
+            found |= np.array([folded in spoken for spoken in c.speakers], dtype=bool)
+            hits += found
+        return hits / len(names)
+
+    def _speaker_match(self, names: frozenset[str], asked: frozenset[str]) -> float:
+        if not asked or not names:
+            return 0.0
+        shared = names & asked
+        if any(w in self.lexicon for w in shared):
+            return 1.0
+        return len(shared) / len(asked)
 
     def rank(self, f: Features, *, k: int, config: RetrievalConfig | None = None) -> list[Scored]:
         """The ``k`` best passages from precomputed :class:`Features` (``config`` overrides the weights).
@@ -460,17 +461,18 @@ class Retriever:
         Passages are ordered by their full score, except that :attr:`RetrievalConfig.hedge`
         of the first five places go to the plain hybrid's best passages not already placed
         (so a hedged passage may carry a lower score than one ranked below it). Every
-        passage's highlight is its best sentence by the full score.
+        passage's highlight is its best sentence by the full score. Equal scores are ordered
+        by article and offset.
         """
         if not len(f.rows):
             return []
         cfg = config or self.config
         scores, best, s_scores = combine(f, cfg)
-        order = sorted(range(len(f.rows)), key=lambda i: (-scores[i], f.rows[i]))
+        order = [int(i) for i in np.lexsort((f.order, -scores))]
         if cfg.hedge and len(order) > _FIRST_PLACES - cfg.hedge:
             head = order[: _FIRST_PLACES - cfg.hedge]
             plain = combine(f, PLAIN_HYBRID)[0]
-            head += [int(i) for i in np.lexsort((f.rows, -plain)) if i not in head][: cfg.hedge]
+            head += [int(i) for i in np.lexsort((f.order, -plain)) if i not in head][: cfg.hedge]
             order = head + [i for i in order if i not in head]
         order = order[:k]
         starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]])
@@ -494,49 +496,152 @@ class Retriever:
                 "speaker_dense": float((f.s_dense[seg] * (f.s_speaker[seg] > 0)).max()),
                 "typed_dense": float((f.s_dense[seg] * (f.s_type[seg] > 0)).max()),
             }
-            out.append(
-                Scored(
-                    int(f.rows[i]),
-                    float(scores[i]),
-                    int(best[i]),
-                    self._highlight(int(f.rows[i]), int(best[i])),
-                    signals,
-                )
-            )
+            out.append(Scored(int(f.rows[i]), float(scores[i]), int(best[i]), _highlight(f, j, int(best[i])), signals))
         return out
 
-    def _highlight(self, row: int, i: int) -> tuple[int, int]:
-        p = self.store.passages[row]
-        if not p.sentences:
-            return (p.char_start, p.char_end)
-        first = int(self.store.sentence_first[row])
-        start, end = p.sentences[i]
-        if i + 1 < len(p.sentences) and self._colon[first + i]:
-            end = p.sentences[i + 1][1]
-        elif i > 0 and self._colon[first + i - 1]:
-            start = p.sentences[i - 1][0]
-        return (start, end)
-
-    def _type_ok(self, query: QueryAnalysis, srows: np.ndarray) -> np.ndarray:
+    def _type_ok(self, query: QueryAnalysis, c: Candidates) -> np.ndarray:
         """Per sentence, whether it holds the kind of answer asked for (headings and lead-ins never do)."""
+        flags = c.flags
         if query.wants is None:
-            return np.ones(len(srows), dtype=np.float32)
+            return np.ones(len(flags), dtype=np.float32)
         if query.wants == "number":
             focus = query.focus
             if focus is None:
-                ok = self._has_number[srows]
+                ok = (flags & FLAG_NUMBER) > 0
             elif focus == "@duration":
-                ok = np.array([bool(self._counted[r] & _DURATION) for r in srows])
+                ok = np.array([bool(w & _DURATION) for w in c.counted], dtype=bool)
             elif focus == "@amount":
-                ok = np.array([bool(self._counted[r] & _AMOUNT) for r in srows])
+                ok = np.array([bool(w & _AMOUNT) for w in c.counted], dtype=bool)
             else:
-                ok = np.array([focus in self._counted[r] for r in srows])
+                ok = np.array([focus in w for w in c.counted], dtype=bool)
         elif query.wants == "date":
-            ok = self._has_date[srows]
+            ok = (flags & FLAG_DATE) > 0
         else:
             asked = query.names | {fold_name(w) for w in query.names}
             must = query.focus if query.focus in self.lexicon else None
             ok = np.array(
-                [any(not (g & asked) and (must is None or must in g) for g in self._groups[r]) for r in srows]
+                [any(not (g & asked) and (must is None or must in g) for g in groups) for groups in c.groups],
+                dtype=bool,
             )
-        return (ok & ~self._lead_in[srows] & ~self._colon[srows]).astype(np.float32)
+        ok = ok.reshape(-1) if len(flags) else np.zeros(0, dtype=bool)
+        return (ok & ((flags & (FLAG_LEAD_IN | FLAG_COLON)) == 0)).astype(np.float32)
+
+    # ------------------------------------------------------------------ lexical statistics of any text
+
+    def bm25_of(self, tokens: Sequence[str], text_tokens: Sequence[str]) -> float:
+        """BM25 of a tokenised text against the index's passage statistics (as the ``bm25`` signal)."""
+        stats, known = self.store.stats(), self.store.terms(tokens)
+        tf = {t: list(text_tokens).count(t) for t in set(tokens)}
+        norm = K1 * (1 - B + B * len(text_tokens) / stats["passage_length"])
+        return float(
+            sum(
+                bm25_idf(stats["passages"], known[t][1]) * tf[t] / (tf[t] + norm)
+                for t in tokens
+                if t in known and tf[t]
+            )
+        )
+
+    def coverage_of(self, tokens: Sequence[str], text_tokens: Sequence[str]) -> float:
+        """IDF-weighted share of the distinct ``tokens`` found in ``text_tokens`` (as the ``coverage`` signal)."""
+        weights = _coverage_weights(tokens, self.store.terms(tokens), self.store.stats()["passages"], 1)
+        present = set(text_tokens)
+        return sum(w for t, w in weights.items() if t in present) / sum(weights.values()) if weights else 0.0
+
+
+class _Lexical:
+    """BM25 and term coverage of one question's candidate passages and sentences, from their stored
+    term ids and the collection's statistics (exactly what the whole-index BM25 would give)."""
+
+    def __init__(self, store: IndexStore, c: Candidates, tokens: Sequence[str]) -> None:
+        self.c = c
+        self.stats = store.stats()
+        self.known = store.terms(tokens)
+        columns = sorted({self.known[t][0] for t in tokens if t in self.known})
+        self.column = {term: i for i, term in enumerate(columns)}
+        n, s = len(c), int(c.counts.sum())
+        self.tf_passage = np.zeros((n, len(columns)), np.float64)
+        self.tf_sentence = np.zeros((s, len(columns)), np.float64)
+        if columns and len(c.terms):
+            wanted = np.array(columns, dtype=np.int64)
+            pos = np.minimum(np.searchsorted(wanted, c.terms), len(wanted) - 1)
+            match = wanted[pos] == c.terms
+            cols, sentences = pos[match], c.token_sentence[match]
+            owner = np.repeat(np.arange(n, dtype=np.int64), c.counts)
+            np.add.at(self.tf_sentence, (sentences, cols), 1.0)
+            np.add.at(self.tf_passage, (owner[sentences], cols), 1.0)
+
+    def _level(self, sentences: bool):
+        if sentences:
+            return self.tf_sentence, self.c.sentence_lengths, self.stats["sentences"], self.stats["sentence_length"], 2
+        return self.tf_passage, self.c.passage_lengths, self.stats["passages"], self.stats["passage_length"], 1
+
+    def bm25(self, tokens: Sequence[str], *, sentences: bool = False) -> np.ndarray:
+        """Lucene BM25 of every candidate passage (or sentence); a token repeated in the query counts again."""
+        tf, lengths, count, mean, df_at = self._level(sentences)
+        out = np.zeros(len(tf), np.float64)
+        if not len(tf):
+            return out.astype(np.float32)
+        norm = K1 * (1 - B + B * lengths / mean)
+        for t in tokens:
+            if t not in self.known:
+                continue
+            col = tf[:, self.column[self.known[t][0]]]
+            out += bm25_idf(count, self.known[t][df_at]) * col / (col + norm)
+        return out.astype(np.float32)
+
+    def coverage(self, tokens: Sequence[str], *, sentences: bool = False) -> np.ndarray:
+        """Per candidate, the IDF-weighted share of the distinct ``tokens`` it contains (0-1); a token the
+        index has never seen weighs as much as the rarest one."""
+        tf, _, count, _, df_at = self._level(sentences)
+        weights = _coverage_weights(tokens, self.known, count, df_at)
+        out = np.zeros(len(tf), np.float64)
+        if not weights or not len(tf):
+            return out.astype(np.float32)
+        for t, w in weights.items():
+            if t in self.known:
+                out += w * (tf[:, self.column[self.known[t][0]]] > 0)
+        return (out / sum(weights.values())).astype(np.float32)
+
+    def present(self, token: str) -> np.ndarray:
+        """Per candidate passage, whether it holds ``token``."""
+        if token not in self.known:
+            return np.zeros(len(self.c), dtype=bool)
+        return self.tf_passage[:, self.column[self.known[token][0]]] > 0
+
+
+def _coverage_weights(tokens: Sequence[str], known: dict, count: int, df_at: int) -> dict[str, float]:
+    """Each distinct token's weight in coverage: its IDF, or the rarest possible IDF when unknown."""
+    rarest = float(np.log(1 + (count + 0.5) / 1.5))
+    return {t: (bm25_idf(count, known[t][df_at]) if t in known else 0.0) or rarest for t in dict.fromkeys(tokens)}
+
+
+def _ranks(keys: Sequence[tuple[str, int]]) -> np.ndarray:
+    """Each key's rank in sorted order."""
+    ranks = np.empty(len(keys), dtype=np.int64)
+    ranks[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+    return ranks
+
+
+def _after(ids: np.ndarray, counts: np.ndarray, seen: frozenset[int]) -> np.ndarray:
+    """Per sentence, whether it comes right after the last ``seen`` sentence in the same passage."""
+    out = np.zeros(len(ids), np.float32)
+    if not seen or not len(ids):
+        return out
+    where = np.flatnonzero(ids == max(seen))
+    if len(where):
+        j = int(where[0])
+        owner = np.repeat(np.arange(len(counts)), counts)
+        if j + 1 < len(ids) and owner[j + 1] == owner[j]:
+            out[j + 1] = 1.0
+    return out
+
+
+def _highlight(f: Features, j: int, i: int) -> tuple[int, int]:
+    """The highlight of sentence ``j`` (the ``i``-th of its passage): it, with the lead-in it follows
+    or the words a lead-in of its introduces."""
+    start, end = (int(x) for x in f.s_spans[j])
+    if f.s_colon[j]:
+        end = int(f.s_spans[j + 1][1])
+    elif i > 0 and f.s_colon[j - 1]:
+        start = int(f.s_spans[j - 1][0])
+    return (start, end)

@@ -376,17 +376,16 @@ _SCROLL_JS = """
 
 
 def _describe_corpus(assistant: Assistant) -> str:
-    docs = assistant.store.documents.values()
-    dates = sorted(d.meta.date for d in docs if d.meta.date)
+    summary = assistant.store.summary()
     outlets = assistant.outlets
-    text = f"{len(assistant.store.documents)} articles"
+    text = f"{summary['documents']} articles"
     if outlets:
         text += f" from {len(outlets)} named outlet{'s' if len(outlets) != 1 else ''} ({', '.join(outlets)})"
-    if dates:
-        text += f", dated {dates[0]} to {dates[-1]}" if dates[0] != dates[-1] else f", dated {dates[0]}"
-    undated = sum(1 for d in docs if not d.meta.date)
-    if undated:
-        text += f" ({undated} undated)"
+    first, last = summary["first_date"], summary["last_date"]
+    if first:
+        text += f", dated {first} to {last}" if first != last else f", dated {first}"
+    if summary["undated"]:
+        text += f" ({summary['undated']} undated)"
     return text
 
 
@@ -410,7 +409,7 @@ def build_app(
     import gradio as gr
 
     outlet_choices = list(assistant.outlets)
-    if any(not d.meta.outlet for d in assistant.store.documents.values()):
+    if "" in assistant.store.outlets():
         outlet_choices.append(NO_OUTLET)
 
     def answer(

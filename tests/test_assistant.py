@@ -162,14 +162,15 @@ def test_hedge_gives_places_four_and_five_to_the_plain_hybrid(fake_assistant):
     two not already placed come next, then the rest in full-score order."""
     retriever = fake_assistant.retriever
     rows = np.arange(8)
-    counts = np.diff(retriever.store.sentence_first[:9]).astype(np.int64)
+    candidates = retriever.store.candidates(rows)
+    counts = candidates.counts
     zero, none = np.zeros(int(counts.sum()), np.float32), np.zeros(8, np.float32)
     names = np.linspace(1.0, 0.0, 8, dtype=np.float32)  # full score: 0, 1, ..., 7 (bm25 weight 0)
     bm25 = names[::-1].copy()  # plain hybrid: 7, 6, ..., 0 (names weight 0)
     features = Features(
-        rows=rows, counts=counts, dense=none, bm25=bm25, bm25_norm=bm25, coverage=none, names=names,
+        rows=rows, order=rows, counts=counts, dense=none, bm25=bm25, bm25_norm=bm25, coverage=none, names=names,
         has_names=True, asks_speaker=False, s_dense=zero, s_coverage=zero, s_type=zero, s_speaker=zero,
-        s_lead_in=zero, s_colon=zero.astype(bool), s_bm25=zero, s_seen=zero, s_next=zero,
+        s_lead_in=zero, s_colon=zero.astype(bool), s_bm25=zero, s_seen=zero, s_next=zero, s_spans=candidates.spans,
     )  # fmt: skip
 
     def order(k: int, **change) -> list[int]:
@@ -194,8 +195,8 @@ def test_fitted_weights_change_the_ranking(corpus_copy, tmp_path, fake_encoder):
         )
         assert assistant.retriever.config == RetrievalConfig.read(path)
         runs[arm] = [(h.passage.doc_id, h.passage.char_start) for h in assistant.ask(question, k=5).hits]
-    bm25 = assistant.retriever.store.lexical.scores(tokenize(question))
-    best = assistant.store.passages[int(bm25.argmax())]
+    ids, _ = assistant.store.search_lexical(tokenize(question), 1)
+    best = assistant.store.passages_by_id(ids)[0]
     assert runs["bm25"][0] == (best.doc_id, best.char_start)
     assert runs["bm25"] != runs["dense"]
 
@@ -207,10 +208,10 @@ def test_article_view(fake_assistant, corpus_copy):
     with pytest.raises(CorpusError, match="no article"):
         fake_assistant.article("nope.txt")
     (corpus_copy / hit.passage.doc_id).write_text("changed")
-    with pytest.raises(CorpusError, match="changed since it was indexed; reload"):
+    with pytest.raises(CorpusError, match="changed since it was indexed; run qa index"):
         fake_assistant.article(hit.passage.doc_id)
     (corpus_copy / hit.passage.doc_id).unlink()
-    with pytest.raises(CorpusError, match="was removed since it was indexed; reload"):
+    with pytest.raises(CorpusError, match="was removed since it was indexed; run qa index"):
         fake_assistant.article(hit.passage.doc_id)
 
 
@@ -267,7 +268,7 @@ def test_pronoun_resolved_inside_the_question_is_independent():
 def test_a_pronoun_after_a_quoted_name_is_not_a_follow_up(fake_assistant):
     """The assistant knows who is quoted in the corpus, so "his" after "Lavrov" stays in the question."""
     history = ["who led russia's delegation?"]
-    assert {"lavrov", "dymov", "medinsky"} <= fake_assistant.retriever.speaker_words
+    assert all(w in fake_assistant.retriever.speaker_words for w in ("lavrov", "dymov", "medinsky"))
     question = "what did Lavrov say about his plans for a summit?"
     assert fake_assistant.ask(question, history=history).query == question
     assert "delegation" in fake_assistant.ask("what did he say about his plans?", history=history).query
@@ -312,10 +313,11 @@ def test_follow_up_marks_the_sentence_the_earlier_answer_showed(fake_assistant):
     store = fake_assistant.store
     seen = fake_assistant._resolve("what did he say about compromises?", ["who led russia's delegation?"]).seen
     assert seen  # the earlier highlight's sentence rows
-    row = int(store.sentence_owner[min(seen)])
-    assert store.passages[row] == earlier.passage
-    first = int(store.sentence_first[row])
-    spans = [store.passages[row].sentences[r - first] for r in sorted(seen)]
+    row = store.sentence_owner(min(seen))
+    passage = store.passages_by_id([row])[0]
+    assert passage == earlier.passage
+    first, _ = store.sentence_range(row)
+    spans = [passage.sentences[r - first] for r in sorted(seen)]
     assert spans[0][0] == earlier.highlight[0] and spans[-1][1] == earlier.highlight[1]
     # an independent question carries nothing over
     assert fake_assistant._resolve("what did Lavrov say about a summit", ["who led russia's delegation?"]).seen == set()
@@ -331,8 +333,8 @@ def test_seen_sentence_penalty_moves_the_highlight(fake_assistant):
     vector = fake_assistant.encoder.encode([question])[0]
     query = analyse(question, retriever.lexicon)
     top = retriever.search(query, vector, k=1)[0]
-    seen = store.sentence_rows(store.passages[top.row], top.highlight)
-    assert int(store.sentence_first[top.row]) + top.sentence in seen
+    seen = store.sentence_rows(store.passages_by_id([top.row])[0], top.highlight)
+    assert store.sentence_range(top.row)[0] + top.sentence in seen
     f = retriever.features(query, vector, seen=seen)
     assert f.s_seen.sum() == len(seen)
     again = retriever.rank(f, k=1, config=replace(retriever.config, sentence_seen=10.0))[0]
@@ -345,8 +347,9 @@ def test_sentence_after_the_earlier_answer_can_be_preferred(fake_assistant):
     from qa.analysis import analyse
 
     retriever, store = fake_assistant.retriever, fake_assistant.store
-    row = next(r for r, p in enumerate(store.passages) if len(p.sentences) >= 3)
-    first = int(store.sentence_first[row])
+    view = store.passages
+    row = next(int(r) for r, p in zip(view.ids, view) if len(p.sentences) >= 3)
+    first, count = store.sentence_range(row)
     seen = frozenset({first})  # the passage's first sentence was the earlier answer
     question = "who else was there?"
     vector = fake_assistant.encoder.encode([question])[0]
@@ -357,6 +360,6 @@ def test_sentence_after_the_earlier_answer_can_be_preferred(fake_assistant):
     top = retriever.rank(f, k=1, config=replace(retriever.config, sentence_next=10.0))[0]
     assert (top.row, top.sentence) == (row, 1)
     # the last sentence of a passage has no "next" in another passage
-    last = int(store.sentence_first[row + 1]) - 1
+    last = first + count - 1
     f = retriever.features(analyse(question, retriever.lexicon), vector, seen=frozenset({last}))
     assert not f.s_next.any()

@@ -19,25 +19,27 @@ def test_pseudo_questions_leave_their_sentence_out(fake_assistant):
     for case in cases:
         f = case.features
         j = int(np.flatnonzero(f.rows == case.row)[0])
-        passage = store.passages[case.row]
+        passage = store.passages_by_id([case.row])[0]
         # one sentence fewer for the answer passage, none fewer elsewhere
         assert f.counts[j] == len(passage.sentences) - 1
-        assert f.counts.sum() == len(f.s_dense) == sum(len(store.passages[r].sentences) for r in f.rows) - 1
+        assert f.counts.sum() == len(f.s_dense) == sum(len(p.sentences) for p in store.passages_by_id(f.rows)) - 1
         # the sentence is no longer in the answer passage's text signals
         assert case.question in passage.text
         query = tokenize(case.question)
-        assert f.bm25[j] < store.lexical.scores(query)[case.row]
-        assert f.coverage[j] <= store.lexical.coverage(query)[case.row]
+        whole = [t for i in range(len(passage.sentences)) for t in tokenize(passage.sentence_text(i))]
+        assert f.bm25[j] < retriever.bm25_of(query, whole)
+        assert f.coverage[j] <= retriever.coverage_of(query, whole)
     # the fitted objective runs through the live ranking code and stays a proper score
     score = tune.pseudo_ndcg(cases, retriever, retriever.config)
     assert 0.0 < score <= 1.0
 
 
 def test_bm25_of_a_text_matches_the_index(fake_assistant):
-    store = fake_assistant.store
-    tokens = [tokenize(p.text) for p in store.passages]
-    mean = float(np.mean([len(t) for t in tokens]))
+    """``Retriever.bm25_of`` of a passage's own tokens gives the score the index search gives it."""
+    store, retriever = fake_assistant.store, fake_assistant.retriever
     query = tokenize("prisoner exchange Istanbul delegation")
-    expected = store.lexical.scores(query)
-    got = [tune._bm25(store.lexical, query, t, mean) for t in tokens]
-    assert np.allclose(got, expected, atol=1e-4)
+    ids, scores = store.search_lexical(query, 10)
+    for pid, score in zip(ids, scores):
+        p = store.passages_by_id([pid])[0]
+        tokens = [t for i in range(len(p.sentences)) for t in tokenize(p.sentence_text(i))]
+        assert abs(retriever.bm25_of(query, tokens) - score) < 1e-4

@@ -1,0 +1,732 @@
+"""Taking articles in: open (or make) an index, diff it against the corpus, and ingest in batches.
+
+An article goes through the text side (read, clean, cut into passages, attribute quotes, work
+out sentence facts and BM25 tokens), then its passages are encoded (each sentence's vector is
+pooled from its passage's forward pass), and batches of about :data:`BATCH_PASSAGES` passages
+are committed one transaction each. Killing an ingest loses at most the batch in flight;
+running it again resumes where it stopped, since the diff finds what is not in yet.
+
+Bad input never stops an ingest: an empty, binary or over-large file, one that vanishes while
+it is read, or a second copy of an indexed article's text is named in a warning and left out
+(recorded in ``skipped``, so that the warning repeats at each refresh until the file changes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from embeddings import Encoder, encode_passages
+
+from ..analysis import NameLexicon
+from ..documents import (
+    ARTICLE_SUFFIXES,
+    METADATA_FILE,
+    ArticleMeta,
+    CorpusFolder,
+    Document,
+    FileState,
+    Source,
+    file_state,
+    load_document,
+    load_metadata,
+    scan_corpus,
+)
+from ..errors import ArticleGoneError, CorpusError, DocumentNotFoundError, IndexCorruptError, IndexLocationError, warn
+from ..facts import FACTS_VERSION, SentenceFacts, name_words
+from ..lexical import STOPWORDS, TOKENIZER_VERSION, tokenize
+from ..passages import Chunking, make_passages
+from .database import COUNTERS, DATABASE, Database
+from .records import ORIGIN_CORPUS, ORIGIN_EXTERNAL
+from .store import FORMAT, FORMAT_VERSION, PASSAGE_VECTORS, SENTENCE_VECTORS, IndexStore
+from .writer import Prepared, Skip, StoreWriter
+
+__all__ = [
+    "BATCH_PASSAGES",
+    "MAX_ARTICLE_BYTES",
+    "IngestReport",
+    "add_paths",
+    "index_model",
+    "open_index",
+    "remove_ids",
+]
+
+#: Passages per committed batch: what a killed ingest can lose.
+BATCH_PASSAGES = 256
+#: Articles larger than this are left out with a warning (a 5 MB text is about 800,000 words).
+MAX_ARTICLE_BYTES = 5_000_000
+_PROGRESS_MIN = 10  # articles, below which no progress bar is shown
+_MANIFEST = "manifest.json"
+#: Files an index folder may hold (this format's and the previous one's); any other file means the
+#: folder is not an index, and it is never written to.
+_KNOWN = {
+    _MANIFEST,
+    DATABASE,
+    f"{DATABASE}-wal",
+    f"{DATABASE}-shm",
+    PASSAGE_VECTORS,
+    SENTENCE_VECTORS,
+    # format 1
+    "documents.jsonl",
+    "passages.jsonl",
+    "passages.faiss",
+    "sentences.faiss",
+    "bm25",
+    "bm25-sentences",
+    "sentence-facts.jsonl",
+    "names.json",
+}
+
+
+def _is_known(name: str) -> bool:
+    return name in _KNOWN or (name.startswith("ann-") and name.endswith(".faiss")) or name.startswith(".ann-")
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    relabelled: int = 0
+    encoded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.removed)} removed"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} left out (see the warnings)")
+        if self.relabelled:
+            parts.append(f"{self.relabelled} re-labelled")
+        return f"{', '.join(parts)}; encoded {self.encoded} passage(s)" + (
+            f", reused the vectors of {self.reused}" if self.reused else ""
+        )
+
+
+@dataclass(frozen=True)
+class _Work:
+    """An article to (re-)ingest."""
+
+    doc_id: str
+    origin: str
+    state: FileState
+    given: ArticleMeta
+    load: Callable[[], Document]
+    replaces: bool  # an older version is indexed
+    reuse: bool = False  # the file is unchanged: vectors of identical passages may be reused
+
+
+#: How sentence vectors are made: pooled from the passage's forward pass, or encoded one by one.
+SENTENCE_VECTORS = ("pooled", "separate")
+
+
+def text_rules(chunking: Chunking) -> dict:
+    """The rules that make an index's text side; an index made by other rules is re-cut."""
+    return {"chunking": asdict(chunking), "tokenizer": TOKENIZER_VERSION, "facts": FACTS_VERSION}
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def open_index(
+    corpus: Path | Source,
+    index: Path,
+    encoder: Encoder,
+    *,
+    chunking: Chunking = Chunking(),
+    progress: bool = True,
+    rebuild: bool = False,
+    refresh: bool = True,
+    sentence_vectors: str = "pooled",
+    report: Callable[[str], None] | None = None,
+) -> IndexStore:
+    """Open the index of ``corpus`` at ``index``, making it or bringing it up to date with the corpus.
+
+    ``corpus`` is a corpus folder or any :class:`~qa.documents.Source`. Articles added, changed
+    or removed since the last ingest are ingested or removed (only those are encoded); metadata
+    edits re-label articles without encoding anything. ``sentence_vectors`` is ``"pooled"``
+    (each sentence's vector pooled from its passage's forward pass: the fast default) or
+    ``"separate"`` (each sentence encoded on its own: about half the ingest rate). The index is
+    made again from scratch when ``rebuild`` is set, when it was made with another model or
+    other sentence vectors, or when it is damaged; an
+    index of the previous format is rebuilt, with a message. With ``refresh=False``, or while
+    another process is writing to it, an existing index is opened as it stands.
+
+    Raises:
+        CorpusError: the corpus folder is missing or has no article.
+        IndexLocationError: ``index`` exists but is not an index folder.
+    """
+    source = corpus if not isinstance(corpus, (str, Path)) else CorpusFolder(corpus)
+    index = Path(index).resolve()
+    say = report or (lambda _msg: None)
+    if sentence_vectors not in SENTENCE_VECTORS:
+        raise ValueError(f"sentence_vectors is {sentence_vectors!r}; use one of {', '.join(SENTENCE_VECTORS)}")
+    _check_location(source.location, index)
+    if not refresh and (index / DATABASE).is_file() and not rebuild:
+        try:
+            return _emit_warnings(IndexStore.open(index))
+        except IndexCorruptError:
+            pass  # made again below
+    with _lock(index, wait=not refresh) as locked:
+        if not locked:
+            say(f"another process is updating {index}; opening it as last committed")
+            return _emit_warnings(IndexStore.open(index))
+        store = _open_or_create(index, encoder, chunking, sentence_vectors, rebuild=rebuild, say=say)
+        sync(store, source, encoder, chunking=chunking, progress=progress, say=say)
+        _drop_backup(index)
+    return _emit_warnings(store)
+
+
+def _emit_warnings(store: IndexStore) -> IndexStore:
+    for message in store.warnings():
+        warn(message)
+    return store
+
+
+def index_model(index: str | os.PathLike) -> str | None:
+    """The model an existing index was made with, or None when there is no readable index."""
+    try:
+        manifest = json.loads((Path(index) / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    model = manifest.get("model") if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
+    return model if isinstance(model, str) and model else None
+
+
+def _open_or_create(
+    index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors: str, *, rebuild: bool, say
+) -> IndexStore:
+    manifest = _read_manifest(index)
+    if manifest == {}:
+        warn(f"the index at {index} is damaged (manifest.json cannot be read); rebuilding it")
+        manifest = None
+    if manifest is not None and manifest.get("format_version") != FORMAT_VERSION:
+        warn(
+            f"the index at {index} was made by an earlier version of qa (format {manifest.get('format_version')}); "
+            f"it is rebuilt in format {FORMAT_VERSION}, which encodes every article again"
+        )
+        _backup(index)
+        manifest = None
+    store = None
+    if manifest is not None and not rebuild:
+        try:
+            store = IndexStore.open(index)
+        except IndexCorruptError as exc:
+            warn(f"the index at {index} is damaged ({exc}); rebuilding it")
+        if store is not None and (store.model != encoder.name or store.dimension != encoder.dimension):
+            say(f"index at {index} was built with model {store.model!r}; re-encoding everything")
+            store.close()
+            store = None
+        elif store is not None and store.db.get("sentence_vectors", "pooled") != sentence_vectors:
+            say(f"index at {index} has {store.db.get('sentence_vectors')} sentence vectors; re-encoding everything")
+            store.close()
+            store = None
+    if store is None:
+        _clear(index)
+        store = _create(index, encoder, chunking, sentence_vectors)
+    return store
+
+
+def _read_manifest(index: Path) -> dict | None:
+    path = index / _MANIFEST
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) and data.get("format") == FORMAT else {}
+
+
+def _create(index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors: str = "pooled") -> IndexStore:
+    index.mkdir(parents=True, exist_ok=True)
+    db = Database(index, create=True)
+    conn = db.connection
+    conn.execute("BEGIN IMMEDIATE")
+    db.set(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        model=encoder.name,
+        dimension=encoder.dimension,
+        rules=text_rules(chunking),
+        sentence_vectors=sentence_vectors,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        metadata_digest="",
+        **COUNTERS,
+    )
+    conn.execute("COMMIT")
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": encoder.name,
+        "dimension": encoder.dimension,
+        "database": DATABASE,
+        "vectors": [PASSAGE_VECTORS, SENTENCE_VECTORS],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    tmp = index / f".{_MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, index / _MANIFEST)
+    return IndexStore(index, db)
+
+
+def _clear(index: Path) -> None:
+    """Delete this package's files from an index folder (never anything else)."""
+    if not index.is_dir():
+        return
+    for path in index.iterdir():
+        if _is_known(path.name):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _backup(index: Path) -> None:
+    """Move an old-format index aside until the new one is complete."""
+    backup = index.with_name(f".{index.name}.previous-format")
+    if backup.exists():
+        shutil.rmtree(backup)
+    backup.mkdir()
+    for path in index.iterdir():
+        if _is_known(path.name):
+            os.rename(path, backup / path.name)
+
+
+def _drop_backup(index: Path) -> None:
+    backup = index.with_name(f".{index.name}.previous-format")
+    if backup.exists():
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def _check_location(corpus: Path, index: Path) -> None:
+    if index == corpus or corpus.is_relative_to(index):
+        raise IndexLocationError(
+            f"the index folder {index} would contain the corpus {corpus}; pass an --index folder outside it"
+        )
+    if index.is_relative_to(corpus):
+        raise IndexLocationError(
+            f"the index folder {index} is inside the corpus folder {corpus}; pass an --index folder outside it"
+        )
+    if index.exists() and not index.is_dir():
+        raise IndexLocationError(f"the index path {index} is a file; pass a folder for --index")
+    if index.is_dir():
+        foreign = sorted(p.name for p in index.iterdir() if not _is_known(p.name))
+        if foreign:
+            raise IndexLocationError(
+                f"{index} is not an index folder (it holds {', '.join(foreign[:3])}"
+                f"{' ...' if len(foreign) > 3 else ''}); it was left untouched. "
+                "Pass an empty or new folder with --index"
+            )
+
+
+@contextlib.contextmanager
+def _lock(index: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold the index's writer lock; yields False (without waiting) when another process holds it
+    and ``wait`` is off."""
+    import fcntl
+
+    index.parent.mkdir(parents=True, exist_ok=True)
+    with open(index.parent / f".{index.name}.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------- diffing the corpus
+
+
+def sync(
+    store: IndexStore,
+    source: Source,
+    encoder: Encoder,
+    *,
+    chunking: Chunking = Chunking(),
+    progress: bool = True,
+    say: Callable[[str], None] = lambda _m: None,
+) -> IngestReport:
+    """Bring ``store`` in line with ``source``: ingest new and changed articles, remove gone ones,
+    re-label articles whose metadata changed."""
+    started = time.perf_counter()
+    writer = StoreWriter(store)
+    report = IngestReport()
+    indexed = {d.doc_id: d for d in store.documents.values()}
+    corpus_docs = {d: doc for d, doc in indexed.items() if doc.origin == ORIGIN_CORPUS}
+    skipped = _skipped(store)
+    previous = {d: doc.state for d, doc in corpus_docs.items()}
+    previous.update({d: s for d, (s, *_rest) in skipped.items() if d not in previous})
+    states = source.scan(previous)
+    metadata = source.metadata()
+    same_rules = store.db.get("rules") == text_rules(chunking)
+    if not same_rules and corpus_docs:
+        say("the index was cut by other text rules; re-cutting every article (unchanged passages keep their vectors)")
+
+    removed = sorted(set(corpus_docs) - set(states))
+    writer_removed = [d for d in removed]
+    if writer_removed:
+        writer.commit(remove=writer_removed, unskip=[d for d in skipped if d not in states])
+        report.removed.extend(writer_removed)
+    gone_skips = [d for d, s in skipped.items() if s[3] == ORIGIN_CORPUS and d not in states]
+    if gone_skips and not writer_removed:
+        writer.commit(unskip=gone_skips)
+
+    work: list[_Work] = []
+    relabel = []
+    indexed_now = set(corpus_docs) - set(removed)
+    for doc_id in sorted(states):
+        state = states[doc_id]
+        given = metadata.get(doc_id, ArticleMeta())
+        before = corpus_docs.get(doc_id)
+        if before is not None and before.state.sha256 == state.sha256 and same_rules:
+            if before.given != given:
+                relabel.append((doc_id, given, given.filled_from(before.derived)))
+            continue
+        skip = skipped.get(doc_id)
+        if before is None and skip is not None and skip[0].sha256 == state.sha256:
+            _, reason, duplicate_of, _origin = skip
+            if duplicate_of is None or duplicate_of in indexed_now:
+                warn(f"{doc_id} was left out of the index: {reason}")
+                continue
+        work.append(
+            _Work(
+                doc_id,
+                ORIGIN_CORPUS,
+                state,
+                given,
+                _loader(source, doc_id),
+                replaces=before is not None,
+                reuse=before is not None and before.state.sha256 == state.sha256,
+            )
+        )
+    for doc_id, doc in indexed.items():  # articles added from outside the corpus: re-read when changed
+        if doc.origin != ORIGIN_EXTERNAL:
+            continue
+        path = Path(doc_id)
+        if not path.is_file():
+            warn(f"{doc_id} (added from outside the corpus) is gone; qa remove {doc_id} takes it out of the index")
+            continue
+        state = file_state(path, doc.state)
+        if state.sha256 != doc.state.sha256 or not same_rules:
+            work.append(
+                _Work(
+                    doc_id,
+                    ORIGIN_EXTERNAL,
+                    state,
+                    doc.given,
+                    _file_loader(path),
+                    replaces=True,
+                    reuse=state.sha256 == doc.state.sha256,
+                )
+            )
+    if relabel:
+        writer.update_labels(relabel)
+        report.relabelled = len(relabel)
+    ingest(writer, work, encoder, chunking=chunking, progress=progress, report=report)
+    if not same_rules:
+        writer.set(rules=text_rules(chunking))
+    writer.set(metadata_digest=source.metadata_digest())
+    writer.finish()
+    report.seconds = time.perf_counter() - started
+    if report.added or report.updated or report.removed or report.relabelled or report.skipped:
+        say(f"indexed {len(states)} article(s): {report.describe()}")
+    return report
+
+
+def _skipped(store: IndexStore) -> dict[str, tuple[FileState, str, str | None, str]]:
+    rows = store.db.execute("SELECT doc_id, size, mtime_ns, sha256, reason, duplicate_of, origin FROM skipped")
+    return {d: (FileState(size, mtime, sha), reason, dup, origin) for d, size, mtime, sha, reason, dup, origin in rows}
+
+
+def _loader(source: Source, doc_id: str) -> Callable[[], Document]:
+    return lambda: source.load(doc_id)
+
+
+def _file_loader(path: Path) -> Callable[[], Document]:
+    return lambda: load_document(Path("/"), path.as_posix())
+
+
+# --------------------------------------------------------------------------- ingesting
+
+
+def prepare(document: Document, work: _Work, chunking: Chunking) -> Prepared:
+    """The text side of one article: passages (labelled), sentence facts, tokens, names, speakers."""
+    meta = work.given.filled_from(document.meta)
+    labels = asdict(meta)
+    passages = [replace(p, **labels) for p in make_passages(document, chunking)]
+    lexicon = NameLexicon(p.text for p in passages)
+    return Prepared(
+        doc_id=work.doc_id,
+        origin=work.origin,
+        state=work.state,
+        given=work.given,
+        derived=document.meta,
+        meta=meta,
+        content=content_hash(document),
+        warnings=tuple(document.warnings),
+        passages=passages,
+        facts=SentenceFacts.of_article(passages),
+        tokens=[[tokenize(p.sentence_text(i)) for i in range(len(p.sentences))] for p in passages],
+        capital=lexicon.capital,
+        lower=lexicon.lower,
+        speakers=frozenset(w for p in passages for q in p.quotes for w in name_words(q.speaker) if w not in STOPWORDS),
+    )
+
+
+def content_hash(document: Document) -> str:
+    """A hash of an article's content (its clean blocks, whitespace folded): two files with the same
+    article text have the same one, whatever their debris or line breaks."""
+    text = " ".join(document.text[b.start : b.end] for b in document.blocks)
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def ingest(
+    writer: StoreWriter,
+    work: Sequence[_Work],
+    encoder: Encoder,
+    *,
+    chunking: Chunking = Chunking(),
+    progress: bool = True,
+    report: IngestReport | None = None,
+    max_bytes: int = MAX_ARTICLE_BYTES,
+) -> IngestReport:
+    """Ingest ``work`` in batches of about :data:`BATCH_PASSAGES` passages, one commit each."""
+    report = report if report is not None else IngestReport()
+    if not work:
+        return report
+    store = writer.store
+    bar = None
+    if progress and len(work) >= _PROGRESS_MIN:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(work), desc="indexing", unit="article", dynamic_ncols=True)
+    started, passages_done = time.perf_counter(), 0
+    batch: list[tuple[Prepared, _Work]] = []
+    skips: list[Skip] = []
+    gone: list[str] = []
+    contents: dict[str, str] = {}  # content hash -> article, for this run
+
+    def flush() -> None:
+        nonlocal batch, skips, gone, passages_done
+        if batch or skips or gone:
+            passages_done += _commit(writer, batch, skips, gone, encoder, report)
+        batch, skips, gone = [], [], []
+
+    for item in work:
+        reason = None
+        try:
+            if item.state.size > max_bytes:
+                raise CorpusError(
+                    f"{item.doc_id} is {item.state.size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB an "
+                    "article may have; split it into articles, or pass a larger max_article_bytes"
+                )
+            document = item.load()
+            content = content_hash(document)
+            kept = contents.get(content) or _indexed_with(store, content, item.doc_id)
+            if kept is not None:
+                skips.append(
+                    Skip(
+                        item.doc_id,
+                        item.origin,
+                        item.state,
+                        f"it has the same text as {kept}, which is indexed; only {kept} is kept",
+                        kept,
+                    )
+                )
+                reason = skips[-1].reason
+            else:
+                contents[content] = item.doc_id
+                batch.append((prepare(document, item, chunking), item))
+        except ArticleGoneError as exc:
+            reason = str(exc)
+            if item.replaces:
+                gone.append(item.doc_id)
+        except CorpusError as exc:
+            reason = str(exc)
+            skips.append(Skip(item.doc_id, item.origin, item.state, reason))
+        if reason is not None:
+            warn(f"{item.doc_id} was left out of the index: {reason}" if not reason.startswith(item.doc_id) else reason)
+            report.skipped.append(item.doc_id)
+            if item.replaces and item.doc_id not in gone:
+                gone.append(item.doc_id)  # its older version goes: the file no longer holds an article
+        if sum(len(p.passages) for p, _ in batch) >= BATCH_PASSAGES:
+            flush()
+        if bar is not None:
+            bar.update(1)
+            elapsed = time.perf_counter() - started
+            bar.set_postfix_str(f"{passages_done / elapsed:.1f} passages/s" if elapsed > 0 else "")
+    flush()
+    if bar is not None:
+        bar.close()
+    return report
+
+
+def _indexed_with(store: IndexStore, content: str, doc_id: str) -> str | None:
+    row = store.db.execute(
+        "SELECT doc_id FROM documents WHERE content = ? AND doc_id != ? ORDER BY doc_id LIMIT 1", (content, doc_id)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _commit(
+    writer: StoreWriter,
+    batch: list[tuple[Prepared, _Work]],
+    skips: list[Skip],
+    gone: list[str],
+    encoder: Encoder,
+    report: IngestReport,
+) -> int:
+    """Encode a batch (reusing the vectors of passages an unchanged file still has), write its vectors,
+    commit it; returns its passages."""
+    texts, spans, slots = [], [], []
+    p_vectors: list[np.ndarray | None] = []
+    s_vectors: list[np.ndarray | None] = []
+    for prepared, item in batch:
+        old = writer.vectors_of(item.doc_id) if item.reuse else {}
+        for p in prepared.passages:
+            key = (p.char_start, p.char_end, tuple(x for s in p.sentences for x in s))
+            if key in old:
+                p_vectors.append(old[key][0])
+                s_vectors.append(old[key][1])
+                report.reused += 1
+            else:
+                slots.append(len(p_vectors))
+                p_vectors.append(None)
+                s_vectors.append(None)
+                texts.append(p.text)
+                spans.append([(a - p.char_start, b - p.char_start) for a, b in p.sentences])
+    if texts:
+        pooled = writer.store.db.get("sentence_vectors", "pooled") == "pooled"
+        encoded_p, encoded_s = encode_passages(encoder, texts, spans, pooled=pooled)
+        for slot, pv, sv in zip(slots, encoded_p, encoded_s):
+            p_vectors[slot], s_vectors[slot] = pv, sv
+        report.encoded += len(texts)
+    dim = writer.store.dimension
+    first_passage, first_sentence = writer.reserve(0, 0)
+    passages = np.vstack(p_vectors) if p_vectors else np.zeros((0, dim), np.float32)
+    sentences = np.vstack(s_vectors) if s_vectors else np.zeros((0, dim), np.float32)
+    writer.write_vectors(first_passage, passages, first_sentence, sentences)
+    replaced = [item.doc_id for _, item in batch if item.replaces]
+    writer.commit(
+        add=[p for p, _ in batch],
+        remove=[*gone, *replaced],
+        skip=skips,
+        unskip=[p.doc_id for p, _ in batch],
+        first_passage=first_passage,
+        first_sentence=first_sentence,
+    )
+    for prepared, item in batch:
+        (report.updated if item.replaces else report.added).append(prepared.doc_id)
+    return len(p_vectors)
+
+
+# --------------------------------------------------------------------------- add and remove
+
+
+def add_paths(
+    store: IndexStore,
+    corpus: Path,
+    paths: Sequence[str | os.PathLike],
+    encoder: Encoder,
+    *,
+    chunking: Chunking = Chunking(),
+    progress: bool = True,
+    max_bytes: int = MAX_ARTICLE_BYTES,
+) -> IngestReport:
+    """Ingest the articles at ``paths`` (files, or folders searched recursively).
+
+    A file inside the corpus folder keeps its corpus id (its path relative to the corpus) and
+    the corpus metadata; a file elsewhere is indexed under its absolute path, with metadata from
+    a ``metadata.toml`` in the folder given (or beside the file). An article already indexed
+    with the same content is left as it is.
+
+    Raises:
+        CorpusError: a path does not exist, or names a file that is not an article.
+    """
+    corpus = Path(corpus).resolve()
+    files: dict[str, tuple[Path, str, ArticleMeta]] = {}
+    corpus_meta: dict[str, ArticleMeta] | None = None
+    for raw in paths:
+        path = Path(raw).expanduser().resolve()
+        if not path.exists():
+            raise CorpusError(f"{raw} does not exist; pass article files (.txt, .md, .html) or folders of them")
+        if path.is_dir():
+            found = scan_corpus(path)
+            root_meta = load_metadata(path)
+        else:
+            if path.suffix.lower() not in ARTICLE_SUFFIXES:
+                raise CorpusError(f"{raw} is not an article file; articles end in {', '.join(ARTICLE_SUFFIXES)}")
+            found = {path.name: path}
+            root_meta = load_metadata(path.parent) if (path.parent / METADATA_FILE).exists() else {}
+        for rel, file in found.items():
+            if file.is_relative_to(corpus):
+                if corpus_meta is None:
+                    corpus_meta = load_metadata(corpus)
+                doc_id = file.relative_to(corpus).as_posix()
+                files[doc_id] = (file, ORIGIN_CORPUS, corpus_meta.get(doc_id, ArticleMeta()))
+            else:
+                files[file.as_posix()] = (file, ORIGIN_EXTERNAL, root_meta.get(rel, ArticleMeta()))
+    writer = StoreWriter(store)
+    work = []
+    for doc_id, (file, origin, given) in sorted(files.items()):
+        before = store.document(doc_id)
+        state = file_state(file, before.state if before else None)
+        if before is not None and before.state.sha256 == state.sha256:
+            if before.given != given:
+                writer.update_labels([(doc_id, given, given.filled_from(before.derived))])
+            continue
+        work.append(_Work(doc_id, origin, state, given, _file_loader(file), replaces=before is not None))
+    report = ingest(writer, work, encoder, chunking=chunking, progress=progress, max_bytes=max_bytes)
+    writer.finish()
+    return report
+
+
+def remove_ids(store: IndexStore, doc_ids: Sequence[str], corpus: Path | None = None) -> IngestReport:
+    """Take the articles ``doc_ids`` out of the index.
+
+    An article whose file is still in the corpus folder is recorded as removed, so that a later
+    refresh (``qa index``) leaves it out until its file changes or it is added again.
+
+    Raises:
+        DocumentNotFoundError: an id names no indexed article (nothing is removed then).
+    """
+    doc_ids = list(dict.fromkeys(doc_ids))
+    unknown = [d for d in doc_ids if store.document(d) is None]
+    if unknown:
+        import difflib
+
+        known = store.document_ids()
+        hints = {d: difflib.get_close_matches(d, known, n=1) for d in unknown}
+        said = "; ".join(f"{d!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for d, h in hints.items())
+        raise DocumentNotFoundError(
+            f"no indexed article has the id {said}; nothing was removed. Article ids are file names "
+            "relative to the corpus folder (or absolute paths for files added from elsewhere)"
+        )
+    writer = StoreWriter(store)
+    skips = []
+    for doc_id in doc_ids:
+        doc = store.document(doc_id)
+        if doc.origin == ORIGIN_CORPUS and corpus is not None and (Path(corpus) / doc_id).is_file():
+            skips.append(Skip(doc_id, doc.origin, doc.state, "it was removed with qa remove (qa add brings it back)"))
+    writer.commit(remove=doc_ids, skip=skips)
+    writer.finish()
+    return IngestReport(removed=doc_ids)
+
+
+def corpus_metadata(source: Source) -> Mapping[str, ArticleMeta]:
+    """The corpus's given metadata (for callers outside a refresh)."""
+    return source.metadata()

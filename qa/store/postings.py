@@ -1,0 +1,190 @@
+"""BM25 over passages from an inverted index in the database, updated in place.
+
+Each commit of new passages writes one *segment*: for every term, the ids of the new passages
+holding it, its count in each and each passage's length, as three little-endian arrays. A
+removed passage is listed in ``deleted`` until the segment holding it is merged. Segments are
+merged, log-structured, once ten of a size class (1-9 passages, 10-99, ...) exist, or when a
+third of a segment's passages were removed; so adding k articles costs about k, not the archive.
+
+Scores use the collection's statistics at query time (passages, mean length, document frequency
+per term, all kept exact on every add and remove), never per-segment ones: the same articles
+give the same BM25 whatever sequence of adds and removes put them there. The formula is
+Lucene's, as bm25s computes it: ``idf(t) * tf / (tf + k1 * (1 - b + b * len / mean_len))`` with
+``idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))``.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import groupby
+
+import numpy as np
+
+__all__ = ["K1", "MERGE_FACTOR", "B", "add_segment", "bm25_idf", "delete", "maybe_merge", "search"]
+
+K1, B = 1.2, 0.75
+MERGE_FACTOR = 10
+#: A segment with at least this share of its passages removed is rewritten without them.
+PURGE_SHARE = 1 / 3
+_IDS, _TFS, _LENS = np.dtype("<u4"), np.dtype("<u2"), np.dtype("<u2")
+
+
+def bm25_idf(count: int, df: int) -> float:
+    """Lucene's IDF of a term found in ``df`` of ``count`` texts."""
+    return math.log(1 + (count - df + 0.5) / (df + 0.5))
+
+
+def add_segment(
+    conn: sqlite3.Connection,
+    segment: int,
+    entries: Mapping[int, tuple[list[int], list[int], list[int]]],
+    passages: int,
+) -> None:
+    """Write segment ``segment``: per term id, the (ascending) passage ids, term counts and lengths."""
+    conn.execute("INSERT INTO segments(id, passages) VALUES (?, ?)", (segment, passages))
+    conn.executemany(
+        "INSERT INTO postings(term, segment, ids, tfs, lens) VALUES (?, ?, ?, ?, ?)",
+        (
+            (
+                term,
+                segment,
+                np.asarray(ids, _IDS).tobytes(),
+                np.minimum(tfs, 65535).astype(_TFS).tobytes(),
+                np.minimum(lens, 65535).astype(_LENS).tobytes(),
+            )
+            for term, (ids, tfs, lens) in entries.items()
+        ),
+    )
+
+
+def delete(conn: sqlite3.Connection, rows: Iterable[tuple[int, int]]) -> None:
+    """Mark passages removed: ``rows`` of (passage id, segment)."""
+    rows = list(rows)
+    conn.executemany("INSERT INTO deleted(id, segment) VALUES (?, ?)", rows)
+    per_segment: dict[int, int] = {}
+    for _, segment in rows:
+        per_segment[segment] = per_segment.get(segment, 0) + 1
+    conn.executemany("UPDATE segments SET deleted = deleted + ? WHERE id = ?", [(n, s) for s, n in per_segment.items()])
+
+
+def _size_class(passages: int) -> int:
+    return int(math.log10(max(1, passages)))
+
+
+def maybe_merge(conn: sqlite3.Connection, next_segment: int) -> int:
+    """Merge segments as the policy says (see the module docstring); returns the next free segment id."""
+    while True:
+        segments = conn.execute("SELECT id, passages, deleted FROM segments ORDER BY id").fetchall()
+        purge = [s for s, n, d in segments if d and (d >= n or d >= PURGE_SHARE * n)]
+        if purge:
+            next_segment = _merge(conn, purge[:1], next_segment)
+            continue
+        by_class: dict[int, list[int]] = {}
+        for s, n, d in segments:
+            by_class.setdefault(_size_class(n - d), []).append(s)
+        full = next((ids for _, ids in sorted(by_class.items()) if len(ids) >= MERGE_FACTOR), None)
+        if full is None:
+            return next_segment
+        next_segment = _merge(conn, full, next_segment)
+
+
+def _merge(conn: sqlite3.Connection, segments: list[int], new: int) -> int:
+    """Rewrite ``segments`` as one new segment without their removed passages; returns ``new + 1``."""
+    marks = ",".join("?" * len(segments))
+    gone = np.array(
+        [r[0] for r in conn.execute(f"SELECT id FROM deleted WHERE segment IN ({marks})", segments)], dtype=np.int64
+    )
+    live = conn.execute(
+        f"SELECT COALESCE(SUM(passages - deleted), 0) FROM segments WHERE id IN ({marks})", segments
+    ).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT term, ids, tfs, lens FROM postings WHERE segment IN ({marks}) ORDER BY term, segment", segments
+    )
+    out = []
+    for term, group in groupby(rows, key=lambda r: r[0]):
+        parts = list(group)
+        ids = np.concatenate([np.frombuffer(p[1], _IDS) for p in parts])
+        tfs = np.concatenate([np.frombuffer(p[2], _TFS) for p in parts])
+        lens = np.concatenate([np.frombuffer(p[3], _LENS) for p in parts])
+        if len(gone):
+            keep = ~np.isin(ids.astype(np.int64), gone)
+            ids, tfs, lens = ids[keep], tfs[keep], lens[keep]
+        if len(ids):
+            out.append((term, new, ids.tobytes(), tfs.tobytes(), lens.tobytes()))
+    conn.execute(f"DELETE FROM postings WHERE segment IN ({marks})", segments)
+    conn.executemany("INSERT INTO postings(term, segment, ids, tfs, lens) VALUES (?, ?, ?, ?, ?)", out)
+    conn.execute(f"DELETE FROM deleted WHERE segment IN ({marks})", segments)
+    conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", segments)
+    conn.execute("INSERT INTO segments(id, passages) VALUES (?, ?)", (new, int(live)))
+    conn.execute(f"UPDATE passages SET segment = ? WHERE segment IN ({marks})", [new, *segments])
+    return new + 1
+
+
+def search(
+    conn: sqlite3.Connection,
+    terms: Sequence[tuple[int, float, int, str]],
+    k: int,
+    *,
+    mean_length: float,
+    deleted: np.ndarray,
+    allowed: np.ndarray | None = None,
+    budget: int = 400_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` passages with the highest BM25 for the query ``terms``.
+
+    Args:
+        terms: per query term: its id, its weight (IDF times how often the query holds it), its
+            document frequency and the term itself.
+        k: how many passages.
+        mean_length: mean passage length in tokens.
+        deleted: sorted ids of removed passages still in segments.
+        allowed: sorted ids that may be returned (None: all).
+        budget: at most this many postings are read: the commonest terms are left out of the
+            search (not of the scores computed later) once the rarer ones reach it.
+
+    Returns:
+        ``(ids, scores)``, best first, ties by id; only passages holding some term.
+    """
+    if not terms:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    chosen, total = [], 0
+    for term, weight, df, _ in sorted(terms, key=lambda t: (t[2], t[3])):
+        if chosen and total + df > budget:
+            break
+        chosen.append((term, weight))
+        total += df
+    weights = dict(chosen)
+    marks = ",".join("?" * len(weights))
+    rows = conn.execute(
+        f"SELECT term, ids, tfs, lens FROM postings WHERE term IN ({marks}) ORDER BY term, segment", list(weights)
+    ).fetchall()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    ids_parts, score_parts = [], []
+    for term, ids, tfs, lens in rows:
+        tf = np.frombuffer(tfs, _TFS).astype(np.float64)
+        norm = K1 * (1 - B + B * np.frombuffer(lens, _LENS).astype(np.float64) / mean_length)
+        ids_parts.append(np.frombuffer(ids, _IDS).astype(np.int64))
+        score_parts.append(weights[term] * tf / (tf + norm))
+    ids = np.concatenate(ids_parts)
+    contrib = np.concatenate(score_parts)
+    keep = None
+    if len(deleted):
+        keep = ~np.isin(ids, deleted)
+    if allowed is not None:
+        pos = np.searchsorted(allowed, ids)
+        inside = (pos < len(allowed)) & (allowed[np.minimum(pos, len(allowed) - 1)] == ids)
+        keep = inside if keep is None else keep & inside
+    if keep is not None:
+        ids, contrib = ids[keep], contrib[keep]
+    if not len(ids):
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    unique, inverse = np.unique(ids, return_inverse=True)
+    scores = np.bincount(inverse, weights=contrib).astype(np.float32)
+    if len(scores) > k:
+        top = np.argpartition(-scores, k - 1)[:k]
+        unique, scores = unique[top], scores[top]
+    order = np.lexsort((unique, -scores))
+    return unique[order], scores[order]

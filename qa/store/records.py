@@ -1,0 +1,161 @@
+"""What the store holds and hands out: stored articles, and the candidates of one question."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from ..documents import ArticleMeta, FileState
+
+__all__ = ["FLAG_COLON", "FLAG_DATE", "FLAG_LEAD_IN", "FLAG_NUMBER", "Candidates", "StoredDocument"]
+
+#: Bits of a sentence's flags byte.
+FLAG_NUMBER, FLAG_DATE, FLAG_LEAD_IN, FLAG_COLON = 1, 2, 4, 8
+
+#: Where an indexed article came from: the corpus folder, or a file added from elsewhere
+#: (its id is then its absolute path).
+ORIGIN_CORPUS, ORIGIN_EXTERNAL = "corpus", "external"
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """An indexed article: its metadata (``meta``, what citations show: ``given`` filled from
+    ``derived``), file state, content hash and passage id range."""
+
+    doc_id: str
+    meta: ArticleMeta
+    derived: ArticleMeta
+    state: FileState
+    first: int
+    count: int
+    warnings: tuple[str, ...] = ()
+    given: ArticleMeta = field(default_factory=ArticleMeta)
+    content: str = ""
+    origin: str = ORIGIN_CORPUS
+
+    @classmethod
+    def from_row(cls, row) -> StoredDocument:
+        """From a ``documents`` row selected by :data:`DOCUMENT_COLUMNS`."""
+        (
+            doc_id,
+            origin,
+            title,
+            outlet,
+            date,
+            url,
+            kind,
+            given,
+            derived,
+            size,
+            mtime,
+            sha,
+            content,
+            first,
+            count,
+            warn,
+        ) = row
+        return cls(
+            doc_id=doc_id,
+            meta=ArticleMeta(title=title, outlet=outlet, date=date, url=url, kind=kind),
+            derived=ArticleMeta(**json.loads(derived)),
+            state=FileState(size, mtime, sha),
+            first=first,
+            count=count,
+            warnings=tuple(json.loads(warn)),
+            given=ArticleMeta(**json.loads(given)),
+            content=content,
+            origin=origin,
+        )
+
+    def to_json(self) -> dict:
+        """Plain JSON-ready fields."""
+        return {
+            "doc_id": self.doc_id,
+            **asdict(self.meta),
+            "origin": self.origin,
+            "size": self.state.size,
+            "sha256": self.state.sha256,
+            "first_passage": self.first,
+            "passages": self.count,
+            "warnings": list(self.warnings),
+        }
+
+
+DOCUMENT_COLUMNS = (
+    "doc_id, origin, title, outlet, date, url, kind, given, derived, size, mtime_ns, sha256, content, "
+    "first_passage, passages, warnings"
+)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What retrieval reads of a question's candidate passages, in the order asked for.
+
+    Sentence arrays hold the sentences of ``ids[0]``, then those of ``ids[1]``, and so on;
+    ``counts[i]`` is the number of sentences of ``ids[i]``. Tokens are BM25 term ids, laid
+    out sentence after sentence (``token_sentence`` says whose).
+    """
+
+    ids: np.ndarray
+    keys: tuple[tuple[str, int], ...]  # (doc_id, char_start): the order a full rebuild would give them
+    first_sentence: np.ndarray
+    counts: np.ndarray
+    spans: np.ndarray  # (sentences, 2) source offsets
+    flags: np.ndarray  # uint8 per sentence (FLAG_*)
+    terms: np.ndarray  # int64 term id per token
+    token_sentence: np.ndarray  # sentence index per token
+    sentence_lengths: np.ndarray  # tokens per sentence
+    speakers: tuple[frozenset[str], ...]  # per passage: words of whoever it quotes
+    vectors: np.ndarray  # (passages, dim)
+    sentence_vectors: np.ndarray  # (sentences, dim)
+    facts_json: tuple[str, ...] = field(default=(), repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def sentence_ids(self) -> np.ndarray:
+        """The store's id of every sentence."""
+        starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        within = np.arange(int(self.counts.sum()), dtype=np.int64) - np.repeat(starts, self.counts)
+        return np.repeat(self.first_sentence, self.counts) + within
+
+    @cached_property
+    def passage_lengths(self) -> np.ndarray:
+        """Tokens per passage."""
+        starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        if not len(self.sentence_lengths):
+            return np.zeros(len(self.ids), np.int64)
+        return np.add.reduceat(self.sentence_lengths, starts) * (self.counts > 0)
+
+    @cached_property
+    def _facts(self) -> tuple[list, list, list]:
+        groups: list[tuple[frozenset[str], ...]] = []
+        counted: list[frozenset[str]] = []
+        spoken: list[frozenset[str]] = []
+        for raw, n in zip(self.facts_json, self.counts):
+            data = json.loads(raw) if raw else {}
+            g, c, s = data.get("g"), data.get("c"), data.get("s")
+            for i in range(int(n)):
+                groups.append(tuple(frozenset(x) for x in g[i]) if g else ())
+                counted.append(frozenset(c[i]) if c else frozenset())
+                spoken.append(frozenset(s[i]) if s else frozenset())
+        return groups, counted, spoken
+
+    @property
+    def groups(self) -> list[tuple[frozenset[str], ...]]:
+        """Per sentence, its capitalised name groups."""
+        return self._facts[0]
+
+    @property
+    def counted(self) -> list[frozenset[str]]:
+        """Per sentence, the stems right after its numbers."""
+        return self._facts[1]
+
+    @property
+    def sentence_speakers(self) -> list[frozenset[str]]:
+        """Per sentence, the words of whoever speaks it (and of their description)."""
+        return self._facts[2]

@@ -1,0 +1,502 @@
+"""An index folder opened for answering questions: the database, the vector files and the vector index.
+
+The folder holds::
+
+    manifest.json     format, format version, model and dimension (fixed when the index is made)
+    index.sqlite      articles, passages, sentences, facts, BM25 postings, settings (see database.py)
+    passages.f16      passage vectors, row i = passage id i (float16)
+    sentences.f16     sentence vectors, row i = sentence id i
+    ann-G.faiss       the vector index over the passage vectors as of generation G (flat or IVF)
+
+Only what a question needs is read: its candidates' rows and vectors. The vector index is the
+one thing held in memory; it is brought up to date from ``vector_log`` whenever a commit has
+happened since (by this process or another), so a running chat sees an added article on its
+next question.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embeddings import IndexFileError, VectorFile, VectorIndex
+
+from ..analysis import NAME_EXCLUDED
+from ..errors import IndexCorruptError
+from ..lexical import STOPWORDS
+from ..passages import Passage, Quote
+from . import postings
+from .database import Database
+from .records import DOCUMENT_COLUMNS, Candidates, StoredDocument
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "IndexStore", "Lookup"]
+
+FORMAT = "qa-index"
+#: 1: JSONL files and whole-corpus FAISS/bm25s files (read no more; rebuilt with a message).
+#: 2: SQLite database, float16 vector files, FAISS index with stable ids.
+FORMAT_VERSION = 2
+PASSAGE_VECTORS, SENTENCE_VECTORS = "passages.f16", "sentences.f16"
+_I32 = np.dtype("<i4")
+
+
+class Lookup:
+    """Membership of words in a table of the index (names, speakers), cached per generation."""
+
+    def __init__(self, store: IndexStore, sql: str, accept=None) -> None:
+        self._store, self._sql, self._accept = store, sql, accept or (lambda _w: True)
+        self._cache: dict[str, bool] = {}
+        self._generation = -1
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        generation = self._store.generation_seen
+        if generation != self._generation:
+            self._cache, self._generation = {}, generation
+        found = self._cache.get(word)
+        if found is None:
+            found = self._accept(word) and self._store.db.execute(self._sql, (word,)).fetchone() is not None
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[word] = found
+        return found
+
+
+class PassageView(Sequence):
+    """All passages in id order, read from the database as they are asked for."""
+
+    def __init__(self, store: IndexStore) -> None:
+        self._store = store
+        self.ids = np.array([r[0] for r in store.db.execute("SELECT id FROM passages ORDER BY id")], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self._store.passages_by_id(self.ids[i])
+        return self._store.passages_by_id([int(self.ids[i])])[0]
+
+    def __iter__(self) -> Iterator[Passage]:
+        for at in range(0, len(self.ids), 2000):
+            yield from self._store.passages_by_id(self.ids[at : at + 2000])
+
+
+class IndexStore:
+    """An opened index (see the module docstring); :func:`qa.store.open_index` makes one.
+
+    Raises:
+        IndexCorruptError: (from :meth:`open`) the folder is not a readable index.
+    """
+
+    def __init__(self, folder: Path, db: Database) -> None:
+        self.folder = Path(folder)
+        self.db = db
+        meta = db.meta()
+        self.model: str = meta["model"]
+        self.dimension: int = int(meta["dimension"])
+        self.passage_file = VectorFile(self.folder / PASSAGE_VECTORS, self.dimension)
+        self.sentence_file = VectorFile(self.folder / SENTENCE_VECTORS, self.dimension)
+        self._ann: VectorIndex | None = None
+        self._ann_file: str | None = None
+        self._ann_generation = -1
+        self._ann_lock = threading.RLock()
+        self._local = threading.local()
+        self._cache: dict[str, object] = {}
+        self._cache_generation = -1
+        self.names = Lookup(
+            self,
+            "SELECT 1 FROM names WHERE word = ? AND capital > 0 AND lower = 0",
+            lambda w: len(w) > 1 and w not in STOPWORDS and w not in NAME_EXCLUDED,
+        )
+        self.speaker_words = Lookup(self, "SELECT 1 FROM speaker_words WHERE word = ? AND count > 0")
+
+    @classmethod
+    def open(cls, folder: str | Path) -> IndexStore:
+        """Open the index at ``folder`` (it must exist and be of :data:`FORMAT_VERSION`)."""
+        folder = Path(folder)
+        try:
+            db = Database(folder)
+            meta = db.meta()
+        except (FileNotFoundError, sqlite3.Error) as exc:
+            raise IndexCorruptError(f"index.sqlite cannot be read ({exc})") from exc
+        missing = {"format", "format_version", "model", "dimension", "generation"} - set(meta)
+        if missing or meta.get("format") != FORMAT:
+            db.close()
+            raise IndexCorruptError(f"index.sqlite is not a qa index (missing {', '.join(sorted(missing))})")
+        store = cls(folder, db)
+        for vectors, key in ((store.passage_file, "next_passage"), (store.sentence_file, "next_sentence")):
+            if vectors.rows < meta[key]:
+                db.close()
+                raise IndexCorruptError(
+                    f"{vectors.path.name} holds {vectors.rows} vectors, the index needs {meta[key]}"
+                )
+        return store
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self.db.close()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def manifest(self) -> dict:
+        """The index's settings and counts (format, model, dimension, text rules, passages,
+        sentences, documents, generation, vector index kind...)."""
+        meta = self.db.meta()
+        meta["vector_index"] = {
+            "kind": meta.get("ann_kind"),
+            "lists": meta.get("ann_lists"),
+            "file": meta.get("ann_file"),
+            "generation": meta.get("ann_generation"),
+        }
+        return meta
+
+    @property
+    def generation(self) -> int:
+        """How many commits the index has seen (read now, in this thread's transaction if any)."""
+        return int(self.db.get("generation", 0))
+
+    @property
+    def generation_seen(self) -> int:
+        """The generation this thread's current read (or the last refresh) saw."""
+        return getattr(self._local, "generation", self._ann_generation)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[int]:
+        """One consistent view of the index for the duration of the block (one read transaction);
+        yields its generation. Blocks nest."""
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield self._local.generation
+            finally:
+                self._local.depth = depth
+            return
+        conn = self.db.connection
+        conn.execute("BEGIN")
+        self._local.depth = 1
+        try:
+            generation = self.generation  # the first read fixes the snapshot
+            self._local.generation = generation
+            self.refresh(generation)
+            yield generation
+        finally:
+            self._local.depth = 0
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("COMMIT")
+
+    def refresh(self, generation: int | None = None) -> None:
+        """Bring the vector index up to ``generation`` (the current one when None)."""
+        generation = self.generation if generation is None else generation
+        with self._ann_lock:
+            if self._ann is not None and self._ann_generation >= generation:
+                return
+            meta = self.db.meta()
+            if self._ann is None or meta.get("ann_file") != self._ann_file:
+                self._load_ann(meta)
+            self._replay(self._ann_generation, generation)
+            self._ann_generation = max(self._ann_generation, generation)
+
+    def _load_ann(self, meta: dict) -> None:
+        name = meta.get("ann_file")
+        if name:
+            try:
+                self._ann = VectorIndex.load(
+                    self.folder / name, dimension=self.dimension, trained_for=int(meta.get("ann_trained_for", 0))
+                )
+                self._ann_file, self._ann_generation = name, int(meta["ann_generation"])
+                return
+            except IndexFileError:
+                pass  # rebuilt from the vectors below
+        ids = self.live_ids()
+        self._ann = VectorIndex.build(ids, self.passage_file.read(ids), dimension=self.dimension)
+        self._ann_file, self._ann_generation = name, int(meta["generation"])
+
+    def _replay(self, after: int, upto: int) -> None:
+        rows = self.db.execute(
+            "SELECT op, first, count FROM vector_log WHERE gen > ? AND gen <= ? ORDER BY gen, rowid", (after, upto)
+        ).fetchall()
+        for op, first, count in rows:
+            ids = np.arange(first, first + count, dtype=np.int64)
+            if op > 0:
+                self._ann.add(ids, self.passage_file.read(ids))
+            else:
+                self._ann.remove(ids)
+
+    @property
+    def vector_index(self) -> VectorIndex:
+        """The vector index, as of the last refresh."""
+        if self._ann is None:
+            self.refresh()
+        return self._ann
+
+    def _cached(self, key: str, make):
+        generation = self.generation_seen
+        if generation != self._cache_generation:
+            self._cache, self._cache_generation = {}, generation
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    # ------------------------------------------------------------------ documents
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        """The indexed article ``doc_id``, or None."""
+        row = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return StoredDocument.from_row(row) if row else None
+
+    @property
+    def documents(self) -> dict[str, StoredDocument]:
+        """Every indexed article, by id (reads them all: prefer :meth:`document` and :meth:`outlets`)."""
+        rows = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY doc_id")
+        return {row[0]: StoredDocument.from_row(row) for row in rows}
+
+    def document_ids(self, *, origin: str | None = None) -> list[str]:
+        """Ids of the indexed articles (of one origin, when given), sorted."""
+        if origin is None:
+            return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
+        sql = "SELECT doc_id FROM documents WHERE origin = ? ORDER BY doc_id"
+        return [r[0] for r in self.db.execute(sql, (origin,))]
+
+    @property
+    def document_count(self) -> int:
+        return int(self.db.get("documents", 0))
+
+    @property
+    def passage_count(self) -> int:
+        return int(self.db.get("passages", 0))
+
+    def outlets(self) -> list[str]:
+        """Distinct outlets of the indexed articles, sorted (empty string for articles without one)."""
+        return sorted(r[0] for r in self.db.execute("SELECT DISTINCT outlet FROM documents"))
+
+    def summary(self) -> dict[str, int | str]:
+        """Articles, the first and last article date, and how many articles are undated."""
+        documents, first, last, undated = self.db.execute(
+            "SELECT COUNT(*), MIN(NULLIF(date, '')), MAX(NULLIF(date, '')), SUM(date = '') FROM documents"
+        ).fetchone()
+        return {"documents": documents, "first_date": first or "", "last_date": last or "", "undated": undated or 0}
+
+    def warnings(self) -> list[str]:
+        """The warnings stored with indexed articles (such as a file that is not UTF-8)."""
+        rows = self.db.execute("SELECT warnings FROM documents WHERE warnings != '[]' ORDER BY doc_id")
+        return [w for (raw,) in rows for w in json.loads(raw)]
+
+    def allowed(
+        self,
+        *,
+        outlets: frozenset[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        doc_ids: frozenset[str] | None = None,
+    ) -> np.ndarray:
+        """Sorted ids of the passages of the articles that pass these filters (see
+        :class:`~qa.retrieval.Filters`; outlets lower-cased, undated articles fail a date filter)."""
+        where, args = [], []
+        if outlets is not None:
+            where.append(f"outlet_key IN ({','.join('?' * len(outlets))})")
+            args.extend(sorted(outlets))
+        if date_from or date_to:
+            where.append("date != ''")
+        if date_from:
+            where.append("date >= ?")
+            args.append(date_from)
+        if date_to:
+            where.append("date <= ?")
+            args.append(date_to)
+        if doc_ids is not None:
+            where.append(f"doc_id IN ({','.join('?' * len(doc_ids))})")
+            args.extend(sorted(doc_ids))
+        sql = "SELECT first_passage, passages FROM documents" + (" WHERE " + " AND ".join(where) if where else "")
+        ranges = self.db.execute(sql, args).fetchall()
+        if not ranges:
+            return np.zeros(0, np.int64)
+        return np.sort(np.concatenate([np.arange(a, a + n, dtype=np.int64) for a, n in ranges]))
+
+    # ------------------------------------------------------------------ lexical statistics
+
+    def stats(self) -> dict[str, float]:
+        """Counts behind BM25: passages, sentences and their mean lengths in tokens."""
+
+        def make() -> dict[str, float]:
+            meta = self.db.meta()
+            p, s = int(meta["passages"]), int(meta["sentences"])
+            return {
+                "passages": p,
+                "sentences": s,
+                "passage_length": meta["passage_tokens"] / p if p else 1.0,
+                "sentence_length": meta["sentence_tokens"] / s if s else 1.0,
+            }
+
+        return self._cached("stats", make)
+
+    def terms(self, tokens: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+        """Id, passage frequency and sentence frequency of each known token."""
+        tokens = sorted(set(tokens))
+        if not tokens:
+            return {}
+        found = {}
+        for at in range(0, len(tokens), 900):
+            part = tokens[at : at + 900]
+            sql = f"SELECT term, id, pdf, sdf FROM terms WHERE term IN ({','.join('?' * len(part))}) AND pdf > 0"
+            found.update({t: (i, p, s) for t, i, p, s in self.db.execute(sql, part)})
+        return found
+
+    def _deleted(self) -> np.ndarray:
+        return self._cached(
+            "deleted",
+            lambda: np.array([r[0] for r in self.db.execute("SELECT id FROM deleted ORDER BY id")], dtype=np.int64),
+        )
+
+    # ------------------------------------------------------------------ search
+
+    def search_dense(self, vector: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Ids of the ``k`` passages whose vectors are nearest ``vector`` (among ``allowed``)."""
+        _, ids = self.vector_index.search(vector, k, allowed=allowed, exact=self.passage_file.read)
+        return ids
+
+    def search_lexical(
+        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and BM25 scores of the ``k`` best passages for ``tokens`` (among ``allowed``)."""
+        known = self.terms(tokens)
+        stats = self.stats()
+        counts: dict[str, int] = {}
+        for t in tokens:
+            if t in known:
+                counts[t] = counts.get(t, 0) + 1
+        terms = [
+            (known[t][0], n * postings.bm25_idf(stats["passages"], known[t][1]), known[t][1], t)
+            for t, n in counts.items()
+        ]
+        return postings.search(
+            self.db.connection,
+            terms,
+            k,
+            mean_length=stats["passage_length"],
+            deleted=self._deleted(),
+            allowed=allowed,
+        )
+
+    def live_ids(self) -> np.ndarray:
+        """Ids of every passage, sorted."""
+        return np.array([r[0] for r in self.db.execute("SELECT id FROM passages ORDER BY id")], dtype=np.int64)
+
+    def candidates(self, ids: Sequence[int]) -> Candidates:
+        """What retrieval reads of the passages ``ids`` (in that order; ids no longer indexed are left out)."""
+        ids = [int(i) for i in ids]
+        rows: dict[int, tuple] = {}
+        for at in range(0, len(ids), 900):
+            part = ids[at : at + 900]
+            sql = (
+                "SELECT p.id, p.doc_id, p.char_start, p.first_sentence, d.spans, d.terms, d.lengths, d.flags, "
+                f"d.facts, d.speakers FROM passages p JOIN passage_data d ON d.id = p.id WHERE p.id IN "
+                f"({','.join('?' * len(part))})"
+            )
+            rows.update({r[0]: r for r in self.db.execute(sql, part)})
+        found = [rows[i] for i in ids if i in rows]
+        lengths = [np.frombuffer(r[6], _I32) for r in found]
+        counts = np.array([len(x) for x in lengths], dtype=np.int64)
+        sentence_lengths = np.concatenate([np.zeros(0, np.int64), *lengths]).astype(np.int64)
+        terms = np.concatenate([np.zeros(0, np.int64), *(np.frombuffer(r[5], _I32) for r in found)]).astype(np.int64)
+        spans = np.concatenate([np.zeros(0, np.int64), *(np.frombuffer(r[4], _I32) for r in found)]).astype(np.int64)
+        flags = np.concatenate([np.zeros(0, np.uint8), *(np.frombuffer(r[7], np.uint8) for r in found)])
+        out = Candidates(
+            ids=np.array([r[0] for r in found], dtype=np.int64),
+            keys=tuple((r[1], r[2]) for r in found),
+            first_sentence=np.array([r[3] for r in found], dtype=np.int64),
+            counts=counts,
+            spans=spans.reshape(-1, 2),
+            flags=flags,
+            terms=terms,
+            token_sentence=np.repeat(np.arange(len(sentence_lengths), dtype=np.int64), sentence_lengths),
+            sentence_lengths=sentence_lengths,
+            speakers=tuple(frozenset(r[9].split()) for r in found),
+            vectors=self.passage_file.read(np.array([r[0] for r in found], dtype=np.int64)),
+            sentence_vectors=np.zeros((0, self.dimension), np.float32),
+            facts_json=tuple(r[8] for r in found),
+        )
+        object.__setattr__(out, "sentence_vectors", self.sentence_file.read(out.sentence_ids))
+        return out
+
+    def passages_by_id(self, ids: Iterable[int]) -> list[Passage]:
+        """The passages ``ids``, in that order, with their article's labels (ids no longer indexed are left out)."""
+        ids = [int(i) for i in ids]
+        found = self.passage_map(ids)
+        return [found[i] for i in ids if i in found]
+
+    def passage_map(self, ids: Iterable[int]) -> dict[int, Passage]:
+        """The passages ``ids`` by id, with their article's labels (ids no longer indexed are left out)."""
+        ids = list(dict.fromkeys(int(i) for i in ids))
+        rows: dict[int, tuple] = {}
+        for at in range(0, len(ids), 900):
+            part = ids[at : at + 900]
+            sql = (
+                "SELECT p.id, p.doc_id, p.char_start, p.char_end, p.text, p.quotes, d.spans, "
+                "doc.title, doc.outlet, doc.date, doc.url, doc.kind FROM passages p "
+                "JOIN passage_data d ON d.id = p.id JOIN documents doc ON doc.doc_id = p.doc_id "
+                f"WHERE p.id IN ({','.join('?' * len(part))})"
+            )
+            rows.update({r[0]: r for r in self.db.execute(sql, part)})
+        out = {}
+        for i in ids:
+            if i not in rows:
+                continue
+            _, doc_id, start, end, text, quotes, spans, title, outlet, day, url, kind = rows[i]
+            flat = np.frombuffer(spans, _I32).tolist()
+            out[i] = Passage(
+                doc_id=doc_id,
+                title=title,
+                outlet=outlet,
+                date=day,
+                text=text,
+                char_start=start,
+                char_end=end,
+                url=url,
+                kind=kind,
+                sentences=tuple(zip(flat[0::2], flat[1::2])),
+                quotes=tuple(Quote(*q) for q in json.loads(quotes)),
+            )
+        return out
+
+    @property
+    def passages(self) -> PassageView:
+        """Every passage, in id order (read as needed)."""
+        return PassageView(self)
+
+    def passage_id(self, doc_id: str, char_start: int) -> tuple[int, int, int] | None:
+        """The id, first sentence id and sentence count of the passage of ``doc_id`` starting at ``char_start``."""
+        return self.db.execute(
+            "SELECT id, first_sentence, sentences FROM passages WHERE doc_id = ? AND char_start = ?",
+            (doc_id, char_start),
+        ).fetchone()
+
+    def sentence_range(self, passage_id: int) -> tuple[int, int] | None:
+        """The first sentence id and the number of sentences of passage ``passage_id``."""
+        return self.db.execute("SELECT first_sentence, sentences FROM passages WHERE id = ?", (passage_id,)).fetchone()
+
+    def sentence_owner(self, sentence_id: int) -> int | None:
+        """The id of the passage that holds sentence ``sentence_id``."""
+        row = self.db.execute(
+            "SELECT id, first_sentence, sentences FROM passages WHERE first_sentence <= ? "
+            "ORDER BY first_sentence DESC LIMIT 1",
+            (sentence_id,),
+        ).fetchone()
+        return row[0] if row and sentence_id < row[1] + row[2] else None
+
+    def sentence_rows(self, passage: Passage, span: tuple[int, int]) -> frozenset[int]:
+        """Ids of the sentences of ``passage`` that lie within ``span`` (source offsets); empty
+        when the passage is not in this index."""
+        found = self.passage_id(passage.doc_id, passage.char_start)
+        if found is None:
+            return frozenset()
+        first = found[1]
+        return frozenset(first + i for i, (s, e) in enumerate(passage.sentences) if span[0] <= s and e <= span[1])
