@@ -494,6 +494,38 @@ def content_hash(document: Document) -> str:
     return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """What the text side made of one article: prepared, or left out (and why)."""
+
+    item: _Work
+    prepared: Prepared | None = None
+    skip: Skip | None = None
+    reason: str | None = None
+
+
+def _prepare_one(item: _Work, store: IndexStore, chunking: Chunking, max_bytes: int, contents: dict) -> _Outcome:
+    """Read and prepare one article, or say why it is left out (``contents``: hashes of this run's articles)."""
+    try:
+        if item.state.size > max_bytes:
+            raise CorpusError(
+                f"{item.doc_id} is {item.state.size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB an "
+                "article may have; split it into articles, or pass a larger max_article_bytes"
+            )
+        document = item.load()
+        content = content_hash(document)
+        kept = contents.get(content) or _indexed_with(store, content, item.doc_id)
+        if kept is not None:
+            reason = f"it has the same text as {kept}, which is indexed; only {kept} is kept"
+            return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, reason, kept), reason=reason)
+        contents[content] = item.doc_id
+        return _Outcome(item, prepared=prepare(document, item, chunking))
+    except ArticleGoneError as exc:
+        return _Outcome(item, reason=str(exc))
+    except CorpusError as exc:
+        return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, str(exc)), reason=str(exc))
+
+
 def ingest(
     writer: StoreWriter,
     work: Sequence[_Work],
@@ -504,11 +536,14 @@ def ingest(
     report: IngestReport | None = None,
     max_bytes: int = MAX_ARTICLE_BYTES,
 ) -> IngestReport:
-    """Ingest ``work`` in batches of about :data:`BATCH_PASSAGES` passages, one commit each."""
+    """Ingest ``work`` in batches of about :data:`BATCH_PASSAGES` passages, one commit each.
+
+    The text side runs in this thread, between batches: on 2 cores a second thread for it
+    slowed the encoder more than it saved (measured in ``bench/RESULTS.md``).
+    """
     report = report if report is not None else IngestReport()
     if not work:
         return report
-    store = writer.store
     bar = None
     if progress and len(work) >= _PROGRESS_MIN:
         from tqdm import tqdm
@@ -518,7 +553,6 @@ def ingest(
     batch: list[tuple[Prepared, _Work]] = []
     skips: list[Skip] = []
     gone: list[str] = []
-    contents: dict[str, str] = {}  # content hash -> article, for this run
 
     def flush() -> None:
         nonlocal batch, skips, gone, passages_done
@@ -526,52 +560,30 @@ def ingest(
             passages_done += _commit(writer, batch, skips, gone, encoder, report)
         batch, skips, gone = [], [], []
 
-    for item in work:
-        reason = None
-        try:
-            if item.state.size > max_bytes:
-                raise CorpusError(
-                    f"{item.doc_id} is {item.state.size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB an "
-                    "article may have; split it into articles, or pass a larger max_article_bytes"
-                )
-            document = item.load()
-            content = content_hash(document)
-            kept = contents.get(content) or _indexed_with(store, content, item.doc_id)
-            if kept is not None:
-                skips.append(
-                    Skip(
-                        item.doc_id,
-                        item.origin,
-                        item.state,
-                        f"it has the same text as {kept}, which is indexed; only {kept} is kept",
-                        kept,
-                    )
-                )
-                reason = skips[-1].reason
+    contents: dict[str, str] = {}  # content hash -> article, for this run
+    try:
+        for item in work:
+            outcome = _prepare_one(item, writer.store, chunking, max_bytes, contents)
+            if outcome.prepared is not None:
+                batch.append((outcome.prepared, item))
             else:
-                contents[content] = item.doc_id
-                batch.append((prepare(document, item, chunking), item))
-        except ArticleGoneError as exc:
-            reason = str(exc)
-            if item.replaces:
-                gone.append(item.doc_id)
-        except CorpusError as exc:
-            reason = str(exc)
-            skips.append(Skip(item.doc_id, item.origin, item.state, reason))
-        if reason is not None:
-            warn(f"{item.doc_id} was left out of the index: {reason}" if not reason.startswith(item.doc_id) else reason)
-            report.skipped.append(item.doc_id)
-            if item.replaces and item.doc_id not in gone:
-                gone.append(item.doc_id)  # its older version goes: the file no longer holds an article
-        if sum(len(p.passages) for p, _ in batch) >= BATCH_PASSAGES:
-            flush()
+                if outcome.skip is not None:
+                    skips.append(outcome.skip)
+                reason = outcome.reason
+                warn(reason if reason.startswith(item.doc_id) else f"{item.doc_id} was left out of the index: {reason}")
+                report.skipped.append(item.doc_id)
+                if item.replaces:
+                    gone.append(item.doc_id)  # its older version goes: the file no longer holds an article
+            if sum(len(p.passages) for p, _ in batch) >= BATCH_PASSAGES:
+                flush()
+            if bar is not None:
+                bar.update(1)
+                elapsed = time.perf_counter() - started
+                bar.set_postfix_str(f"{passages_done / elapsed:.1f} passages/s" if elapsed > 0 else "")
+        flush()
+    finally:
         if bar is not None:
-            bar.update(1)
-            elapsed = time.perf_counter() - started
-            bar.set_postfix_str(f"{passages_done / elapsed:.1f} passages/s" if elapsed > 0 else "")
-    flush()
-    if bar is not None:
-        bar.close()
+            bar.close()
     return report
 
 
