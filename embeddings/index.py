@@ -170,10 +170,11 @@ class VectorIndex:
         return n < FLAT_LIMIT // 2 or n > 8 * self.trained_for or n * 8 < self.trained_for
 
     def train(self, vectors: np.ndarray, *, seed: int = 1234) -> None:
-        """Fit the IVF lists on (a sample of at most 64 per list of) ``vectors``."""
+        """Fit the IVF lists on (a sample of at most 64 per list of) ``vectors``, all the index is to hold."""
         if self.kind != "ivf":
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        count = len(vectors)
         most = 64 * self.lists
         if len(vectors) > most:
             pick = np.random.default_rng(seed).choice(len(vectors), most, replace=False)
@@ -181,7 +182,7 @@ class VectorIndex:
         ivf = _faiss().extract_index_ivf(self._index)
         ivf.cp.seed = seed
         self._index.train(vectors)
-        self.trained_for = max(len(vectors), self.lists)
+        self.trained_for = max(count, self.lists)  # the size it was planned for
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add ``vectors`` under ``ids`` (ids must not be in the index already)."""

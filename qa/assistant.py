@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -112,6 +112,7 @@ class Assistant:
         weights: str | os.PathLike | RetrievalConfig | None = None,
         refresh: bool = True,
         sentence_vectors: str = "pooled",
+        report: Callable[[str], None] | None = None,
     ) -> Assistant:
         """Open the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
@@ -141,6 +142,7 @@ class Assistant:
                 forward pass, the fast default) or ``"separate"`` (each sentence encoded on its
                 own: about half the ingest rate, and 3-4 points more hit@1 on the five articles'
                 question sets; see ``bench/RESULTS.md``). Changing it re-encodes the index.
+            report: called with a line about what the refresh did (articles added, removed...).
 
         Raises:
             CorpusError: the corpus folder is missing or holds no readable article.
@@ -168,6 +170,7 @@ class Assistant:
             rebuild=rebuild,
             refresh=refresh,
             sentence_vectors=sentence_vectors,
+            report=report,
         )
         return cls(
             store,

@@ -1,4 +1,4 @@
-"""Command line: ``qa index``, ``qa ask``, ``qa eval``, ``qa serve``.
+"""Command line: ``qa index``, ``qa add``, ``qa remove``, ``qa ask``, ``qa eval``, ``qa serve``.
 
 Library errors become one-line messages on stderr (exit status 2), never tracebacks.
 """
@@ -33,6 +33,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="optional second stage: a bi-encoder name or path (e.g. all-mpnet-base-v2) or cross-encoder:PATH",
     )
+    parser.add_argument(
+        "--sentence-vectors",
+        choices=("pooled", "separate"),
+        default="pooled",
+        help="how sentence vectors are made: pooled from the passage's own forward pass (default, fast) or "
+        "each sentence encoded on its own (about half the ingest rate); changing it re-encodes the index",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or refresh the index")
     _common(p)
     p.add_argument("--rebuild", action="store_true", help="rebuild even if the index is up to date")
+
+    p = sub.add_parser("add", help="index articles (files or folders) without a rebuild")
+    _common(p)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="article files (.txt, .md, .html) or folders of them")
+
+    p = sub.add_parser("remove", help="take articles out of the index (their files are left alone)")
+    _common(p)
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="article ids, as citations show them")
 
     p = sub.add_parser("ask", help="answer one question")
     _common(p)
@@ -100,18 +115,28 @@ def load_assistant(args, **kwargs):
     from .assistant import Assistant
 
     return Assistant.load(
-        corpus=args.corpus, index=args.index, model=args.model, rerank=args.rerank, weights=args.weights, **kwargs
+        corpus=args.corpus,
+        index=args.index,
+        model=args.model,
+        rerank=args.rerank,
+        weights=args.weights,
+        sentence_vectors=args.sentence_vectors,
+        **kwargs,
     )
 
 
 def _run(args) -> int:
     if args.command == "index":
-        assistant = load_assistant(args, rebuild=args.rebuild)
-        m = assistant.store.manifest
-        print(
-            f"index {assistant.store.folder}: {m['documents']} articles, {m['passages']} passages, "
-            f"{m['sentences']} sentences, model {m['model']}"
-        )
+        assistant = load_assistant(args, rebuild=args.rebuild, report=lambda m: print(m, file=sys.stderr))
+        print(_describe_index(assistant))
+        return 0
+    if args.command in ("add", "remove"):
+        if args.command == "remove":
+            _check_index(args.index)
+        assistant = load_assistant(args, refresh=False)
+        done = assistant.add(args.paths, progress=True) if args.command == "add" else assistant.remove(args.doc_ids)
+        print(done.describe())
+        print(_describe_index(assistant))
         return 0
     if args.command == "ask":
         if not args.question.strip():
@@ -153,6 +178,23 @@ def _run(args) -> int:
         )
         return 0
     raise AssertionError(args.command)
+
+
+def _describe_index(assistant) -> str:
+    m = assistant.store.manifest
+    return (
+        f"index {assistant.store.folder}: {m['documents']} articles, {m['passages']} passages, "
+        f"{m['sentences']} sentences, model {m['model']}, {m['vector_index']['kind']} vector index"
+    )
+
+
+def _check_index(index: str) -> None:
+    from pathlib import Path
+
+    from .errors import IndexLocationError
+
+    if not (Path(index) / "index.sqlite").is_file():
+        raise IndexLocationError(f"there is no index at {index}; make one with qa index, or pass --index")
 
 
 def format_answer(answer) -> str:

@@ -269,3 +269,39 @@ def test_gradio_client_endpoints(chat_url):
     assert nothing["hits"] == [] and "No article matches the filter" in nothing["notes"][0]
     with pytest.raises(AppError, match="YYYY-MM-DD"):
         client.predict("talks", date_from="May 1", api_name="/ask")
+
+
+@pytest.fixture(scope="module")
+def growing(tmp_path_factory, real_encoder):
+    """A chat over its own index, and the path of an article another process will add to it."""
+    from qa import Assistant
+
+    root = tmp_path_factory.mktemp("growing")
+    assistant = Assistant.load(corpus=CORPUS, index=root / "index", encoder=real_encoder, progress=False)
+    late = root / "late" / "zorblatt.txt"
+    late.parent.mkdir()
+    late.write_text(
+        "Zorblatt talks\n\nThe Zorblatt envoy said on Friday that the Black Sea grain corridor would reopen "
+        "within a week, after a third round of talks in Geneva ended with a signed protocol.\n",
+        encoding="utf-8",
+    )
+    for url in _serve(assistant):
+        yield url, root, late
+
+
+def test_a_running_chat_sees_an_added_article_on_its_next_question(page, growing, real_encoder):
+    """An article added by another ``Assistant`` (as ``qa add`` in another process would) is cited by the
+    chat's next question, with no restart."""
+    from qa import Assistant
+
+    url, root, late = growing
+    _open(page, url)
+    question = "what did the Zorblatt envoy say about the grain corridor?"
+    assert "zorblatt.txt" not in _ask(page, question).inner_text()
+    other = Assistant.load(corpus=CORPUS, index=root / "index", encoder=real_encoder, progress=False, refresh=False)
+    other.add([late])
+    reply = _ask(page, question)
+    assert "zorblatt.txt" in reply.locator("a.qa-cite").first.inner_text()
+    assert "grain corridor would reopen" in reply.locator("blockquote.qa-passage mark").first.inner_text()
+    other.remove([str(late.resolve())])
+    assert "zorblatt.txt" not in _ask(page, question).inner_text()

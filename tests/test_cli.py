@@ -68,3 +68,24 @@ def test_ask_json_carries_the_api_fields(tmp_path):
     assert text[hit["passage"]["char_start"] : hit["passage"]["char_end"]] == hit["passage"]["text"]
     plain = _qa("ask", "what did Lavrov say about a summit", "--k", "1", "--index", str(tmp_path / "index"))
     assert "[1]" in plain.stdout and ">>>" in plain.stdout
+
+
+@pytest.mark.model
+def test_add_and_remove_from_the_command_line(tmp_path, corpus_copy):
+    index = ["--corpus", str(corpus_copy), "--index", str(tmp_path / "index")]
+    made = _qa("index", *index)
+    assert made.returncode == 0 and "5 articles" in made.stdout, made.stderr
+    new = tmp_path / "elsewhere" / "truce.txt"
+    new.parent.mkdir()
+    new.write_text("Truce holds\n\nThe Zorblatt envoy said the Black Sea truce held for a third week.\n")
+    added = _qa("add", str(new), *index)
+    assert added.returncode == 0 and "1 added" in added.stdout and "6 articles" in added.stdout, added.stderr
+    asked = _qa("ask", "what did the Zorblatt envoy say?", "--json", *index)
+    assert json.loads(asked.stdout)["hits"][0]["passage"]["doc_id"] == str(new.resolve())
+    gone = _qa("remove", "nope.txt", *index)
+    assert gone.returncode == 2 and gone.stderr.startswith("error: no indexed article has the id 'nope.txt'")
+    removed = _qa("remove", str(new.resolve()), *index)
+    assert removed.returncode == 0 and "5 articles" in removed.stdout, removed.stderr
+    assert new.exists()
+    missing = _qa("add", str(tmp_path / "absent.txt"), *index)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr

@@ -176,9 +176,11 @@ def open_index(
     _check_location(source.location, index)
     if not refresh and (index / DATABASE).is_file() and not rebuild:
         try:
-            return _emit_warnings(IndexStore.open(index))
+            store = IndexStore.open(index)
         except IndexCorruptError:
-            pass  # made again below
+            store = None  # made again below
+        if store is not None and store.model == encoder.name and store.dimension == encoder.dimension:
+            return _emit_warnings(store)
     with _lock(index, wait=not refresh) as locked:
         if not locked:
             say(f"another process is updating {index}; opening it as last committed")
@@ -554,11 +556,18 @@ def ingest(
     skips: list[Skip] = []
     gone: list[str] = []
 
+    pending = 0  # articles read since the last commit
+
     def flush() -> None:
-        nonlocal batch, skips, gone, passages_done
+        nonlocal batch, skips, gone, passages_done, pending
         if batch or skips or gone:
             passages_done += _commit(writer, batch, skips, gone, encoder, report)
         batch, skips, gone = [], [], []
+        if bar is not None:  # progress counts committed articles, so the rate and time left are real
+            bar.update(pending)
+            elapsed = time.perf_counter() - started
+            bar.set_postfix_str(f"{passages_done / elapsed:.1f} passages/s" if elapsed > 0 else "")
+        pending = 0
 
     contents: dict[str, str] = {}  # content hash -> article, for this run
     try:
@@ -574,12 +583,9 @@ def ingest(
                 report.skipped.append(item.doc_id)
                 if item.replaces:
                     gone.append(item.doc_id)  # its older version goes: the file no longer holds an article
+            pending += 1
             if sum(len(p.passages) for p, _ in batch) >= BATCH_PASSAGES:
                 flush()
-            if bar is not None:
-                bar.update(1)
-                elapsed = time.perf_counter() - started
-                bar.set_postfix_str(f"{passages_done / elapsed:.1f} passages/s" if elapsed > 0 else "")
         flush()
     finally:
         if bar is not None:

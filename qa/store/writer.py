@@ -185,6 +185,7 @@ class StoreWriter:
                 conn.execute("ROLLBACK")
             raise
         self.store.refresh(generation)
+        self._upkeep()
         return generation
 
     def _remove(self, conn, doc_id: str, totals: Counter, generation: int) -> list[tuple[int, int]]:
@@ -410,15 +411,22 @@ class StoreWriter:
 
     def finish(self, *, force: bool = False) -> None:
         """Merge segments, and write the vector index file when the log since the last one is long,
-        the index no longer suits its size, or ``force``."""
+        the index no longer suits its size, there is none yet, or ``force``."""
         self.merge()
+        self._upkeep(force=force, first=True)
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _upkeep(self, *, force: bool = False, first: bool = False) -> None:
+        """Rebuild the vector index when it no longer suits its size (flat past its limit, IVF trained
+        for another size), and write it when that happened or the log since the last file is long."""
         store = self.store
         store.refresh()
         meta = self.db.meta()
-        logged = self.db.execute("SELECT COALESCE(SUM(count), 0) FROM vector_log").fetchone()[0]
         ann = store.vector_index
         rebuild = ann.needs_rebuild
-        if not (force or rebuild or not meta.get("ann_file") or logged > max(ANN_LOG_ROWS, ANN_LOG_SHARE * len(ann))):
+        logged = self.db.execute("SELECT COALESCE(SUM(count), 0) FROM vector_log").fetchone()[0]
+        long_log = logged > max(ANN_LOG_ROWS, ANN_LOG_SHARE * len(ann))
+        if not (force or rebuild or long_log or (first and not meta.get("ann_file"))):
             return
         generation = int(meta["generation"])
         if rebuild:
@@ -451,7 +459,6 @@ class StoreWriter:
         for old in store.folder.glob("ann-*.faiss"):
             if old.name != name:
                 old.unlink(missing_ok=True)
-        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _bounds(lengths: np.ndarray) -> list[tuple[int, int]]:

@@ -1,0 +1,457 @@
+"""Archive scale: ingest rate on the shared archive, and the index's costs at 1k to 1M passages.
+
+    python bench/bench_scale.py --archive               # ingest ../shared/news-archive/corpus with the real model
+    python bench/bench_scale.py --passages 100000       # one JSON object for that size
+    python bench/bench_scale.py --report                # table and plot of every size measured so far
+
+``--archive`` ingests the shared archive (1,835 articles) with all-MiniLM-L6-v2 through
+``open_index``, as ``qa index`` does, then encodes the same passages with a bare
+``model.encode``; it keeps the index in ``bench/out/archive-index`` for the other runs.
+
+``--passages N`` builds an index of N passages from real text: the passages of the shared
+archive and of its 6,000-article pool, cut and analysed by the real text side, repeated under
+new article ids where N is larger than that (about 110,000). Their vectors are fed straight to
+the index layer, since encoding a million passages on 2 cores would take about ten hours: the
+archive's passages keep their real vectors, every other passage gets the real vector of a
+random archive passage plus noise (cosine about 0.9 to it). Questions are the archive's 200
+quiz questions, encoded by the real model. A fresh process then opens the index and measures
+open time, RSS with the model loaded, search and ``ask()`` latency without the query encode,
+recall@10 of the vector index against an exact search, and adding and removing 10 real
+articles (with the real model). Results go to ``bench/out/scale-N.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from embeddings import load_encoder  # noqa: E402
+from qa.documents import ArticleMeta, CorpusFolder  # noqa: E402
+from qa.passages import Chunking  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "news-archive"
+OUT = ROOT / "bench" / "out"
+ARCHIVE_INDEX = OUT / "archive-index"
+HELD_BACK = 10  # pool articles kept out of every build, for the add-10 measurement
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _disk_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+# --------------------------------------------------------------------------- the shared archive
+
+
+def archive(args) -> dict:
+    """Ingest the shared archive with the real model; compare with a bare encode of the same passages."""
+    from qa.store import open_index
+
+    encoder = load_encoder()
+    encoder.encode(["warm up"] * 8)
+    corpus = SHARED / "corpus"
+    if args.articles:
+        tmp = Path(tempfile.mkdtemp(prefix="archive-"))
+        for name in sorted(p.name for p in corpus.glob("*.txt"))[: args.articles]:
+            shutil.copy(corpus / name, tmp / name)
+        corpus = tmp
+    index = ARCHIVE_INDEX if not args.articles else Path(tempfile.mkdtemp()) / "index"
+    if index.exists():
+        shutil.rmtree(index)
+    started = time.perf_counter()
+    store = open_index(corpus, index, encoder, progress=True)
+    build = time.perf_counter() - started
+    texts = [p.text for p in store.passages]
+    started = time.perf_counter()
+    encoder.encode(texts, batch_size=64)
+    bare = time.perf_counter() - started
+    result = {
+        "articles": store.document_count,
+        "passages": len(texts),
+        "sentences": store.manifest["sentences"],
+        "build_s": round(build, 1),
+        "build_passages_per_s": round(len(texts) / build, 2),
+        "bare_encode_s": round(bare, 1),
+        "bare_encode_passages_per_s": round(len(texts) / bare, 2),
+        "build_rate_over_bare": round(bare / build, 3),
+        "disk_mb": round(_disk_mb(index), 1),
+        "vector_index": store.manifest["vector_index"]["kind"],
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "scale-archive.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+# --------------------------------------------------------------------------- index of N passages
+
+
+def _pool_folder() -> Path:
+    """The pool's articles as a corpus folder under /tmp (never in the repository)."""
+    folder = Path(tempfile.gettempdir()) / "qa-bench-pool"
+    if (folder / ".complete").exists():
+        return folder
+    folder.mkdir(exist_ok=True)
+    meta = []
+    with gzip.open(SHARED / "pool.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            row = json.loads(line)
+            name = f"pool-{i:05d}.txt"
+            (folder / name).write_text(f"{row.get('title') or ''}\n\n{row['text']}\n", encoding="utf-8")
+            meta.append((name, row))
+    with open(folder / "metadata.toml", "w", encoding="utf-8") as fh:
+        for name, row in meta:
+            fh.write(f'["{name}"]\n')
+            for key in ("title", "outlet", "date", "url"):
+                value = str(row.get(key) or "").replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+                if key == "date" and value and len(value) != 10:
+                    value = ""
+                fh.write(f'{key} = "{value}"\n')
+    (folder / ".complete").write_text("")
+    return folder
+
+
+def _prepared_articles() -> tuple[list, list]:
+    """Every archive and pool article through the real text side (the held-back ones apart)."""
+    from qa.store.ingest import _loader, _Work, prepare
+
+    out, held = [], []
+    for folder in (SHARED / "corpus", _pool_folder()):
+        source = CorpusFolder(folder)
+        states = source.scan({})
+        metadata = source.metadata()
+        names = sorted(states)
+        for name in names:
+            work = _Work(name, "corpus", states[name], metadata.get(name, ArticleMeta()), _loader(source, name), False)
+            if folder.name == "qa-bench-pool" and len(held) < HELD_BACK and name.endswith("7.txt"):
+                held.append(folder / name)
+                continue
+            try:
+                out.append(prepare(work.load(), work, Chunking()))
+            except Exception:  # the bad input the ingest would name and leave out
+                continue
+    return out, held
+
+
+def build(args) -> dict:
+    """Build the N-passage index (vectors fed to the index layer), then probe it in a fresh process."""
+    from qa.store.ingest import _create
+    from qa.store.writer import StoreWriter
+
+    if not (ARCHIVE_INDEX / "index.sqlite").exists():
+        sys.exit("run python bench/bench_scale.py --archive first (it makes the real vectors)")
+    from qa.store import IndexStore
+
+    real = IndexStore.open(ARCHIVE_INDEX)
+    real_ids = real.live_ids()
+    real_keys = {(p.doc_id, p.char_start): int(i) for i, p in zip(real_ids, real.passages_by_id(real_ids))}
+    real_p = real.passage_file.read(real_ids)
+    row_of = {int(i): r for r, i in enumerate(real_ids)}
+    print("text side of the archive and the pool ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    articles, held = _prepared_articles()
+    text_s = time.perf_counter() - started
+    available = sum(len(a.passages) for a in articles)
+    print(f"{len(articles)} articles, {available} passages in {text_s:.0f} s", file=sys.stderr, flush=True)
+
+    class Spec:
+        name, dimension = real.model, real.dimension
+
+    index = Path(args.index or (OUT / f"scale-index-{args.passages}"))
+    if index.exists():
+        shutil.rmtree(index)
+    store = _create(index, Spec, Chunking())
+    writer = StoreWriter(store)
+    rng = np.random.default_rng(0)
+    noise = 0.45 / np.sqrt(real.dimension)
+    batch, in_batch, total, copy = [], 0, 0, 0
+    timings = {"commit_s": 0.0, "vectors_s": 0.0}
+
+    def vectors_of(article) -> tuple[np.ndarray, np.ndarray]:
+        p_rows, s_rows = [], []
+        for p in article.passages:
+            rid = real_keys.get((article.doc_id, p.char_start)) if copy == 0 else None
+            if rid is not None:
+                pv = real_p[row_of[rid]]
+                first, n = real.sentence_range(rid)
+                sv = real.sentence_file.read(np.arange(first, first + n))
+            else:
+                base = real_p[int(rng.integers(len(real_p)))]
+                pv = base + rng.normal(0, noise, real.dimension)
+                sv = base + rng.normal(0, noise, (len(p.sentences), real.dimension))
+            p_rows.append(pv)
+            s_rows.append(np.atleast_2d(sv))
+        P = np.vstack(p_rows).astype(np.float32)
+        S = np.vstack(s_rows).astype(np.float32)
+        P /= np.linalg.norm(P, axis=1, keepdims=True)
+        S /= np.linalg.norm(S, axis=1, keepdims=True)
+        return P, S
+
+    def flush() -> None:
+        nonlocal batch, in_batch
+        if not batch:
+            return
+        t = time.perf_counter()
+        vectors = [vectors_of(a) for a in batch]
+        first_p, first_s = writer.reserve(0, 0)
+        writer.write_vectors(first_p, np.vstack([v[0] for v in vectors]), first_s, np.vstack([v[1] for v in vectors]))
+        timings["vectors_s"] += time.perf_counter() - t
+        t = time.perf_counter()
+        writer.commit(add=batch, first_passage=first_p, first_sentence=first_s)
+        writer.merge()
+        timings["commit_s"] += time.perf_counter() - t
+        batch, in_batch = [], 0
+
+    started = time.perf_counter()
+    while total < args.passages:
+        for article in articles:
+            if total >= args.passages:
+                break
+            take = article if copy == 0 else replace(article, doc_id=f"copy{copy}/{article.doc_id}")
+            if total + len(take.passages) > args.passages:
+                n = args.passages - total
+                cut = sum(len(p.sentences) for p in take.passages[:n])
+                take = replace(
+                    take, passages=take.passages[:n], tokens=take.tokens[:n], facts=take.facts.rows(0, cut)
+                )
+            batch.append(take)
+            in_batch += len(take.passages)
+            total += len(take.passages)
+            if in_batch >= 2048:
+                flush()
+        copy += 1
+    flush()
+    t = time.perf_counter()
+    writer.finish(force=True)
+    finish_s = time.perf_counter() - t
+    build_s = time.perf_counter() - started
+    store.close()
+    archive_figures = json.loads((OUT / "scale-archive.json").read_text())
+    result = {
+        "passages": total,
+        "sentences": IndexStore.open(index).manifest["sentences"],
+        "copies_of_the_real_text": copy,
+        "build_s": round(build_s, 1),
+        "build_passages_per_s": round(total / build_s, 1),
+        "build_commit_s": round(timings["commit_s"], 1),
+        "build_vector_index_s": round(finish_s, 1),
+        "bare_encode_s_projected": round(total / archive_figures["bare_encode_passages_per_s"], 1),
+        "disk_mb": round(_disk_mb(index), 1),
+    }
+    probe = subprocess.run(
+        [sys.executable, __file__, "--probe", str(index), "--held", json.dumps([str(p) for p in held])],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode:
+        sys.exit(probe.stderr)
+    result.update(json.loads(probe.stdout.strip().splitlines()[-1]))
+    (OUT / f"scale-{args.passages}.json").write_text(json.dumps(result, indent=2) + "\n")
+    if not args.keep:
+        shutil.rmtree(index)
+    return result
+
+
+def probe(args) -> dict:
+    """In a fresh process: open, RSS, latency, recall, add and remove 10 articles."""
+    from embeddings import encode_queries
+    from qa import Assistant
+    from qa.evaluation import load_questions
+    from qa.lexical import tokenize
+    from qa.store import IndexStore
+
+    index = Path(args.probe)
+    out: dict = {}
+    started = time.perf_counter()
+    store = IndexStore.open(index)
+    store.refresh()
+    out["open_s"] = round(time.perf_counter() - started, 3)
+    out["rss_mb_index_only"] = round(_rss_mb(), 1)
+    encoder = load_encoder()
+    questions = [q.question for q in load_questions(SHARED / "questions.jsonl")]
+    vectors = encode_queries(encoder, questions)
+    cache = {q: v for q, v in zip(questions, vectors)}
+
+    class Cached:
+        """The real encoder, with the questions' vectors already computed (ask() without the encode)."""
+
+        name, dimension, max_tokens = encoder.name, encoder.dimension, encoder.max_tokens
+
+        def encode(self, texts, **kw):
+            return np.vstack([cache[t] for t in texts]) if all(t in cache for t in texts) else encoder.encode(texts)
+
+        def count_tokens(self, text):
+            return encoder.count_tokens(text)
+
+    assistant = Assistant(store, Cached(), corpus=SHARED / "corpus")
+    for q in questions[:5]:
+        assistant.ask(q)
+    dense, lexical, asks = [], [], []
+    for q, v in zip(questions, vectors):
+        t = time.perf_counter()
+        store.search_dense(v, 200)
+        dense.append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        store.search_lexical(tokenize(q), 200)
+        lexical.append(1000 * (time.perf_counter() - t))
+        assistant._turns.clear()
+        t = time.perf_counter()
+        assistant.ask(q, k=5)
+        asks.append(1000 * (time.perf_counter() - t))
+    out.update(
+        {
+            "vector_index": store.manifest["vector_index"]["kind"],
+            "vector_lists": store.manifest["vector_index"]["lists"],
+            "search_dense_ms_p50": round(_pct(dense, 50), 2),
+            "search_dense_ms_p95": round(_pct(dense, 95), 2),
+            "search_bm25_ms_p50": round(_pct(lexical, 50), 2),
+            "search_bm25_ms_p95": round(_pct(lexical, 95), 2),
+            "ask_minus_encode_ms_p50": round(_pct(asks, 50), 2),
+            "ask_minus_encode_ms_p95": round(_pct(asks, 95), 2),
+        }
+    )
+    out["rss_mb"] = round(_rss_mb(), 1)  # model, index and questions answered
+    # recall@10 of the vector index against an exact search over every stored vector
+    ids = store.live_ids()
+    scores = np.full((len(vectors), 10), -np.inf, np.float32)
+    best = np.zeros((len(vectors), 10), np.int64)
+    for at in range(0, len(ids), 200_000):
+        chunk = ids[at : at + 200_000]
+        s = store.passage_file.read(chunk) @ vectors.T
+        both = np.concatenate([scores, s.T], axis=1)
+        both_ids = np.concatenate([best, np.broadcast_to(chunk, (len(vectors), len(chunk)))], axis=1)
+        top = np.argsort(-both, axis=1)[:, :10]
+        scores, best = np.take_along_axis(both, top, 1), np.take_along_axis(both_ids, top, 1)
+    recall = [len(set(store.search_dense(v, 10).tolist()) & set(b.tolist())) / 10 for v, b in zip(vectors, best)]
+    out["recall_at_10"] = round(float(np.mean(recall)), 4)
+    # add and remove 10 real articles, with the real model
+    held = [Path(p) for p in json.loads(args.held)]
+    real = Assistant(store, encoder, corpus=SHARED / "corpus")
+    from qa.store.ingest import _loader, _Work, prepare
+
+    source = CorpusFolder(held[0].parent)
+    states = source.scan({})
+    texts = []
+    for path in held:
+        work = _Work(path.name, "corpus", states[path.name], ArticleMeta(), _loader(source, path.name), False)
+        texts.extend(p.text for p in prepare(work.load(), work, Chunking()).passages)
+    encoder.encode(texts[:8])
+    t = time.perf_counter()
+    encoder.encode(texts)
+    out["encode_10_s"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    report = real.add(held)
+    out["add_10_s"] = round(time.perf_counter() - t, 2)
+    out["add_10_over_encode"] = round(out["add_10_s"] / out["encode_10_s"], 2)
+    out["add_10_passages"] = len(texts)
+    t = time.perf_counter()
+    real.remove(report.added)
+    out["remove_10_s"] = round(time.perf_counter() - t, 2)
+    out["rss_mb_peak"] = round(_rss_mb(), 1)
+    print(json.dumps(out))
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(
+        (json.loads(p.read_text()) for p in OUT.glob("scale-*.json") if p.stem.split("-")[1].isdigit()),
+        key=lambda r: r["passages"],
+    )
+    keys = [
+        ("passages", "passages"),
+        ("vector_index", "vector index"),
+        ("build_s", "build s (vectors fed)"),
+        ("bare_encode_s_projected", "bare encode s (projected)"),
+        ("add_10_s", "add 10 s"),
+        ("add_10_over_encode", "add 10 / encode 10"),
+        ("remove_10_s", "remove 10 s"),
+        ("open_s", "open s"),
+        ("rss_mb", "RSS MB (model in)"),
+        ("disk_mb", "disk MB"),
+        ("search_dense_ms_p50", "dense p50 ms"),
+        ("search_dense_ms_p95", "dense p95 ms"),
+        ("search_bm25_ms_p50", "BM25 p50 ms"),
+        ("search_bm25_ms_p95", "BM25 p95 ms"),
+        ("ask_minus_encode_ms_p50", "ask() - encode p50 ms"),
+        ("ask_minus_encode_ms_p95", "ask() - encode p95 ms"),
+        ("recall_at_10", "recall@10"),
+    ]
+    print("| " + " | ".join(label for _, label in keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(f"{r.get(k, '')}" for k, _ in keys) + " |")
+    if rows:
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+        n = [r["passages"] for r in rows]
+        for key, label in (("ask_minus_encode_ms_p50", "ask() - encode, p50"), ("search_dense_ms_p50", "dense"),
+                           ("search_bm25_ms_p50", "BM25")):  # fmt: skip
+            axes[0].plot(n, [r[key] for r in rows], marker="o", label=label)
+        axes[0].set(xscale="log", yscale="log", xlabel="passages", ylabel="ms per question", title="latency")
+        axes[0].legend()
+        axes[1].plot(n, [r["open_s"] for r in rows], marker="o", label="open s")
+        axes[1].plot(n, [r["add_10_s"] for r in rows], marker="o", label="add 10 articles s")
+        axes[1].set(xscale="log", xlabel="passages", ylabel="seconds", title="open and add")
+        axes[1].legend()
+        axes[2].plot(n, [r["rss_mb"] for r in rows], marker="o", label="RSS MB")
+        axes[2].plot(n, [r["disk_mb"] for r in rows], marker="o", label="disk MB")
+        axes[2].set(xscale="log", yscale="log", xlabel="passages", ylabel="MB", title="memory and disk")
+        axes[2].legend()
+        fig.tight_layout()
+        fig.savefig(ROOT / "bench" / "scale.png", dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archive", action="store_true", help="ingest the shared archive with the real model")
+    parser.add_argument("--articles", type=int, default=0, help="with --archive: only the first N articles")
+    parser.add_argument("--passages", type=int, default=0, help="build and measure an index of N passages")
+    parser.add_argument("--index", default=None, help="where to build it (default bench/out/scale-index-N)")
+    parser.add_argument("--keep", action="store_true", help="keep the N-passage index")
+    parser.add_argument("--report", action="store_true", help="table and bench/scale.png of the sizes measured")
+    parser.add_argument("--probe", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--held", default="[]", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    random.seed(0)
+    if args.probe:
+        probe(args)
+    elif args.archive:
+        print(json.dumps(archive(args), indent=2))
+    elif args.passages:
+        print(json.dumps(build(args), indent=2))
+    elif args.report:
+        report()
+    else:
+        parser.print_help()
+
+
+if __name__ == "__main__":
+    main()
