@@ -124,7 +124,8 @@ def _pool_folder() -> Path:
         for name, row in meta:
             fh.write(f'["{name}"]\n')
             for key in ("title", "outlet", "date", "url"):
-                value = str(row.get(key) or "").replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+                value = str(row.get(key) or "").replace("\\", "\\\\").replace('"', '\\"')
+                value = "".join(c if c >= " " else " " for c in value)
                 if key == "date" and value and len(value) != 10:
                     value = ""
                 fh.write(f'{key} = "{value}"\n')
@@ -132,11 +133,12 @@ def _pool_folder() -> Path:
     return folder
 
 
-def _prepared_articles() -> tuple[list, list]:
-    """Every archive and pool article through the real text side (the held-back ones apart)."""
+def _prepared_articles(enough: int) -> tuple[list, list]:
+    """Archive, then pool articles through the real text side until they hold ``enough`` passages
+    (all of them, for more than they hold), and the held-back pool articles."""
     from qa.store.ingest import _loader, _Work, prepare
 
-    out, held = [], []
+    out, held, passages = [], [], 0
     for folder in (SHARED / "corpus", _pool_folder()):
         source = CorpusFolder(folder)
         states = source.scan({})
@@ -147,10 +149,13 @@ def _prepared_articles() -> tuple[list, list]:
             if folder.name == "qa-bench-pool" and len(held) < HELD_BACK and name.endswith("7.txt"):
                 held.append(folder / name)
                 continue
+            if passages >= enough:
+                continue
             try:
                 out.append(prepare(work.load(), work, Chunking()))
             except Exception:  # the bad input the ingest would name and leave out
                 continue
+            passages += len(out[-1].passages)
     return out, held
 
 
@@ -170,7 +175,7 @@ def build(args) -> dict:
     row_of = {int(i): r for r, i in enumerate(real_ids)}
     print("text side of the archive and the pool ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    articles, held = _prepared_articles()
+    articles, held = _prepared_articles(args.passages)
     text_s = time.perf_counter() - started
     available = sum(len(a.passages) for a in articles)
     print(f"{len(articles)} articles, {available} passages in {text_s:.0f} s", file=sys.stderr, flush=True)
@@ -322,7 +327,6 @@ def probe(args) -> dict:
     out.update(
         {
             "vector_index": store.manifest["vector_index"]["kind"],
-            "vector_lists": store.manifest["vector_index"]["lists"],
             "search_dense_ms_p50": round(_pct(dense, 50), 2),
             "search_dense_ms_p95": round(_pct(dense, 95), 2),
             "search_bm25_ms_p50": round(_pct(lexical, 50), 2),

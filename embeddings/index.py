@@ -3,30 +3,35 @@
 * :class:`VectorFile` keeps every vector as float16 in one plain file, row *i* at byte
   ``i * dimension * 2``; it is the exact copy that search results are re-scored from.
 * :class:`VectorIndex` is the search structure over those vectors, with stable ids (FAISS
-  ``IndexIDMap2`` over a flat index, or an IVF index that stores ids itself), so removing an
-  article's rows or adding a new article's never renumbers the others. Up to
-  :data:`FLAT_LIMIT` vectors the search is exact; above it, an IVF index with 8-bit scalar
-  codes finds candidates and they are re-ranked by their exact vectors. :func:`plan` makes the
-  choice from the number of vectors.
+  ``IndexIDMap2``), so removing an article's rows or adding a new article's never renumbers
+  the others. Up to :data:`FLAT_LIMIT` vectors the search is exact; above it, an HNSW graph
+  over 8-bit codes finds candidates and they are re-ranked by their exact vectors. A graph
+  cannot drop a node, so removed ids are filtered out of its results until removals reach a
+  tenth of it and it is rebuilt. :func:`plan` makes the choice from the number of vectors.
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["FLAT_LIMIT", "IndexFileError", "VectorFile", "VectorIndex", "plan"]
 
-#: Up to this many vectors the index is exact (flat). Above it, IVF: measured in
-#: ``bench/bench_scale.py``, where a flat search over more vectors costs more than an IVF probe.
+#: Up to this many vectors the index is exact (flat); above it, HNSW. Measured in
+#: ``bench/bench_scale.py``: a flat search of 50,000 vectors takes about 3 ms on one core.
 FLAT_LIMIT = 50_000
 #: A filter that allows at most this many rows is searched exactly over their vectors.
 EXACT_FILTER_LIMIT = 20_000
+#: HNSW links per node, breadth while building, and breadth while searching (recall@10 against
+#: an exact search >= 0.98 on the shared archive's questions, ``bench/bench_scale.py``).
+HNSW_LINKS, HNSW_BUILD_DEPTH, HNSW_SEARCH_DEPTH = 32, 80, 128
+#: An HNSW index is rebuilt once this share of its nodes are removed articles' passages.
+HNSW_DEAD_SHARE = 0.1
 
 
 class IndexFileError(RuntimeError):
@@ -39,17 +44,9 @@ def _faiss():
     return faiss
 
 
-def plan(count: int) -> tuple[str, int]:
-    """The index kind for ``count`` vectors: ``("flat", 0)``, or ``("ivf", lists)`` with about
-    ``sqrt(count)`` lists (a power of two, at least 64)."""
-    if count <= FLAT_LIMIT:
-        return "flat", 0
-    return "ivf", max(64, 2 ** round(math.log2(math.sqrt(count))))
-
-
-def default_probes(lists: int) -> int:
-    """Lists probed per query: one in sixteen, at least 16 (recall@10 >= 0.98 in ``bench/bench_scale.py``)."""
-    return min(lists, max(16, lists // 16))
+def plan(count: int) -> str:
+    """The index kind for ``count`` vectors: ``"flat"`` (exact) up to :data:`FLAT_LIMIT`, else ``"hnsw"``."""
+    return "flat" if count <= FLAT_LIMIT else "hnsw"
 
 
 class VectorFile:
@@ -129,60 +126,54 @@ class VectorIndex:
 
     Args:
         dimension: vector size.
-        kind: ``"flat"`` (exact) or ``"ivf"`` (inverted lists of 8-bit codes; needs :meth:`train`).
-        lists: number of IVF lists.
+        kind: ``"flat"`` (exact) or ``"hnsw"`` (a graph over 8-bit codes; needs :meth:`train`).
     """
 
-    def __init__(self, dimension: int, *, kind: str = "flat", lists: int = 0) -> None:
+    def __init__(self, dimension: int, *, kind: str = "flat") -> None:
         faiss = _faiss()
-        if kind not in ("flat", "ivf"):
-            raise ValueError(f"unknown index kind {kind!r}; use 'flat' or 'ivf'")
-        self.dimension, self.kind, self.lists = int(dimension), kind, int(lists)
-        self.probes = default_probes(self.lists) if kind == "ivf" else 0
-        self.trained_for = 0
+        if kind not in ("flat", "hnsw"):
+            raise ValueError(f"unknown index kind {kind!r}; use 'flat' or 'hnsw'")
+        self.dimension, self.kind = int(dimension), kind
+        self.search_depth = HNSW_SEARCH_DEPTH
         if kind == "flat":
-            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
+            inner = faiss.IndexFlatIP(self.dimension)
         else:
-            self._index = faiss.index_factory(self.dimension, f"IVF{self.lists},SQ8", faiss.METRIC_INNER_PRODUCT)
+            inner = faiss.index_factory(self.dimension, f"HNSW{HNSW_LINKS},SQ8", faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = HNSW_BUILD_DEPTH
+        self._index = faiss.IndexIDMap2(inner)
+        self._dead: set[int] = set()
+        self._dead_selector = None
         self._lock = threading.RLock()
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, *, dimension: int | None = None) -> VectorIndex:
         """An index of ``vectors`` under ``ids``, of the kind :func:`plan` chooses for their number."""
-        dim = int(dimension or vectors.shape[1])
-        kind, lists = plan(len(ids))
-        index = cls(dim, kind=kind, lists=lists)
-        if kind == "ivf":
-            index.train(vectors)
+        index = cls(int(dimension or vectors.shape[1]), kind=plan(len(ids)))
+        index.train(vectors)
         index.add(ids, vectors)
         return index
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        """Vectors that can be found (removed ones not counted)."""
+        return int(self._index.ntotal) - len(self._dead)
 
     @property
     def needs_rebuild(self) -> bool:
-        """Whether the index no longer suits its size: flat past :data:`FLAT_LIMIT`, or IVF trained for
-        a size 8 times smaller or larger (or under half the flat limit)."""
-        n = len(self)
+        """Whether the index no longer suits its size: flat past :data:`FLAT_LIMIT`, HNSW under half of
+        it, or with a tenth of its nodes removed."""
         if self.kind == "flat":
-            return n > FLAT_LIMIT
-        return n < FLAT_LIMIT // 2 or n > 8 * self.trained_for or n * 8 < self.trained_for
+            return len(self) > FLAT_LIMIT
+        return len(self) < FLAT_LIMIT // 2 or len(self._dead) > HNSW_DEAD_SHARE * self._index.ntotal
 
     def train(self, vectors: np.ndarray, *, seed: int = 1234) -> None:
-        """Fit the IVF lists on (a sample of at most 64 per list of) ``vectors``, all the index is to hold."""
-        if self.kind != "ivf":
+        """Fit the 8-bit codes of an HNSW index on (a sample of at most 100,000 of) ``vectors``."""
+        if self.kind == "flat":
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        count = len(vectors)
-        most = 64 * self.lists
-        if len(vectors) > most:
-            pick = np.random.default_rng(seed).choice(len(vectors), most, replace=False)
+        if len(vectors) > 100_000:
+            pick = np.random.default_rng(seed).choice(len(vectors), 100_000, replace=False)
             vectors = vectors[np.sort(pick)]
-        ivf = _faiss().extract_index_ivf(self._index)
-        ivf.cp.seed = seed
         self._index.train(vectors)
-        self.trained_for = max(count, self.lists)  # the size it was planned for
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add ``vectors`` under ``ids`` (ids must not be in the index already)."""
@@ -197,11 +188,21 @@ class VectorIndex:
                 self._index.add_with_ids(vectors, ids)
 
     def remove(self, ids: np.ndarray) -> None:
-        """Remove ``ids`` (unknown ids are ignored)."""
+        """Remove ``ids`` (each must be in the index)."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        if len(ids):
-            with self._lock:
+        if not len(ids):
+            return
+        with self._lock:
+            if self.kind == "flat":
                 self._index.remove_ids(_faiss().IDSelectorBatch(ids))
+            else:
+                self._dead.update(ids.tolist())
+                self._dead_selector = None
+
+    @property
+    def dead(self) -> np.ndarray:
+        """Ids removed from an HNSW graph that still holds their nodes, sorted."""
+        return np.array(sorted(self._dead), dtype=np.int64)
 
     def search(
         self,
@@ -217,7 +218,7 @@ class VectorIndex:
             query: one vector.
             k: how many results.
             allowed: sorted ids that may be returned (None: all).
-            exact: the exact vectors of given ids; IVF candidates are re-scored with them, and a
+            exact: the exact vectors of given ids; HNSW candidates are re-scored with them, and a
                 filter allowing at most :data:`EXACT_FILTER_LIMIT` ids is searched exactly.
 
         Returns:
@@ -228,42 +229,47 @@ class VectorIndex:
         k = int(k)
         if allowed is not None and exact is not None and len(allowed) <= EXACT_FILTER_LIMIT:
             return _top(exact(allowed) @ query[0], allowed, k)
-        deep = k if self.kind == "flat" or exact is None else max(2 * k, k + 32)
-        params = faiss.SearchParametersIVF(nprobe=self.probes) if self.kind == "ivf" else faiss.SearchParameters()
-        if allowed is not None:
-            params.sel = _bitmap_selector(allowed)
-        with self._lock:
+        approximate = self.kind == "hnsw"
+        deep = max(2 * k, k + 32) if approximate and exact is not None else k
+        with self._lock, _one_thread():
             if not len(self):
                 return np.zeros(0, np.float32), np.zeros(0, np.int64)
-            scores, ids = self._index.search(query, min(deep, len(self)), params=params)
+            if approximate:
+                params = faiss.SearchParametersHNSW(efSearch=max(self.search_depth, deep))
+            else:
+                params = faiss.SearchParameters()
+            if allowed is not None:
+                params.sel = _bitmap_selector(allowed)
+            elif self._dead:
+                if self._dead_selector is None:
+                    batch = faiss.IDSelectorBatch(self.dead)
+                    self._dead_selector = faiss.IDSelectorNot(batch)
+                    self._dead_selector.inner_ref = batch
+                params.sel = self._dead_selector
+            scores, ids = self._index.search(query, min(deep, int(self._index.ntotal)), params=params)
         found = ids[0] >= 0
         scores, ids = scores[0][found], ids[0][found]
-        if self.kind == "ivf" and exact is not None and len(ids):
+        if approximate and exact is not None and len(ids):
             return _top(exact(ids) @ query[0], ids, k)
         return scores[:k], ids[:k]
 
     def ids(self) -> np.ndarray:
-        """Every id in the index, sorted."""
-        faiss = _faiss()
+        """Every id that can be found, sorted."""
         with self._lock:
-            if self.kind == "flat":
-                return np.sort(faiss.vector_to_array(self._index.id_map).astype(np.int64))
-            invlists = faiss.extract_index_ivf(self._index).invlists
-            parts = [
-                faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
-                for i in range(invlists.nlist)
-                if invlists.list_size(i)
-            ]
-        return np.sort(np.concatenate(parts).astype(np.int64)) if parts else np.zeros(0, np.int64)
+            ids = _faiss().vector_to_array(self._index.id_map).astype(np.int64)
+        if self._dead:
+            ids = ids[~np.isin(ids, self.dead)]
+        return np.sort(ids)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the index to ``path`` (a plain FAISS file)."""
+        """Write the index to ``path`` (a plain FAISS file; an HNSW graph's removed ids are not in it:
+        keep :attr:`dead` beside it)."""
         with self._lock:
             _faiss().write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, dimension: int, trained_for: int = 0) -> VectorIndex:
-        """Read an index that :meth:`save` wrote.
+    def load(cls, path: str | os.PathLike, *, dimension: int, dead: Iterable[int] = ()) -> VectorIndex:
+        """Read an index that :meth:`save` wrote, with the ids removed from it since (``dead``).
 
         Raises:
             IndexFileError: the file is missing, unreadable or of another dimension.
@@ -276,18 +282,26 @@ class VectorIndex:
             raw = faiss.read_index(str(path))
         except RuntimeError as exc:
             raise IndexFileError(f"{path.name} cannot be read ({str(exc).splitlines()[0][:120]})") from exc
-        if raw.d != dimension:
-            raise IndexFileError(f"{path.name} holds vectors of dimension {raw.d}, expected {dimension}")
+        if raw.d != dimension or not isinstance(raw, faiss.IndexIDMap2):
+            raise IndexFileError(f"{path.name} is not an id-mapped index of dimension {dimension}")
         index = cls.__new__(cls)
-        index.dimension, index._lock, index.trained_for = dimension, threading.RLock(), trained_for
-        if isinstance(raw, faiss.IndexIDMap2):
-            index.kind, index.lists, index.probes = "flat", 0, 0
-        else:
-            ivf = faiss.extract_index_ivf(raw)
-            index.kind, index.lists = "ivf", int(ivf.nlist)
-            index.probes = default_probes(index.lists)
-        index._index = raw
+        index.dimension, index._lock, index.search_depth = dimension, threading.RLock(), HNSW_SEARCH_DEPTH
+        index.kind = "flat" if isinstance(faiss.downcast_index(raw.index), faiss.IndexFlat) else "hnsw"
+        index._index, index._dead, index._dead_selector = raw, set(int(i) for i in dead), None
         return index
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """One OpenMP thread for a single query: FAISS's threads cost more than they save there
+    (a flat search over 30,000 vectors took 10-27 ms on 2 busy cores with two threads, 1.8 ms with one)."""
+    faiss = _faiss()
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _top(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -338,18 +338,26 @@ def evaluate_beir(
     progress: bool = True,
     rerank=None,
     weights=None,
+    sentence_vectors: str = "pooled",
 ) -> EvalReport:
     """Index a BEIR corpus (one passage per document) into ``index`` and evaluate its ``split`` queries.
 
     ``encoder`` (a loaded encoder) or ``model`` (a name or path) choose the model, ``rerank``
-    an optional second stage and ``weights`` the retrieval weights, all as in
-    :meth:`~qa.assistant.Assistant.load`.
+    an optional second stage, ``weights`` the retrieval weights and ``sentence_vectors`` how
+    sentence vectors are made, all as in :meth:`~qa.assistant.Assistant.load`.
     """
     from .beir import open_beir
 
     folder = Path(folder)
     started = time.perf_counter()
-    load = {"encoder": encoder, "model": model, "progress": progress, "rerank": rerank, "weights": weights}
+    load = {
+        "encoder": encoder,
+        "model": model,
+        "progress": progress,
+        "rerank": rerank,
+        "weights": weights,
+        "sentence_vectors": sentence_vectors,
+    }
     beir = open_beir(folder, index=index, split=split, **load)
     assistant, qrels, queries, ids = beir.assistant, beir.qrels, beir.queries, beir.ids
     indexed = time.perf_counter() - started
@@ -569,7 +577,15 @@ def run_cli(args) -> int:
             )
         index = beir_index(args.index, target)
         k = max(args.k, 100)
-        report = evaluate_beir(target, index=index, model=args.model, k=k, rerank=args.rerank, weights=args.weights)
+        report = evaluate_beir(
+            target,
+            index=index,
+            model=args.model,
+            k=k,
+            rerank=args.rerank,
+            weights=args.weights,
+            sentence_vectors=getattr(args, "sentence_vectors", "pooled"),
+        )
     else:
         questions = load_questions(target)
         from .cli import load_assistant

@@ -145,7 +145,7 @@ class RetrievalConfig:
     sentence_intro: float = 0.75
     sentence_seen: float = 0.2
     sentence_next: float = 0.3
-    candidates: int = 200
+    candidates: int = 100
     hedge: int = 2
 
     @classmethod
@@ -345,15 +345,18 @@ class Retriever:
         speakers = speakers or [frozenset()] * len(queries)
         seen = seen or [frozenset()] * len(queries)
         with self.store.reading():
+            pool = max(self.config.candidates, k)
             return [
-                self.rank(self.features(q, v, allowed=allowed, context=s, seen=shown), k=k)
+                self.rank(self.features(q, v, allowed=allowed, context=s, seen=shown, pool=pool), k=k)
                 for q, v, s, shown in zip(queries, vectors, speakers, seen)
             ]
 
     # ------------------------------------------------------------------ internals
 
-    def _candidates(self, vector: np.ndarray, tokens: Sequence[str], allowed: np.ndarray | None) -> np.ndarray:
-        store, pool = self.store, self.config.candidates
+    def _candidates(
+        self, vector: np.ndarray, tokens: Sequence[str], allowed: np.ndarray | None, pool: int
+    ) -> np.ndarray:
+        store = self.store
         if store.passage_count <= pool:
             return store.live_ids() if allowed is None else allowed
         dense = store.search_dense(vector, pool, allowed=allowed)
@@ -368,15 +371,17 @@ class Retriever:
         allowed: np.ndarray | None = None,
         context: frozenset[str] = frozenset(),
         seen: frozenset[int] = frozenset(),
+        pool: int | None = None,
     ) -> Features:
         """Every raw signal for the candidate passages of one question, and for their sentences.
 
         ``context`` holds the names "he"/"she" may stand for; ``seen`` the sentence ids
-        already shown as the earlier turn's answer (both empty for an independent question).
+        already shown as the earlier turn's answer (both empty for an independent question);
+        ``pool`` how many candidates each search gives (``RetrievalConfig.candidates`` by default).
         """
         with self.store.reading():
             tokens = list(query.tokens)
-            c = self.store.candidates(self._candidates(vector, tokens, allowed))
+            c = self.store.candidates(self._candidates(vector, tokens, allowed, pool or self.config.candidates))
             asked = frozenset(map(fold_name, query.speaker or (context if query.speaker_pronoun else frozenset())))
             speaker_stems = {_stem(w) for w in asked}
             sentence_tokens = [t for t in tokens if t not in speaker_stems] or tokens
@@ -509,9 +514,9 @@ class Retriever:
             if focus is None:
                 ok = (flags & FLAG_NUMBER) > 0
             elif focus == "@duration":
-                ok = np.array([bool(w & _DURATION) for w in c.counted], dtype=bool)
+                ok = np.array([not _DURATION.isdisjoint(w) for w in c.counted], dtype=bool)
             elif focus == "@amount":
-                ok = np.array([bool(w & _AMOUNT) for w in c.counted], dtype=bool)
+                ok = np.array([not _AMOUNT.isdisjoint(w) for w in c.counted], dtype=bool)
             else:
                 ok = np.array([focus in w for w in c.counted], dtype=bool)
         elif query.wants == "date":
@@ -520,7 +525,7 @@ class Retriever:
             asked = query.names | {fold_name(w) for w in query.names}
             must = query.focus if query.focus in self.lexicon else None
             ok = np.array(
-                [any(not (g & asked) and (must is None or must in g) for g in groups) for groups in c.groups],
+                [any(asked.isdisjoint(g) and (must is None or must in g) for g in groups) for groups in c.groups],
                 dtype=bool,
             )
         ok = ok.reshape(-1) if len(flags) else np.zeros(0, dtype=bool)

@@ -258,7 +258,8 @@ def test_sentence_facts_are_stored_and_read_back(corpus_copy, tmp_path):
     assert ((c.flags & FLAG_DATE) > 0).tolist() == fresh.date.tolist()
     assert ((c.flags & FLAG_LEAD_IN) > 0).tolist() == fresh.lead_in.tolist()
     assert ((c.flags & FLAG_COLON) > 0).tolist() == fresh.colon.tolist()
-    assert c.groups == list(fresh.groups) and c.counted == list(fresh.counted)
+    assert [tuple(frozenset(g) for g in groups) for groups in c.groups] == list(fresh.groups)
+    assert [frozenset(w) for w in c.counted] == list(fresh.counted)
     assert c.sentence_speakers == list(fresh.speakers)
     # real facts of the real articles: Dymov's quotes carry his description, numbers are counted
     assert any({"dymov", "analyst"} <= s for s in c.sentence_speakers)

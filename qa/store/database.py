@@ -20,6 +20,7 @@ Tables::
     speaker_words words of the names of quoted speakers, with how many articles quote them
     vector_log    passage id ranges added (+1) or removed (-1) at each generation, since the
                   vector index file was last written
+    ann_dead      ids removed from the HNSW graph in that file, which still holds their nodes
 
 Readers see the last committed state: every question is answered inside one read
 transaction, and a commit becomes visible all at once.
@@ -86,6 +87,7 @@ CREATE TABLE IF NOT EXISTS names (
     word TEXT PRIMARY KEY, capital INTEGER NOT NULL, lower INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS speaker_words (word TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ann_dead (id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS vector_log (
     gen INTEGER NOT NULL, op INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL
 );

@@ -108,7 +108,7 @@ class Candidates:
     terms: np.ndarray  # int64 term id per token
     token_sentence: np.ndarray  # sentence index per token
     sentence_lengths: np.ndarray  # tokens per sentence
-    speakers: tuple[frozenset[str], ...]  # per passage: words of whoever it quotes
+    speakers_text: tuple[str, ...]  # per passage: words of whoever it quotes, space-separated
     vectors: np.ndarray  # (passages, dim)
     sentence_vectors: np.ndarray  # (sentences, dim)
     facts_json: tuple[str, ...] = field(default=(), repr=False)
@@ -132,30 +132,32 @@ class Candidates:
         return np.add.reduceat(self.sentence_lengths, starts) * (self.counts > 0)
 
     @cached_property
-    def _facts(self) -> tuple[list, list, list]:
-        groups: list[tuple[frozenset[str], ...]] = []
-        counted: list[frozenset[str]] = []
-        spoken: list[frozenset[str]] = []
-        for raw, n in zip(self.facts_json, self.counts):
-            data = json.loads(raw) if raw else {}
-            g, c, s = data.get("g"), data.get("c"), data.get("s")
-            for i in range(int(n)):
-                groups.append(tuple(frozenset(x) for x in g[i]) if g else ())
-                counted.append(frozenset(c[i]) if c else frozenset())
-                spoken.append(frozenset(s[i]) if s else frozenset())
-        return groups, counted, spoken
+    def _decoded(self) -> list[dict]:
+        return [json.loads(raw) if raw else {} for raw in self.facts_json]
 
-    @property
-    def groups(self) -> list[tuple[frozenset[str], ...]]:
-        """Per sentence, its capitalised name groups."""
-        return self._facts[0]
+    def _per_sentence(self, key: str) -> list[list]:
+        out: list[list] = []
+        for data, n in zip(self._decoded, self.counts):
+            values = data.get(key)
+            out.extend(values if values else [[]] * int(n))
+        return out
 
-    @property
-    def counted(self) -> list[frozenset[str]]:
+    @cached_property
+    def groups(self) -> list[list[list[str]]]:
+        """Per sentence, its capitalised name groups (each a list of folded words)."""
+        return self._per_sentence("g")
+
+    @cached_property
+    def counted(self) -> list[list[str]]:
         """Per sentence, the stems right after its numbers."""
-        return self._facts[1]
+        return self._per_sentence("c")
 
-    @property
+    @cached_property
     def sentence_speakers(self) -> list[frozenset[str]]:
         """Per sentence, the words of whoever speaks it (and of their description)."""
-        return self._facts[2]
+        return [frozenset(w) for w in self._per_sentence("s")]
+
+    @cached_property
+    def speakers(self) -> tuple[frozenset[str], ...]:
+        """Per passage: words of whoever it quotes."""
+        return tuple(frozenset(raw.split()) for raw in self.speakers_text)

@@ -152,7 +152,6 @@ class IndexStore:
         meta = self.db.meta()
         meta["vector_index"] = {
             "kind": meta.get("ann_kind"),
-            "lists": meta.get("ann_lists"),
             "file": meta.get("ann_file"),
             "generation": meta.get("ann_generation"),
         }
@@ -209,9 +208,8 @@ class IndexStore:
         name = meta.get("ann_file")
         if name:
             try:
-                self._ann = VectorIndex.load(
-                    self.folder / name, dimension=self.dimension, trained_for=int(meta.get("ann_trained_for", 0))
-                )
+                dead = [r[0] for r in self.db.execute("SELECT id FROM ann_dead")]
+                self._ann = VectorIndex.load(self.folder / name, dimension=self.dimension, dead=dead)
                 self._ann_file, self._ann_generation = name, int(meta["ann_generation"])
                 return
             except IndexFileError:
@@ -403,23 +401,19 @@ class IndexStore:
             )
             rows.update({r[0]: r for r in self.db.execute(sql, part)})
         found = [rows[i] for i in ids if i in rows]
-        lengths = [np.frombuffer(r[6], _I32) for r in found]
-        counts = np.array([len(x) for x in lengths], dtype=np.int64)
-        sentence_lengths = np.concatenate([np.zeros(0, np.int64), *lengths]).astype(np.int64)
-        terms = np.concatenate([np.zeros(0, np.int64), *(np.frombuffer(r[5], _I32) for r in found)]).astype(np.int64)
-        spans = np.concatenate([np.zeros(0, np.int64), *(np.frombuffer(r[4], _I32) for r in found)]).astype(np.int64)
-        flags = np.concatenate([np.zeros(0, np.uint8), *(np.frombuffer(r[7], np.uint8) for r in found)])
+        lengths = np.frombuffer(b"".join(r[6] for r in found), _I32).astype(np.int64)
+        counts = np.array([len(r[6]) // 4 for r in found], dtype=np.int64)
         out = Candidates(
             ids=np.array([r[0] for r in found], dtype=np.int64),
             keys=tuple((r[1], r[2]) for r in found),
             first_sentence=np.array([r[3] for r in found], dtype=np.int64),
             counts=counts,
-            spans=spans.reshape(-1, 2),
-            flags=flags,
-            terms=terms,
-            token_sentence=np.repeat(np.arange(len(sentence_lengths), dtype=np.int64), sentence_lengths),
-            sentence_lengths=sentence_lengths,
-            speakers=tuple(frozenset(r[9].split()) for r in found),
+            spans=np.frombuffer(b"".join(r[4] for r in found), _I32).astype(np.int64).reshape(-1, 2),
+            flags=np.frombuffer(b"".join(r[7] for r in found), np.uint8),
+            terms=np.frombuffer(b"".join(r[5] for r in found), _I32).astype(np.int64),
+            token_sentence=np.repeat(np.arange(len(lengths), dtype=np.int64), lengths),
+            sentence_lengths=lengths,
+            speakers_text=tuple(r[9] for r in found),
             vectors=self.passage_file.read(np.array([r[0] for r in found], dtype=np.int64)),
             sentence_vectors=np.zeros((0, self.dimension), np.float32),
             facts_json=tuple(r[8] for r in found),

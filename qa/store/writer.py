@@ -441,14 +441,10 @@ class StoreWriter:
         conn = self.db.connection
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self.db.set(
-                ann_file=name,
-                ann_generation=generation,
-                ann_kind=ann.kind,
-                ann_lists=ann.lists,
-                ann_trained_for=ann.trained_for,
-            )
+            self.db.set(ann_file=name, ann_generation=generation, ann_kind=ann.kind)
             conn.execute("DELETE FROM vector_log WHERE gen <= ?", (generation,))
+            conn.execute("DELETE FROM ann_dead")
+            conn.executemany("INSERT INTO ann_dead(id) VALUES (?)", [(int(i),) for i in ann.dead])
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
