@@ -51,6 +51,10 @@ HELD_BACK = 10  # pool articles kept out of every build, for the add-10 measurem
 
 
 def _rss_mb() -> float:
+    """Peak resident memory of this process so far (VmHWM: unlike ru_maxrss, not inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -175,7 +179,7 @@ def build(args) -> dict:
     row_of = {int(i): r for r, i in enumerate(real_ids)}
     print("text side of the archive and the pool ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    articles, held = _prepared_articles(args.passages)
+    articles, held = _prepared_articles(args.passages or 10**9)
     text_s = time.perf_counter() - started
     available = sum(len(a.passages) for a in articles)
     print(f"{len(articles)} articles, {available} passages in {text_s:.0f} s", file=sys.stderr, flush=True)
@@ -183,14 +187,17 @@ def build(args) -> dict:
     class Spec:
         name, dimension = real.model, real.dimension
 
-    index = Path(args.index or (OUT / f"scale-index-{args.passages}"))
+    name = f"{args.passages}" if args.passages else f"{args.articles}-articles"
+    index = Path(args.index or (OUT / f"scale-index-{name}"))
     if index.exists():
         shutil.rmtree(index)
     store = _create(index, Spec, Chunking())
     writer = StoreWriter(store)
     rng = np.random.default_rng(0)
     noise = 0.45 / np.sqrt(real.dimension)
-    batch, in_batch, total, copy = [], 0, 0, 0
+    batch, in_batch, total, copy, count = [], 0, 0, 0, 0
+    want_passages = args.passages or 10**12
+    want_articles = args.articles or 10**12
     timings = {"commit_s": 0.0, "vectors_s": 0.0}
 
     def vectors_of(article) -> tuple[np.ndarray, np.ndarray]:
@@ -229,17 +236,16 @@ def build(args) -> dict:
         batch, in_batch = [], 0
 
     started = time.perf_counter()
-    while total < args.passages:
+    while total < want_passages and count < want_articles:
         for article in articles:
-            if total >= args.passages:
+            if total >= want_passages or count >= want_articles:
                 break
             take = article if copy == 0 else replace(article, doc_id=f"copy{copy}/{article.doc_id}")
-            if total + len(take.passages) > args.passages:
-                n = args.passages - total
+            count += 1
+            if total + len(take.passages) > want_passages:
+                n = want_passages - total
                 cut = sum(len(p.sentences) for p in take.passages[:n])
-                take = replace(
-                    take, passages=take.passages[:n], tokens=take.tokens[:n], facts=take.facts.rows(0, cut)
-                )
+                take = replace(take, passages=take.passages[:n], tokens=take.tokens[:n], facts=take.facts.rows(0, cut))
             batch.append(take)
             in_batch += len(take.passages)
             total += len(take.passages)
@@ -254,6 +260,7 @@ def build(args) -> dict:
     store.close()
     archive_figures = json.loads((OUT / "scale-archive.json").read_text())
     result = {
+        "articles": count,
         "passages": total,
         "sentences": IndexStore.open(index).manifest["sentences"],
         "copies_of_the_real_text": copy,
@@ -272,7 +279,7 @@ def build(args) -> dict:
     if probe.returncode:
         sys.exit(probe.stderr)
     result.update(json.loads(probe.stdout.strip().splitlines()[-1]))
-    (OUT / f"scale-{args.passages}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (OUT / f"scale-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     if not args.keep:
         shutil.rmtree(index)
     return result
@@ -349,6 +356,14 @@ def probe(args) -> dict:
         scores, best = np.take_along_axis(both, top, 1), np.take_along_axis(both_ids, top, 1)
     recall = [len(set(store.search_dense(v, 10).tolist()) & set(b.tolist())) / 10 for v, b in zip(vectors, best)]
     out["recall_at_10"] = round(float(np.mean(recall)), 4)
+    # the BM25 candidates: what the postings budget leaves out of the top 100
+    overlap = []
+    for q in questions:
+        tokens = tokenize(q)
+        full = set(store.search_lexical(tokens, 100, budget=10**12)[0].tolist())
+        if full:
+            overlap.append(len(full & set(store.search_lexical(tokens, 100)[0].tolist())) / len(full))
+    out["bm25_budget_recall_at_100"] = round(float(np.mean(overlap)), 4)
     # add and remove 10 real articles, with the real model
     held = [Path(p) for p in json.loads(args.held)]
     real = Assistant(store, encoder, corpus=SHARED / "corpus")
@@ -388,9 +403,10 @@ def report() -> None:
 
     rows = sorted(
         (json.loads(p.read_text()) for p in OUT.glob("scale-*.json") if p.stem.split("-")[1].isdigit()),
-        key=lambda r: r["passages"],
+        key=lambda r: (r["passages"], r.get("articles", 0)),
     )
     keys = [
+        ("articles", "articles"),
         ("passages", "passages"),
         ("vector_index", "vector index"),
         ("build_s", "build s (vectors fed)"),
@@ -436,8 +452,10 @@ def report() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", action="store_true", help="ingest the shared archive with the real model")
-    parser.add_argument("--articles", type=int, default=0, help="with --archive: only the first N articles")
     parser.add_argument("--passages", type=int, default=0, help="build and measure an index of N passages")
+    parser.add_argument(
+        "--articles", type=int, default=0, help="build and measure an index of N articles (with --archive: ingest N)"
+    )
     parser.add_argument("--index", default=None, help="where to build it (default bench/out/scale-index-N)")
     parser.add_argument("--keep", action="store_true", help="keep the N-passage index")
     parser.add_argument("--report", action="store_true", help="table and bench/scale.png of the sizes measured")
@@ -449,7 +467,7 @@ def main() -> None:
         probe(args)
     elif args.archive:
         print(json.dumps(archive(args), indent=2))
-    elif args.passages:
+    elif args.passages or args.articles:
         print(json.dumps(build(args), indent=2))
     elif args.report:
         report()

@@ -32,7 +32,7 @@ from ..errors import IndexCorruptError
 from ..lexical import STOPWORDS
 from ..passages import Passage, Quote
 from . import postings
-from .database import Database
+from .database import SCHEMA, Database
 from .records import DOCUMENT_COLUMNS, Candidates, StoredDocument
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "IndexStore", "Lookup"]
@@ -124,6 +124,8 @@ class IndexStore:
         try:
             db = Database(folder)
             meta = db.meta()
+            if meta.get("format") == FORMAT:
+                db.connection.executescript(SCHEMA)  # tables added since the index was made (all IF NOT EXISTS)
         except (FileNotFoundError, sqlite3.Error) as exc:
             raise IndexCorruptError(f"index.sqlite cannot be read ({exc})") from exc
         missing = {"format", "format_version", "model", "dimension", "generation"} - set(meta)
@@ -362,9 +364,15 @@ class IndexStore:
         return ids
 
     def search_lexical(
-        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None
+        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, budget: int = 100_000
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and BM25 scores of the ``k`` best passages for ``tokens`` (among ``allowed``)."""
+        """Ids and BM25 scores of the ``k`` best passages for ``tokens`` (among ``allowed``).
+
+        At most ``budget`` postings are read: once the rarer terms fill it, the commonest are left
+        out of this search (their weight is small), never out of the scores retrieval computes for
+        the candidates. Where the query's terms have fewer postings than that together, nothing is
+        left out.
+        """
         known = self.terms(tokens)
         stats = self.stats()
         counts: dict[str, int] = {}
@@ -382,6 +390,7 @@ class IndexStore:
             mean_length=stats["passage_length"],
             deleted=self._deleted(),
             allowed=allowed,
+            budget=budget,
         )
 
     def live_ids(self) -> np.ndarray:

@@ -218,18 +218,15 @@ class StoreWriter:
         )
         postings.delete(conn, [(pid, segment) for pid, segment, _, _ in rows])
         counts = json.loads(names)
+        touched = sorted(counts["capital"].keys() | counts["lower"].keys())
         conn.executemany(
             "UPDATE names SET capital = capital - ?, lower = lower - ? WHERE word = ?",
-            [
-                (counts["capital"].get(w, 0), counts["lower"].get(w, 0), w)
-                for w in counts["capital"].keys() | counts["lower"].keys()
-            ],
+            [(counts["capital"].get(w, 0), counts["lower"].get(w, 0), w) for w in touched],
         )
-        conn.execute("DELETE FROM names WHERE capital <= 0 AND lower <= 0")
-        conn.executemany(
-            "UPDATE speaker_words SET count = count - 1 WHERE word = ?", [(w,) for w in json.loads(speakers)]
-        )
-        conn.execute("DELETE FROM speaker_words WHERE count <= 0")
+        conn.executemany("DELETE FROM names WHERE word = ? AND capital <= 0 AND lower <= 0", [(w,) for w in touched])
+        spoken = [(w,) for w in json.loads(speakers)]
+        conn.executemany("UPDATE speaker_words SET count = count - 1 WHERE word = ?", spoken)
+        conn.executemany("DELETE FROM speaker_words WHERE word = ? AND count <= 0", spoken)
         conn.execute("DELETE FROM passage_data WHERE id IN (SELECT id FROM passages WHERE doc_id = ?)", (doc_id,))
         conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
         conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
