@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export OMP_WAIT_POLICY := PASSIVE
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint format browser bench mpnet clean
+.PHONY: install run test lint format browser bench bench-scale mpnet clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,15 @@ bench: install
 	$(BIN)/qa eval tests/data/dev.jsonl --out bench/out/dev
 	$(BIN)/qa eval tests/data/tuning.jsonl --out bench/out/tuning
 	$(BIN)/qa eval tests/data/heldout.jsonl --out bench/out/heldout
+
+# Archive scale (bench/bench_scale.py; hours on 2 cores): ingest the shared archive with the real model,
+# then the index at 1k to 1M passages and 1k to 100k articles (vectors fed to the index layer).
+bench-scale: install
+	$(BIN)/python bench/bench_scale.py --archive
+	$(BIN)/qa eval ../shared/news-archive/questions.jsonl --corpus ../shared/news-archive/corpus --index bench/out/archive-index --out bench/out/archive
+	for n in 1000 10000 100000 1000000; do $(BIN)/python bench/bench_scale.py --passages $$n || exit 1; done
+	for n in 1000 10000 100000; do $(BIN)/python bench/bench_scale.py --articles $$n || exit 1; done
+	$(BIN)/python bench/bench_scale.py --report
 
 clean:
 	rm -rf index .index.* index.beir-* runs bench/out

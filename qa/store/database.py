@@ -35,7 +35,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DATABASE", "Database"]
+__all__ = ["DATABASE", "Database", "select_in"]
 
 DATABASE = "index.sqlite"
 
@@ -170,3 +170,13 @@ class Database:
             "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [(k, json.dumps(v)) for k, v in values.items()],
         )
+
+
+def select_in(conn: sqlite3.Connection, sql: str, values: list, *, chunk: int = 900) -> list[tuple]:
+    """The rows of ``sql`` for every value in ``values``, where ``sql`` holds one ``IN ({})``
+    (filled with placeholders, ``chunk`` values a statement, under SQLite's variable limit)."""
+    rows: list[tuple] = []
+    for at in range(0, len(values), chunk):
+        part = values[at : at + chunk]
+        rows.extend(conn.execute(sql.format(",".join("?" * len(part))), part))
+    return rows

@@ -32,7 +32,7 @@ from ..errors import IndexCorruptError
 from ..lexical import STOPWORDS
 from ..passages import Passage, Quote
 from . import postings
-from .database import SCHEMA, Database
+from .database import SCHEMA, Database, select_in
 from .records import DOCUMENT_COLUMNS, Candidates, StoredDocument
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "IndexStore", "Lookup"]
@@ -343,12 +343,8 @@ class IndexStore:
         tokens = sorted(set(tokens))
         if not tokens:
             return {}
-        found = {}
-        for at in range(0, len(tokens), 900):
-            part = tokens[at : at + 900]
-            sql = f"SELECT term, id, pdf, sdf FROM terms WHERE term IN ({','.join('?' * len(part))}) AND pdf > 0"
-            found.update({t: (i, p, s) for t, i, p, s in self.db.execute(sql, part)})
-        return found
+        sql = "SELECT term, id, pdf, sdf FROM terms WHERE term IN ({}) AND pdf > 0"
+        return {t: (i, p, s) for t, i, p, s in select_in(self.db.connection, sql, tokens)}
 
     def _deleted(self) -> np.ndarray:
         return self._cached(
@@ -400,15 +396,11 @@ class IndexStore:
     def candidates(self, ids: Sequence[int]) -> Candidates:
         """What retrieval reads of the passages ``ids`` (in that order; ids no longer indexed are left out)."""
         ids = [int(i) for i in ids]
-        rows: dict[int, tuple] = {}
-        for at in range(0, len(ids), 900):
-            part = ids[at : at + 900]
-            sql = (
-                "SELECT p.id, p.doc_id, p.char_start, p.first_sentence, d.spans, d.terms, d.lengths, d.flags, "
-                f"d.facts, d.speakers FROM passages p JOIN passage_data d ON d.id = p.id WHERE p.id IN "
-                f"({','.join('?' * len(part))})"
-            )
-            rows.update({r[0]: r for r in self.db.execute(sql, part)})
+        sql = (
+            "SELECT p.id, p.doc_id, p.char_start, p.first_sentence, d.spans, d.terms, d.lengths, d.flags, "
+            "d.facts, d.speakers FROM passages p JOIN passage_data d ON d.id = p.id WHERE p.id IN ({})"
+        )
+        rows = {r[0]: r for r in select_in(self.db.connection, sql, ids)}
         found = [rows[i] for i in ids if i in rows]
         lengths = np.frombuffer(b"".join(r[6] for r in found), _I32).astype(np.int64)
         counts = np.array([len(r[6]) // 4 for r in found], dtype=np.int64)
@@ -439,16 +431,12 @@ class IndexStore:
     def passage_map(self, ids: Iterable[int]) -> dict[int, Passage]:
         """The passages ``ids`` by id, with their article's labels (ids no longer indexed are left out)."""
         ids = list(dict.fromkeys(int(i) for i in ids))
-        rows: dict[int, tuple] = {}
-        for at in range(0, len(ids), 900):
-            part = ids[at : at + 900]
-            sql = (
-                "SELECT p.id, p.doc_id, p.char_start, p.char_end, p.text, p.quotes, d.spans, "
-                "doc.title, doc.outlet, doc.date, doc.url, doc.kind FROM passages p "
-                "JOIN passage_data d ON d.id = p.id JOIN documents doc ON doc.doc_id = p.doc_id "
-                f"WHERE p.id IN ({','.join('?' * len(part))})"
-            )
-            rows.update({r[0]: r for r in self.db.execute(sql, part)})
+        sql = (
+            "SELECT p.id, p.doc_id, p.char_start, p.char_end, p.text, p.quotes, d.spans, "
+            "doc.title, doc.outlet, doc.date, doc.url, doc.kind FROM passages p "
+            "JOIN passage_data d ON d.id = p.id JOIN documents doc ON doc.doc_id = p.doc_id WHERE p.id IN ({})"
+        )
+        rows = {r[0]: r for r in select_in(self.db.connection, sql, ids)}
         out = {}
         for i in ids:
             if i not in rows:

@@ -29,6 +29,7 @@ from ..documents import ArticleMeta, FileState
 from ..facts import SentenceFacts
 from ..passages import Passage
 from . import postings
+from .database import select_in
 from .records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER
 from .store import IndexStore
 
@@ -259,10 +260,7 @@ class StoreWriter:
             "ON CONFLICT(term) DO UPDATE SET pdf = pdf + excluded.pdf, sdf = sdf + excluded.sdf",
             [(t, pdf[t], sdf[t]) for t in vocabulary],
         )
-        ids: dict[str, int] = {}
-        for at in range(0, len(vocabulary), 900):
-            part = vocabulary[at : at + 900]
-            ids.update(conn.execute(f"SELECT term, id FROM terms WHERE term IN ({','.join('?' * len(part))})", part))
+        ids: dict[str, int] = dict(select_in(conn, "SELECT term, id FROM terms WHERE term IN ({})", vocabulary))
         entries: dict[int, tuple[list[int], list[int], list[int]]] = {}
         start_passage = next_passage
         doc_rows, passage_rows, data_rows = [], [], []
