@@ -126,7 +126,13 @@ class CorpusFolder:
 
     def scan(self, previous: Mapping[str, FileState]) -> dict[str, FileState]:
         self._files = scan_corpus(self.location)
-        return {doc_id: file_state(path, previous.get(doc_id)) for doc_id, path in self._files.items()}
+        states = {}
+        for doc_id, path in self._files.items():
+            try:
+                states[doc_id] = file_state(path, previous.get(doc_id))
+            except FileNotFoundError:
+                warn(f"{doc_id} vanished while the corpus was scanned; it was left out")
+        return states
 
     def metadata(self) -> dict[str, ArticleMeta]:
         meta = load_metadata(self.location)

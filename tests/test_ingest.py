@@ -371,3 +371,24 @@ def test_killed_at_random_points_the_index_stays_whole_and_resumes(tmp_path):
     clean = open_index(corpus, tmp_path / "clean", FakeEncoder(), progress=False)
     again = open_index(corpus, index, FakeEncoder(), progress=False)
     assert statistics(again) == statistics(clean)
+
+
+def test_a_file_that_vanishes_during_the_scan_is_named_and_the_rest_goes_in(corpus_copy, tmp_path, monkeypatch):
+    import qa.documents as documents
+
+    real = documents.file_state
+
+    def vanishing(path, previous=None):
+        if path.name == "003_e354e611adafdd87.txt":
+            raise FileNotFoundError(path)
+        return real(path, previous)
+
+    monkeypatch.setattr(documents, "file_state", vanishing)
+    with pytest.warns(CorpusWarning, match="003_e354e611adafdd87.txt vanished while the corpus was scanned"):
+        assistant = _load(corpus_copy, tmp_path / "index")
+    assert set(assistant.store.document_ids()) == {
+        "000_3ddd93d71f997d71.txt",
+        "001_cc5f1bbda9c16bd9.txt",
+        "002_99214e3abbb71cf3.txt",
+        "004_934a92fb383001da.txt",
+    }
