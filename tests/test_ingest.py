@@ -392,3 +392,10 @@ def test_a_file_that_vanishes_during_the_scan_is_named_and_the_rest_goes_in(corp
         "002_99214e3abbb71cf3.txt",
         "004_934a92fb383001da.txt",
     }
+
+
+def test_an_index_with_every_article_removed_still_answers_that_nothing_is_there(fake_assistant):
+    fake_assistant.remove(fake_assistant.store.document_ids())
+    answer = fake_assistant.ask("what did Lavrov say about a summit")
+    assert answer.hits == () and not answer.answerable
+    assert fake_assistant.store.manifest["passages"] == 0 and len(fake_assistant.store.vector_index) == 0

@@ -119,14 +119,14 @@ class Candidates:
     @cached_property
     def sentence_ids(self) -> np.ndarray:
         """The store's id of every sentence."""
-        starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        starts = np.cumsum(self.counts) - self.counts
         within = np.arange(int(self.counts.sum()), dtype=np.int64) - np.repeat(starts, self.counts)
         return np.repeat(self.first_sentence, self.counts) + within
 
     @cached_property
     def passage_lengths(self) -> np.ndarray:
         """Tokens per passage."""
-        starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        starts = np.cumsum(self.counts) - self.counts
         if not len(self.sentence_lengths):
             return np.zeros(len(self.ids), np.int64)
         return np.add.reduceat(self.sentence_lengths, starts) * (self.counts > 0)
