@@ -271,17 +271,31 @@ def build(args) -> dict:
         "bare_encode_s_projected": round(total / archive_figures["bare_encode_passages_per_s"], 1),
         "disk_mb": round(_disk_mb(index), 1),
     }
-    probe = subprocess.run(
-        [sys.executable, __file__, "--probe", str(index), "--held", json.dumps([str(p) for p in held])],
-        capture_output=True,
-        text=True,
-    )
-    if probe.returncode:
-        sys.exit(probe.stderr)
-    result.update(json.loads(probe.stdout.strip().splitlines()[-1]))
+    (index / "held.json").write_text(json.dumps([str(p) for p in held]))
+    result.update(_probe_in_a_new_process(index))
     (OUT / f"scale-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     if not args.keep:
         shutil.rmtree(index)
+    return result
+
+
+def _probe_in_a_new_process(index: Path) -> dict:
+    held = (index / "held.json").read_text()
+    probe = subprocess.run(
+        [sys.executable, __file__, "--probe", str(index), "--held", held], capture_output=True, text=True
+    )
+    if probe.returncode:
+        sys.exit(probe.stderr)
+    return json.loads(probe.stdout.strip().splitlines()[-1])
+
+
+def reprobe(args) -> dict:
+    """Measure a kept index again (after a change to the query side), updating its JSON."""
+    name = f"{args.passages}" if args.passages else f"{args.articles}-articles"
+    index = OUT / f"scale-index-{name}"
+    result = json.loads((OUT / f"scale-{name}.json").read_text())
+    result.update(_probe_in_a_new_process(index))
+    (OUT / f"scale-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
@@ -320,12 +334,13 @@ def probe(args) -> dict:
     for q in questions[:5]:
         assistant.ask(q)
     dense, lexical, asks = [], [], []
+    pool = assistant.retriever.config.candidates  # what each candidate search asks for
     for q, v in zip(questions, vectors):
         t = time.perf_counter()
-        store.search_dense(v, 200)
+        store.search_dense(v, pool)
         dense.append(1000 * (time.perf_counter() - t))
         t = time.perf_counter()
-        store.search_lexical(tokenize(q), 200)
+        store.search_lexical(tokenize(q), pool)
         lexical.append(1000 * (time.perf_counter() - t))
         assistant._turns.clear()
         t = time.perf_counter()
@@ -343,27 +358,6 @@ def probe(args) -> dict:
         }
     )
     out["rss_mb"] = round(_rss_mb(), 1)  # model, index and questions answered
-    # recall@10 of the vector index against an exact search over every stored vector
-    ids = store.live_ids()
-    scores = np.full((len(vectors), 10), -np.inf, np.float32)
-    best = np.zeros((len(vectors), 10), np.int64)
-    for at in range(0, len(ids), 200_000):
-        chunk = ids[at : at + 200_000]
-        s = store.passage_file.read(chunk) @ vectors.T
-        both = np.concatenate([scores, s.T], axis=1)
-        both_ids = np.concatenate([best, np.broadcast_to(chunk, (len(vectors), len(chunk)))], axis=1)
-        top = np.argsort(-both, axis=1)[:, :10]
-        scores, best = np.take_along_axis(both, top, 1), np.take_along_axis(both_ids, top, 1)
-    recall = [len(set(store.search_dense(v, 10).tolist()) & set(b.tolist())) / 10 for v, b in zip(vectors, best)]
-    out["recall_at_10"] = round(float(np.mean(recall)), 4)
-    # the BM25 candidates: what the postings budget leaves out of the top 100
-    overlap = []
-    for q in questions:
-        tokens = tokenize(q)
-        full = set(store.search_lexical(tokens, 100, budget=10**12)[0].tolist())
-        if full:
-            overlap.append(len(full & set(store.search_lexical(tokens, 100)[0].tolist())) / len(full))
-    out["bm25_budget_recall_at_100"] = round(float(np.mean(overlap)), 4)
     # add and remove 10 real articles, with the real model
     held = [Path(p) for p in json.loads(args.held)]
     real = Assistant(store, encoder, corpus=SHARED / "corpus")
@@ -387,7 +381,28 @@ def probe(args) -> dict:
     t = time.perf_counter()
     real.remove(report.added)
     out["remove_10_s"] = round(time.perf_counter() - t, 2)
-    out["rss_mb_peak"] = round(_rss_mb(), 1)
+    out["rss_mb_after_add"] = round(_rss_mb(), 1)  # peak so far: serving, plus encoding and adding 10 articles
+    # recall@10 of the vector index against an exact search over every stored vector
+    ids = store.live_ids()
+    scores = np.full((len(vectors), 10), -np.inf, np.float32)
+    best = np.zeros((len(vectors), 10), np.int64)
+    for at in range(0, len(ids), 200_000):
+        chunk = ids[at : at + 200_000]
+        s = store.passage_file.read(chunk) @ vectors.T
+        both = np.concatenate([scores, s.T], axis=1)
+        both_ids = np.concatenate([best, np.broadcast_to(chunk, (len(vectors), len(chunk)))], axis=1)
+        top = np.argsort(-both, axis=1)[:, :10]
+        scores, best = np.take_along_axis(both, top, 1), np.take_along_axis(both_ids, top, 1)
+    recall = [len(set(store.search_dense(v, 10).tolist()) & set(b.tolist())) / 10 for v, b in zip(vectors, best)]
+    out["recall_at_10"] = round(float(np.mean(recall)), 4)
+    # the BM25 candidates: what the postings budget leaves out of the top 100
+    overlap = []
+    for q in questions:
+        tokens = tokenize(q)
+        full = set(store.search_lexical(tokens, 100, budget=10**12)[0].tolist())
+        if full:
+            overlap.append(len(full & set(store.search_lexical(tokens, 100)[0].tolist())) / len(full))
+    out["bm25_budget_recall_at_100"] = round(float(np.mean(overlap)), 4)
     print(json.dumps(out))
     return out
 
@@ -458,6 +473,9 @@ def main() -> None:
     )
     parser.add_argument("--index", default=None, help="where to build it (default bench/out/scale-index-N)")
     parser.add_argument("--keep", action="store_true", help="keep the N-passage index")
+    parser.add_argument(
+        "--reprobe", action="store_true", help="measure a kept index again (with --passages or --articles)"
+    )
     parser.add_argument("--report", action="store_true", help="table and bench/scale.png of the sizes measured")
     parser.add_argument("--probe", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--held", default="[]", help=argparse.SUPPRESS)
@@ -467,6 +485,8 @@ def main() -> None:
         probe(args)
     elif args.archive:
         print(json.dumps(archive(args), indent=2))
+    elif args.reprobe:
+        print(json.dumps(reprobe(args), indent=2))
     elif args.passages or args.articles:
         print(json.dumps(build(args), indent=2))
     elif args.report:

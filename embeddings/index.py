@@ -29,7 +29,7 @@ FLAT_LIMIT = 50_000
 EXACT_FILTER_LIMIT = 20_000
 #: HNSW links per node, breadth while building, and breadth while searching (recall@10 against
 #: an exact search >= 0.98 on the shared archive's questions, ``bench/bench_scale.py``).
-HNSW_LINKS, HNSW_BUILD_DEPTH, HNSW_SEARCH_DEPTH = 32, 80, 128
+HNSW_LINKS, HNSW_BUILD_DEPTH, HNSW_SEARCH_DEPTH = 32, 80, 256
 #: An HNSW index is rebuilt once this share of its nodes are removed articles' passages.
 HNSW_DEAD_SHARE = 0.1
 
@@ -65,8 +65,7 @@ class VectorFile:
         self.dimension = int(dimension)
         self._row_bytes = self.dimension * 2
         self._lock = threading.Lock()
-        self._map: np.ndarray | None = None
-        self._mapped = 0
+        self._mapped = 0  # rows the file was last seen to hold
         if not self.path.exists():
             self.path.touch()
 
@@ -97,11 +96,15 @@ class VectorFile:
     def truncate(self, rows: int) -> None:
         """Drop rows from ``rows`` on (unused rows left by an interrupted write)."""
         with self._lock:
-            self._map, self._mapped = None, 0
+            self._mapped = 0
             os.truncate(self.path, rows * self._row_bytes)
 
     def read(self, ids: np.ndarray) -> np.ndarray:
         """The vectors of ``ids`` as float32 rows.
+
+        Rows are read with ``pread``, one call per run of consecutive ids (a passage's sentences
+        are one run), not through a memory map: the file's pages stay in the page cache and out
+        of the process's resident memory, which a map of a multi-gigabyte file would fill.
 
         Raises:
             IndexFileError: an id lies past the end of the file (it was truncated).
@@ -109,16 +112,34 @@ class VectorFile:
         ids = np.asarray(ids, dtype=np.int64)
         if not len(ids):
             return np.zeros((0, self.dimension), np.float32)
-        top = int(ids.max())
-        if top >= self._mapped:
+        unique, inverse = np.unique(ids, return_inverse=True)
+        top = int(unique[-1])
+        rows = self.rows if top >= self._mapped else self._mapped
+        if top >= rows:
+            raise IndexFileError(f"{self.path.name} holds {rows} vectors; vector {top} is missing")
+        self._mapped = rows
+        breaks = np.flatnonzero(np.diff(unique) != 1) + 1
+        firsts = unique[np.concatenate([[0], breaks])].tolist()
+        lasts = unique[np.concatenate([breaks - 1, [len(unique) - 1]])].tolist()
+        fd, size = self._fd(), self._row_bytes
+        data = b"".join(os.pread(fd, (b - a + 1) * size, a * size) for a, b in zip(firsts, lasts))
+        block = np.frombuffer(data, dtype=np.float16).reshape(len(unique), self.dimension)
+        return block[inverse.reshape(-1)].astype(np.float32)
+
+    def _fd(self) -> int:
+        fd = getattr(self, "_read_fd", None)
+        if fd is None:
             with self._lock:
-                if top >= self._mapped:
-                    rows = self.rows
-                    if top >= rows:
-                        raise IndexFileError(f"{self.path.name} holds {rows} vectors; vector {top} is missing")
-                    self._map = np.memmap(self.path, dtype=np.float16, mode="r", shape=(rows, self.dimension))
-                    self._mapped = rows
-        return self._map[ids].astype(np.float32)
+                fd = getattr(self, "_read_fd", None)
+                if fd is None:
+                    fd = self._read_fd = os.open(self.path, os.O_RDONLY)
+        return fd
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_read_fd", None)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class VectorIndex:

@@ -145,7 +145,7 @@ class RetrievalConfig:
     sentence_intro: float = 0.75
     sentence_seen: float = 0.2
     sentence_next: float = 0.3
-    candidates: int = 100
+    candidates: int = 50
     hedge: int = 2
 
     @classmethod

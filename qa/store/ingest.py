@@ -678,18 +678,25 @@ def add_paths(
     corpus = Path(corpus).resolve()
     files: dict[str, tuple[Path, str, ArticleMeta]] = {}
     corpus_meta: dict[str, ArticleMeta] | None = None
+    folders: dict[Path, dict[str, ArticleMeta]] = {}  # each folder's metadata.toml, read once
+
+    def metadata_of(folder: Path) -> dict[str, ArticleMeta]:
+        if folder not in folders:
+            folders[folder] = load_metadata(folder) if (folder / METADATA_FILE).exists() else {}
+        return folders[folder]
+
     for raw in paths:
         path = Path(raw).expanduser().resolve()
         if not path.exists():
             raise CorpusError(f"{raw} does not exist; pass article files (.txt, .md, .html) or folders of them")
         if path.is_dir():
             found = scan_corpus(path)
-            root_meta = load_metadata(path)
+            root_meta = metadata_of(path)
         else:
             if path.suffix.lower() not in ARTICLE_SUFFIXES:
                 raise CorpusError(f"{raw} is not an article file; articles end in {', '.join(ARTICLE_SUFFIXES)}")
             found = {path.name: path}
-            root_meta = load_metadata(path.parent) if (path.parent / METADATA_FILE).exists() else {}
+            root_meta = metadata_of(path.parent)
         for rel, file in found.items():
             if file.is_relative_to(corpus):
                 if corpus_meta is None:

@@ -130,7 +130,7 @@ def search(
     mean_length: float,
     deleted: np.ndarray,
     allowed: np.ndarray | None = None,
-    budget: int = 100_000,
+    budget: int = 50_000,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` passages with the highest BM25 for the query ``terms``.
 

@@ -360,7 +360,7 @@ class IndexStore:
         return ids
 
     def search_lexical(
-        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, budget: int = 100_000
+        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, budget: int = 50_000
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ids and BM25 scores of the ``k`` best passages for ``tokens`` (among ``allowed``).
 
