@@ -3,9 +3,8 @@
 Per sentence: whether it holds a number or a date, whether it is a lead-in ("Dymov
 warned:") or a line without an end mark, its capitalised name groups, the words right after
 its numbers ("1,000 prisoners" -> prison), and the words of whoever speaks it (name plus the
-words the article uses to describe them). They are stored in the index
-(``sentence-facts.jsonl``, line *i* = sentence row *i*), so opening an index does not work
-them out again, and an unchanged article's facts are reused when the index is refreshed.
+words the article uses to describe them). They are stored in the index (``passage_data``, per
+passage), so that answering a question reads them for its candidates only.
 :data:`FACTS_VERSION` names the rules; an index made by other rules has its text side remade.
 """
 
