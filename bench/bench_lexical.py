@@ -165,7 +165,7 @@ def _commit_text(writer: StoreWriter, batch) -> None:
     dim = writer.store.dimension
     n = sum(len(a.passages) for a in batch)
     s = sum(a.sentence_count for a in batch)
-    first_p, first_s = writer.reserve(0, 0)
+    first_p, first_s = writer.next_ids()
     writer.write_vectors(first_p, np.zeros((n, dim)), first_s, np.zeros((s, dim)))
     writer.commit(add=batch, first_passage=first_p, first_sentence=first_s)
 

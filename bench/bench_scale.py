@@ -226,7 +226,7 @@ def build(args) -> dict:
             return
         t = time.perf_counter()
         vectors = [vectors_of(a) for a in batch]
-        first_p, first_s = writer.reserve(0, 0)
+        first_p, first_s = writer.next_ids()
         writer.write_vectors(first_p, np.vstack([v[0] for v in vectors]), first_s, np.vstack([v[1] for v in vectors]))
         timings["vectors_s"] += time.perf_counter() - t
         t = time.perf_counter()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -195,22 +195,16 @@ def _first_word(token: str) -> str:
 
 
 class NameLexicon:
-    """Words the corpus writes capitalised mid-sentence and never in lower case: names.
+    """Words the texts write capitalised mid-sentence and never in lower case: names.
 
-    Built from passage texts, or from the counts of an earlier build (``capital``: how often
-    each word is capitalised mid-sentence; ``lower``: how often it is in lower case), which
-    is how an index stores it. ``words`` are lower-cased and accent-folded.
+    ``capital`` counts how often each word is capitalised mid-sentence, ``lower`` how often it
+    is in lower case; an index adds up these counts per article (its ``names`` table) and
+    answers the same membership question from them. ``words`` are lower-cased and accent-folded.
     """
 
-    def __init__(
-        self,
-        texts: Iterable[str] = (),
-        *,
-        capital: Mapping[str, int] | None = None,
-        lower: Mapping[str, int] | None = None,
-    ) -> None:
-        self.capital: Counter[str] = Counter(capital or {})
-        self.lower: Counter[str] = Counter(lower or {})
+    def __init__(self, texts: Iterable[str] = ()) -> None:
+        self.capital: Counter[str] = Counter()
+        self.lower: Counter[str] = Counter()
         for text in texts:
             for sentence in re.split(r"(?<=[.!?:“”\"])\s+|\n+", text):
                 tokens = re.findall(r"[^\W\d_][\w’'\-.]*", sentence)
@@ -231,15 +225,6 @@ class NameLexicon:
             for w in self.capital
             if not self.lower[w] and w not in STOPWORDS and w not in _TITLE_WORDS and w not in _CALENDAR and len(w) > 1
         )
-
-    def to_json(self) -> dict[str, dict[str, int]]:
-        """The counts, as an index stores them (:meth:`from_json` reads them back)."""
-        return {"capital": dict(self.capital), "lower": dict(self.lower)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Mapping[str, int]]) -> NameLexicon:
-        """The lexicon of counts :meth:`to_json` wrote (raises ``KeyError`` when one is missing)."""
-        return cls(capital=data["capital"], lower=data["lower"])
 
     def __contains__(self, word: str) -> bool:
         return word in self.words

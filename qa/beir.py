@@ -76,9 +76,6 @@ class BeirCorpus:
     def metadata(self) -> dict[str, ArticleMeta]:
         return {}
 
-    def metadata_digest(self) -> str:
-        return "-"
-
     def state(self, doc_id: str, previous: FileState | None = None) -> FileState | None:
         row = self._rows().get(doc_id)
         return row[2] if row else None

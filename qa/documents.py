@@ -103,10 +103,6 @@ class Source(Protocol):
         """Metadata given by the user, by article id."""
         ...
 
-    def metadata_digest(self) -> str:
-        """A hash of the user's metadata, so that edits are noticed."""
-        ...
-
     def load(self, doc_id: str) -> Document:
         """The article, with metadata derived from its text only."""
         ...
@@ -139,10 +135,6 @@ class CorpusFolder:
         for name in sorted(set(meta) - set(self._files or scan_corpus(self.location))):
             warn(f"{METADATA_FILE} has an entry for {name!r}, but no such article is in {self.location}")
         return meta
-
-    def metadata_digest(self) -> str:
-        path = self.location / METADATA_FILE
-        return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "-"
 
     def load(self, doc_id: str) -> Document:
         return load_document(self.location, doc_id)

@@ -11,7 +11,7 @@ passage), so that answering a question reads them for its candidates only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,32 +183,4 @@ class SentenceFacts:
             self.groups[cut],
             self.counted[cut],
             self.speakers[cut],
-        )
-
-    def to_json(self) -> Iterator[dict]:
-        """One JSON object per sentence; false flags and empty sets are left out."""
-        for i in range(len(self)):
-            row: dict = {}
-            for name in ("number", "date", "lead_in", "colon"):
-                if getattr(self, name)[i]:
-                    row[name] = True
-            if self.groups[i]:
-                row["groups"] = [sorted(g) for g in self.groups[i]]
-            for name in ("counted", "speakers"):
-                if getattr(self, name)[i]:
-                    row[name] = sorted(getattr(self, name)[i])
-            yield row
-
-    @classmethod
-    def from_json(cls, rows: Iterable[dict]) -> SentenceFacts:
-        """Read what :meth:`to_json` wrote (raises ``KeyError``/``TypeError`` on a malformed row)."""
-        rows = list(rows)
-        return cls(
-            number=np.array([bool(r.get("number")) for r in rows], dtype=bool),
-            date=np.array([bool(r.get("date")) for r in rows], dtype=bool),
-            lead_in=np.array([bool(r.get("lead_in")) for r in rows], dtype=bool),
-            colon=np.array([bool(r.get("colon")) for r in rows], dtype=bool),
-            groups=tuple(tuple(frozenset(g) for g in r.get("groups", ())) for r in rows),
-            counted=tuple(frozenset(r.get("counted", ())) for r in rows),
-            speakers=tuple(frozenset(r.get("speakers", ())) for r in rows),
         )

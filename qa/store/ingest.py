@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -255,20 +255,17 @@ def _read_manifest(index: Path) -> dict | None:
 def _create(index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors: str = "pooled") -> IndexStore:
     index.mkdir(parents=True, exist_ok=True)
     db = Database(index, create=True)
-    conn = db.connection
-    conn.execute("BEGIN IMMEDIATE")
-    db.set(
-        format=FORMAT,
-        format_version=FORMAT_VERSION,
-        model=encoder.name,
-        dimension=encoder.dimension,
-        rules=text_rules(chunking),
-        sentence_vectors=sentence_vectors,
-        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        metadata_digest="",
-        **COUNTERS,
-    )
-    conn.execute("COMMIT")
+    with db.transaction():
+        db.set(
+            format=FORMAT,
+            format_version=FORMAT_VERSION,
+            model=encoder.name,
+            dimension=encoder.dimension,
+            rules=text_rules(chunking),
+            sentence_vectors=sentence_vectors,
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **COUNTERS,
+        )
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -367,11 +364,11 @@ def sync(
     started = time.perf_counter()
     writer = StoreWriter(store)
     report = IngestReport()
-    indexed = {d.doc_id: d for d in store.documents.values()}
+    indexed = store.documents
     corpus_docs = {d: doc for d, doc in indexed.items() if doc.origin == ORIGIN_CORPUS}
     skipped = _skipped(store)
     previous = {d: doc.state for d, doc in corpus_docs.items()}
-    previous.update({d: s for d, (s, *_rest) in skipped.items() if d not in previous})
+    previous.update({d: skip.state for d, skip in skipped.items() if d not in previous})
     states = source.scan(previous)
     metadata = source.metadata()
     same_rules = store.db.get("rules") == text_rules(chunking)
@@ -379,13 +376,10 @@ def sync(
         say("the index was cut by other text rules; re-cutting every article (unchanged passages keep their vectors)")
 
     removed = sorted(set(corpus_docs) - set(states))
-    writer_removed = [d for d in removed]
-    if writer_removed:
-        writer.commit(remove=writer_removed, unskip=[d for d in skipped if d not in states])
-        report.removed.extend(writer_removed)
-    gone_skips = [d for d, s in skipped.items() if s[3] == ORIGIN_CORPUS and d not in states]
-    if gone_skips and not writer_removed:
-        writer.commit(unskip=gone_skips)
+    gone_skips = [d for d, skip in skipped.items() if skip.origin == ORIGIN_CORPUS and d not in states]
+    if removed or gone_skips:
+        writer.commit(remove=removed, unskip=gone_skips)
+        report.removed.extend(removed)
 
     work: list[_Work] = []
     relabel = []
@@ -399,11 +393,10 @@ def sync(
                 relabel.append((doc_id, given, given.filled_from(before.derived)))
             continue
         skip = skipped.get(doc_id)
-        if before is None and skip is not None and skip[0].sha256 == state.sha256:
-            _, reason, duplicate_of, _origin = skip
-            if duplicate_of is None or duplicate_of in indexed_now:
-                warn(f"{doc_id} was left out of the index: {reason}")
-                continue
+        still_out = skip is not None and skip.state.sha256 == state.sha256
+        if before is None and still_out and (skip.duplicate_of is None or skip.duplicate_of in indexed_now):
+            warn(f"{doc_id} was left out of the index: {skip.reason}")
+            continue
         work.append(
             _Work(
                 doc_id,
@@ -441,7 +434,6 @@ def sync(
     ingest(writer, work, encoder, chunking=chunking, progress=progress, report=report)
     if not same_rules:
         writer.set(rules=text_rules(chunking))
-    writer.set(metadata_digest=source.metadata_digest())
     writer.finish()
     report.seconds = time.perf_counter() - started
     if report.added or report.updated or report.removed or report.relabelled or report.skipped:
@@ -449,9 +441,12 @@ def sync(
     return report
 
 
-def _skipped(store: IndexStore) -> dict[str, tuple[FileState, str, str | None, str]]:
-    rows = store.db.execute("SELECT doc_id, size, mtime_ns, sha256, reason, duplicate_of, origin FROM skipped")
-    return {d: (FileState(size, mtime, sha), reason, dup, origin) for d, size, mtime, sha, reason, dup, origin in rows}
+def _skipped(store: IndexStore) -> dict[str, Skip]:
+    rows = store.db.execute("SELECT doc_id, origin, size, mtime_ns, sha256, reason, duplicate_of FROM skipped")
+    return {
+        d: Skip(d, origin, FileState(size, mtime, sha), reason, dup)
+        for d, origin, size, mtime, sha, reason, dup in rows
+    }
 
 
 def _loader(source: Source, doc_id: str) -> Callable[[], Document]:
@@ -634,7 +629,7 @@ def _commit(
             p_vectors[slot], s_vectors[slot] = pv, sv
         report.encoded += len(texts)
     dim = writer.store.dimension
-    first_passage, first_sentence = writer.reserve(0, 0)
+    first_passage, first_sentence = writer.next_ids()
     passages = np.vstack(p_vectors) if p_vectors else np.zeros((0, dim), np.float32)
     sentences = np.vstack(s_vectors) if s_vectors else np.zeros((0, dim), np.float32)
     writer.write_vectors(first_passage, passages, first_sentence, sentences)
@@ -750,8 +745,3 @@ def remove_ids(store: IndexStore, doc_ids: Sequence[str], corpus: Path | None = 
     writer.commit(remove=doc_ids, skip=skips)
     writer.finish()
     return IngestReport(removed=doc_ids)
-
-
-def corpus_metadata(source: Source) -> Mapping[str, ArticleMeta]:
-    """The corpus's given metadata (for callers outside a refresh)."""
-    return source.metadata()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -69,19 +69,6 @@ class StoredDocument:
             content=content,
             origin=origin,
         )
-
-    def to_json(self) -> dict:
-        """Plain JSON-ready fields."""
-        return {
-            "doc_id": self.doc_id,
-            **asdict(self.meta),
-            "origin": self.origin,
-            "size": self.state.size,
-            "sha256": self.state.sha256,
-            "first_passage": self.first,
-            "passages": self.count,
-            "warnings": list(self.warnings),
-        }
 
 
 DOCUMENT_COLUMNS = (

@@ -73,7 +73,7 @@ class PassageView(Sequence):
 
     def __init__(self, store: IndexStore) -> None:
         self._store = store
-        self.ids = np.array([r[0] for r in store.db.execute("SELECT id FROM passages ORDER BY id")], dtype=np.int64)
+        self.ids = store.live_ids()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -339,12 +339,18 @@ class IndexStore:
         return self._cached("stats", make)
 
     def terms(self, tokens: Iterable[str]) -> dict[str, tuple[int, int, int]]:
-        """Id, passage frequency and sentence frequency of each known token."""
-        tokens = sorted(set(tokens))
-        if not tokens:
-            return {}
-        sql = "SELECT term, id, pdf, sdf FROM terms WHERE term IN ({}) AND pdf > 0"
-        return {t: (i, p, s) for t, i, p, s in select_in(self.db.connection, sql, tokens)}
+        """Id, passage frequency and sentence frequency of each known token (looked up once per
+        generation: a question's candidate search and its scoring ask for the same terms)."""
+        seen: dict[str, tuple[int, int, int] | None] = self._cached("terms", dict)
+        tokens = set(tokens)
+        missing = sorted(t for t in tokens if t not in seen)
+        if missing:
+            sql = "SELECT term, id, pdf, sdf FROM terms WHERE term IN ({}) AND pdf > 0"
+            found = {t: (i, p, s) for t, i, p, s in select_in(self.db.connection, sql, missing)}
+            if len(seen) > 200_000:
+                seen.clear()
+            seen.update({t: found.get(t) for t in missing})
+        return {t: seen[t] for t in tokens if seen.get(t) is not None}
 
     def _deleted(self) -> np.ndarray:
         return self._cached(

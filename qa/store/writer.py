@@ -93,8 +93,8 @@ class StoreWriter:
 
     # ------------------------------------------------------------------ ids and vectors
 
-    def reserve(self, passages: int, sentences: int) -> tuple[int, int]:
-        """The first passage and sentence ids the next commit will use."""
+    def next_ids(self) -> tuple[int, int]:
+        """The first passage and sentence ids the next commit will use (write their vectors there)."""
         meta = self.db.meta()
         return int(meta["next_passage"]), int(meta["next_sentence"])
 
@@ -116,12 +116,14 @@ class StoreWriter:
             "JOIN passage_data d ON d.id = p.id WHERE p.doc_id = ?",
             (doc_id,),
         ).fetchall()
-        out = {}
-        for pid, start, end, first, n, spans in rows:
-            key = (start, end, tuple(np.frombuffer(spans, _I32).tolist()))
-            p_vec = self.store.passage_file.read(np.array([pid]))[0]
-            s_vec = self.store.sentence_file.read(np.arange(first, first + n))
-            out[key] = (p_vec, s_vec)
+        if not rows:
+            return {}
+        passages = self.store.passage_file.read(np.array([r[0] for r in rows]))
+        sentences = self.store.sentence_file.read(np.concatenate([np.arange(r[3], r[3] + r[4]) for r in rows]))
+        out, at = {}, 0
+        for (_, start, end, _, n, spans), vector in zip(rows, passages):
+            out[(start, end, tuple(np.frombuffer(spans, _I32).tolist()))] = (vector, sentences[at : at + n])
+            at += n
         return out
 
     # ------------------------------------------------------------------ commits
@@ -139,29 +141,26 @@ class StoreWriter:
         """One transaction: remove articles, add prepared ones (their vectors already written at
         ``first_passage`` / ``first_sentence`` on, in order), record skipped ones; returns the new
         generation."""
-        conn = self.db.connection
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.transaction() as conn:
             meta = self.db.meta()
             generation = int(meta["generation"]) + 1
             totals = Counter(
                 {k: int(meta[k]) for k in ("passages", "sentences", "documents", "passage_tokens", "sentence_tokens")}
             )
-            removed_ranges = []
             for doc_id in dict.fromkeys(remove):
-                removed_ranges.extend(self._remove(conn, doc_id, totals, generation))
+                self._remove(conn, doc_id, totals, generation)
             conn.executemany("DELETE FROM skipped WHERE doc_id = ?", [(d,) for d in unskip])
             next_passage, next_sentence, next_segment = (
                 int(meta["next_passage"]),
                 int(meta["next_sentence"]),
                 int(meta["next_segment"]),
             )
-            added = None
             if add:
                 if first_passage != next_passage or first_sentence != next_sentence:
                     raise RuntimeError("vectors were written for other ids than this commit's")
-                added = self._add(conn, add, next_passage, next_sentence, next_segment, totals, generation)
-                next_passage, next_sentence = added
+                next_passage, next_sentence = self._add(
+                    conn, add, next_passage, next_sentence, next_segment, totals, generation
+                )
                 next_segment += 1
             conn.executemany(
                 "INSERT INTO skipped(doc_id, origin, size, mtime_ns, sha256, reason, duplicate_of) "
@@ -180,21 +179,16 @@ class StoreWriter:
                 next_segment=next_segment,
                 **dict(totals),
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         self.store.refresh(generation)
         self._upkeep()
         return generation
 
-    def _remove(self, conn, doc_id: str, totals: Counter, generation: int) -> list[tuple[int, int]]:
+    def _remove(self, conn, doc_id: str, totals: Counter, generation: int) -> None:
         row = conn.execute(
             "SELECT first_passage, passages, names, speakers FROM documents WHERE doc_id = ?", (doc_id,)
         ).fetchone()
         if row is None:
-            return []
+            return
         first, count, names, speakers = row
         rows = conn.execute(
             "SELECT p.id, p.segment, d.terms, d.lengths FROM passages p JOIN passage_data d ON d.id = p.id "
@@ -235,7 +229,6 @@ class StoreWriter:
             conn.execute(
                 "INSERT INTO vector_log(gen, op, first, count) VALUES (?, -1, ?, ?)", (generation, first, count)
             )
-        return [(first, count)]
 
     def _add(
         self,
@@ -364,9 +357,7 @@ class StoreWriter:
         """Re-label articles whose given metadata changed: (doc_id, given, effective) each; nothing is encoded."""
         if not changes:
             return
-        conn = self.db.connection
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.transaction() as conn:
             conn.executemany(
                 "UPDATE documents SET title = ?, outlet = ?, outlet_key = ?, date = ?, url = ?, kind = ?, given = ? "
                 "WHERE doc_id = ?",
@@ -376,33 +367,18 @@ class StoreWriter:
                 ],
             )
             self.db.set(generation=int(self.db.get("generation")) + 1)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def set(self, **values) -> None:
         """Store settings in their own transaction."""
-        conn = self.db.connection
-        conn.execute("BEGIN IMMEDIATE")
-        self.db.set(**values)
-        conn.execute("COMMIT")
+        with self.db.transaction():
+            self.db.set(**values)
 
     # ------------------------------------------------------------------ upkeep
 
     def merge(self) -> None:
         """Merge postings segments as :func:`qa.store.postings.maybe_merge` says (scores do not change)."""
-        conn = self.db.connection
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            next_segment = postings.maybe_merge(conn, int(self.db.get("next_segment")))
-            self.db.set(next_segment=next_segment)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        with self.db.transaction() as conn:
+            self.db.set(next_segment=postings.maybe_merge(conn, int(self.db.get("next_segment"))))
 
     def finish(self, *, force: bool = False) -> None:
         """Merge segments, and write the vector index file when the log since the last one is long,
@@ -433,18 +409,11 @@ class StoreWriter:
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, store.folder / name)
-        conn = self.db.connection
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.transaction() as conn:
             self.db.set(ann_file=name, ann_generation=generation, ann_kind=ann.kind)
             conn.execute("DELETE FROM vector_log WHERE gen <= ?", (generation,))
             conn.execute("DELETE FROM ann_dead")
             conn.executemany("INSERT INTO ann_dead(id) VALUES (?)", [(int(i),) for i in ann.dead])
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         with store._ann_lock:
             store._ann, store._ann_file, store._ann_generation = ann, name, generation
         for old in store.folder.glob("ann-*.faiss"):
