@@ -43,6 +43,7 @@ from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel, features  # noqa: E402
 from qa.analysis import analyse  # noqa: E402
 from qa.answer import Hit  # noqa: E402
+from qa.dates import as_of_days  # noqa: E402
 from qa.evaluation import EvalQuestion, EvidenceFinder, _contains, _ir_metrics, load_questions  # noqa: E402
 from qa.lexical import tokenize  # noqa: E402
 from qa.retrieval import RetrievalConfig  # noqa: E402
@@ -77,7 +78,11 @@ class Case:
 
 def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Case]:
     """Resolve, analyse, encode and featurise every question once, as :meth:`Assistant.ask` does."""
-    _, resolved, analyses, vectors = assistant._prepare([q.question for q in questions], [q.history for q in questions])
+    _, resolved, analyses, vectors = assistant._prepare(
+        [q.question for q in questions],
+        [q.history for q in questions],
+        as_of=as_of_days([q.asked_on for q in questions], len(questions)),
+    )
     view = assistant.store.passages
     finder = EvidenceFinder(view)
     cases = []

@@ -17,8 +17,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
+from .dates import TimeWindow, resolve_time
 from .lexical import STOPWORDS, tokenize, words
 
 __all__ = ["METONYMS", "NAME_EXCLUDED", "NameLexicon", "QueryAnalysis", "analyse", "name_groups", "sentence_has"]
@@ -246,6 +248,8 @@ class QueryAnalysis:
     speaker_pronoun: bool
     wants: str | None
     focus: str | None = None
+    when: TimeWindow | None = None
+    as_of: date | None = None
 
     @property
     def who_said(self) -> bool:
@@ -321,12 +325,15 @@ def _focus(question: str, wants: str | None) -> str | None:
     return None
 
 
-def analyse(question: str, lexicon: NameLexicon | None = None, *, context: str = "") -> QueryAnalysis:
+def analyse(
+    question: str, lexicon: NameLexicon | None = None, *, context: str = "", as_of: date | None = None
+) -> QueryAnalysis:
     """Analyse ``question`` against the corpus's name ``lexicon``.
 
     ``context`` is conversation text searched along with the question (earlier turns of
     a follow-up): its words join the search terms, but speaker, answer type and names
-    are read from the question alone.
+    are read from the question alone. ``as_of`` is the day it is asked: its time words
+    ("this week", "in May") are resolved against it into ``when`` and are not search terms.
     """
     qwords = words(question)
     capitalised = {w for tok in re.findall(r"(?<!^)(?<![?.!]\s)\b[A-Z][\w’'\-]+", question.strip()) for w in words(tok)}
@@ -341,12 +348,16 @@ def analyse(question: str, lexicon: NameLexicon | None = None, *, context: str =
     speaker, pronoun = _speaker(question)
     wants = next((kind for kind, pattern in _WANTS if pattern.search(question)), None)
     focus = _focus(question, wants)
+    when = resolve_time(question, as_of) if as_of is not None else None
+    searched = question.replace(when.phrase, " ") if when is not None else question
     return QueryAnalysis(
         text=question,
-        tokens=tuple(t for t in tokenize(f"{question} {context}" if context else question) if t not in _FRAME_STEMS),
+        tokens=tuple(t for t in tokenize(f"{searched} {context}" if context else searched) if t not in _FRAME_STEMS),
         names=names,
         speaker=frozenset(speaker),
         speaker_pronoun=pronoun,
         wants=wants,
         focus=focus,
+        when=when,
+        as_of=as_of,
     )

@@ -14,7 +14,9 @@ class Hit:
     """A passage that answers, with its rank (1 = best), score and highlighted sentence.
 
     ``highlight`` is the ``(start, end)`` of the answering sentence in the same source
-    offsets as ``passage.char_start`` / ``passage.char_end``.
+    offsets as ``passage.char_start`` / ``passage.char_end``. ``copies`` are near-copies of
+    the passage (the same wire story in other articles, :mod:`qa.copies`) that this hit
+    stands for, best first: each is cited by :attr:`carried_by`.
     """
 
     rank: int
@@ -22,6 +24,15 @@ class Hit:
     passage: Passage
     highlight: tuple[int, int]
     signals: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    copies: tuple[Passage, ...] = ()
+
+    @property
+    def carried_by(self) -> list[str]:
+        """One short citation per copy: outlet, date, file and character span."""
+        return [
+            f"{p.outlet or 'outlet not stated'}, {p.date or 'undated'} — {p.doc_id}, chars {p.char_start}–{p.char_end}"
+            for p in self.copies
+        ]
 
     @property
     def highlight_text(self) -> str:
@@ -64,6 +75,18 @@ class Hit:
             "citation": self.citation,
             "speakers": list(self.speakers),
             "passage": p,
+            "copies": [
+                {
+                    "doc_id": c.doc_id,
+                    "outlet": c.outlet,
+                    "title": c.title,
+                    "date": c.date,
+                    "url": c.url,
+                    "char_start": c.char_start,
+                    "char_end": c.char_end,
+                }
+                for c in self.copies
+            ],
             "signals": {k: round(v, 6) for k, v in self.signals.items()},
         }
 
@@ -93,8 +116,8 @@ class Answer:
 
     @property
     def outlets(self) -> list[str]:
-        """Distinct outlets of the hits, in rank order (empty string for an unnamed outlet)."""
-        return list(dict.fromkeys(h.passage.outlet for h in self.hits))
+        """Distinct outlets of the hits and of their copies, in rank order (empty string for an unnamed outlet)."""
+        return list(dict.fromkeys(p.outlet for h in self.hits for p in (h.passage, *h.copies)))
 
     def to_dict(self) -> dict:
         """Plain JSON-ready fields."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from embeddings import Encoder, ModelLoadError, encode_queries, load_encoder
 from .abstain import AbstentionModel, features
 from .analysis import QueryAnalysis, analyse
 from .answer import Answer, Hit
+from .dates import as_of_days
 from .documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
 from .errors import CorpusError, EmptyQuestionError, ModelError
 from .followup import depends_on_history, rewrite, user_turns
@@ -94,7 +96,7 @@ class Assistant:
         self.source: Source = CorpusFolder(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
         self.retriever = Retriever(store, config=config)
         self.abstention = abstention
-        self._turns: dict[tuple[int, str, tuple[str, ...]], Answer] = {}
+        self._turns: dict[tuple[int, str, tuple[str, ...], date], Answer] = {}
 
     @classmethod
     def load(
@@ -193,6 +195,7 @@ class Assistant:
         outlets: Iterable[str] | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
+        as_of: str | date | None = None,
     ) -> Answer:
         """Answer one question with the ``k`` best passages.
 
@@ -204,13 +207,17 @@ class Assistant:
             outlets: only passages from these outlets.
             date_from: only articles dated on or after this day (YYYY-MM-DD).
             date_to: only articles dated on or before this day.
+            as_of: the day the question is asked (YYYY-MM-DD or a date; today by default). Its
+                time words ("this week", "recently", "in May", "on Thursday") are resolved
+                against it, and articles dated in the days they point to are preferred
+                (:mod:`qa.dates`). Undated articles are neither preferred nor dropped.
 
         Raises:
             EmptyQuestionError: the question is empty.
-            FilterError: a filter value is malformed.
+            FilterError: a filter value or ``as_of`` is malformed.
         """
         filters = Filters.make(outlets=outlets, date_from=date_from, date_to=date_to)
-        return self.ask_batch([question], k=k, histories=[history], filters=filters)[0]
+        return self.ask_batch([question], k=k, histories=[history], filters=filters, as_of=as_of)[0]
 
     def ask_batch(
         self,
@@ -219,18 +226,29 @@ class Assistant:
         k: int = 5,
         histories: Sequence[Sequence] | None = None,
         filters: Filters | None = None,
+        as_of: str | date | Sequence[str | date | None] | None = None,
     ) -> list[Answer]:
-        """Answer several questions at once (one batched encode); see :meth:`ask`."""
+        """Answer several questions at once (one batched encode); see :meth:`ask`.
+
+        ``as_of`` is one day for all the questions, or one per question (None: today).
+        """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         histories = histories or [()] * len(questions)
+        days = as_of_days(as_of, len(questions))
         with self.store.reading() as generation:
-            return self._ask_batch(questions, k, histories, filters, generation)
+            return self._ask_batch(questions, k, histories, filters, generation, days)
 
     def _ask_batch(
-        self, questions: Sequence[str], k: int, histories: Sequence[Sequence], filters: Filters | None, generation: int
+        self,
+        questions: Sequence[str],
+        k: int,
+        histories: Sequence[Sequence],
+        filters: Filters | None,
+        generation: int,
+        days: Sequence[date],
     ) -> list[Answer]:
-        cleaned, resolved, analyses, vectors = self._prepare(questions, histories)
+        cleaned, resolved, analyses, vectors = self._prepare(questions, histories, as_of=days)
         queries = [r.text for r in resolved]
         truncated = [self._too_long(q) for q in queries]
         allowed = self.retriever.allowed(filters)
@@ -252,7 +270,7 @@ class Assistant:
         first_stage = results  # what the abstention model was calibrated on
         if self.reranker:
             results = [self._rerank(q, scored)[:k] for q, scored in zip(queries, results)]
-        passages = self.store.passage_map(s.row for scored in results for s in scored)
+        passages = self.store.passage_map(r for scored in results for s in scored for r in (s.row, *s.copies))
         answers = []
         for question, query, analysis, scored, head, cut, notes in zip(
             cleaned, queries, analyses, results, first_stage, truncated, notes_all
@@ -263,7 +281,14 @@ class Assistant:
                     f"only its beginning was used for the semantic search (all of it for keywords)."
                 )
             hits = tuple(
-                Hit(rank, s.score, passages[s.row], s.highlight, s.signals)
+                Hit(
+                    rank,
+                    s.score,
+                    passages[s.row],
+                    s.highlight,
+                    s.signals,
+                    tuple(passages[r] for r in s.copies if r in passages),
+                )
                 for rank, s in enumerate(scored, 1)
                 if s.row in passages
             )
@@ -272,14 +297,15 @@ class Assistant:
             answerable = bool(hits) and confidence >= self.abstention.threshold
             answers.append(Answer(question, query, hits, answerable, confidence, tuple(notes), cut))
         if filters is None or not filters.active:  # a later follow-up can reuse these as its context
-            for question, history, answer in zip(cleaned, histories, answers):
-                self._remember((generation, question, tuple(user_turns(history))), answer)
+            for question, history, day, answer in zip(cleaned, histories, days, answers):
+                self._remember((generation, question, tuple(user_turns(history)), day), answer)
         return answers
 
     def _prepare(
-        self, questions: Sequence[str], histories: Sequence[Sequence]
+        self, questions: Sequence[str], histories: Sequence[Sequence], *, as_of: Sequence[date] | None = None
     ) -> tuple[list[str], list[Resolved], list[QueryAnalysis], np.ndarray]:
-        """Each question cleaned, resolved against its history, analysed, and encoded (one batch).
+        """Each question cleaned, resolved against its history, analysed as asked on its ``as_of``
+        day (today by default), and encoded (one batch).
 
         Raises:
             EmptyQuestionError: a question is empty.
@@ -291,11 +317,15 @@ class Assistant:
                     "the question is empty; type a question, e.g. 'what did Lavrov say about a summit?'"
                 )
             cleaned.append(" ".join(q.split()))
-        resolved = [self._resolve(q, h) for q, h in zip(cleaned, histories)]
-        analyses = [analyse(q, self.retriever.lexicon, context=r.text[len(q) :]) for q, r in zip(cleaned, resolved)]
+        days = as_of or [date.today()] * len(cleaned)
+        resolved = [self._resolve(q, h, d) for q, h, d in zip(cleaned, histories, days)]
+        analyses = [
+            analyse(q, self.retriever.lexicon, context=r.text[len(q) :], as_of=d)
+            for q, r, d in zip(cleaned, resolved, days)
+        ]
         return cleaned, resolved, analyses, encode_queries(self.encoder, [r.text for r in resolved])
 
-    def _remember(self, key: tuple[int, str, tuple[str, ...]], answer: Answer) -> None:
+    def _remember(self, key: tuple[int, str, tuple[str, ...], date], answer: Answer) -> None:
         self._turns[key] = answer
         while len(self._turns) > 256:
             self._turns.pop(next(iter(self._turns)))
@@ -324,13 +354,13 @@ class Assistant:
         ]
         return sorted(out, key=lambda s: (-s.score, s.row)) if self.rerank_weight else out
 
-    def _resolve(self, question: str, history: Sequence) -> Resolved:
-        """What to search for ``question`` in the conversation ``history``."""
+    def _resolve(self, question: str, history: Sequence, as_of: date | None = None) -> Resolved:
+        """What to search for ``question`` in the conversation ``history``, asked on ``as_of`` (today)."""
         turns = user_turns(history)
         names = self.retriever.lexicon
         if not turns or not depends_on_history(question, names=self.retriever.speaker_words):
             return Resolved(question)
-        previous = self._previous(turns[-1], tuple(turns[:-1]))
+        previous = self._previous(turns[-1], tuple(turns[:-1]), as_of or date.today())
         context = set(analyse(previous.query, self.retriever.lexicon).names)
         seen: frozenset[int] = frozenset()
         if previous.hits:
@@ -341,11 +371,11 @@ class Assistant:
             seen = self.store.sentence_rows(top.passage, top.highlight)
         return Resolved(rewrite(question, turns, names=self.retriever.speaker_words), frozenset(context), seen)
 
-    def _previous(self, question: str, history: tuple[str, ...]) -> Answer:
+    def _previous(self, question: str, history: tuple[str, ...], as_of: date) -> Answer:
         """The answer to an earlier turn, remembered so a chat pays for it once."""
-        key = (self.store.generation_seen, question, history)
+        key = (self.store.generation_seen, question, history, as_of)
         if key not in self._turns:
-            self.ask_batch([question], k=3, histories=[list(history)])  # remembers its answer
+            self.ask_batch([question], k=3, histories=[list(history)], as_of=as_of)  # remembers its answer
         return self._turns[key]
 
     def _too_long(self, text: str) -> bool:

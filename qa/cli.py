@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outlet", action="append", default=None, help="only this outlet (repeatable)")
     p.add_argument("--from", dest="date_from", default=None, help="only articles dated on or after YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", default=None, help="only articles dated on or before YYYY-MM-DD")
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        default=None,
+        help="the day the question is asked, YYYY-MM-DD (default today): 'this week', 'in May' count from it",
+    )
 
     p = sub.add_parser("eval", help="evaluate a question set (JSONL, CSV or a BEIR folder)")
     _common(p)
@@ -153,6 +159,7 @@ def _run(args) -> int:
             outlets=args.outlet,
             date_from=args.date_from,
             date_to=args.date_to,
+            as_of=args.as_of,
         )
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -214,6 +221,7 @@ def format_answer(answer) -> str:
         lines.append(f"{hit.reference}{said}  (score {hit.score:.3f})")
         a, b = hit.highlight[0] - p.char_start, hit.highlight[1] - p.char_start
         lines.append(p.text[:a] + ">>> " + p.text[a:b] + " <<<" + p.text[b:])
+        lines.extend(f"    also carried by: {line}" for line in hit.carried_by)
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from .dates import parse_day
 from .errors import QuestionFileError
 from .text import normalize
 
@@ -39,6 +40,7 @@ class EvalQuestion:
     evidence: tuple[str, ...] = ()
     doc: str | None = None
     type: str = ""
+    asked_on: str | None = None  # the day it was asked (YYYY-MM-DD): its time words are read against it
 
     @property
     def answerable(self) -> bool:
@@ -146,6 +148,13 @@ def _question(path: Path, number: int, row: dict, ordinal: int) -> EvalQuestion:
     doc = row.get("doc")
     if doc is not None and not isinstance(doc, str):
         raise QuestionFileError(f"{where}: 'doc' must be a file name, '*' or null")
+    asked_on = row.get("asked_on") or None
+    if asked_on is not None:
+        try:
+            if not isinstance(asked_on, str) or parse_day(asked_on) is None:
+                raise ValueError(f"{asked_on!r} is not a date")
+        except ValueError as exc:
+            raise QuestionFileError(f"{where}: 'asked_on' must be a YYYY-MM-DD date or null ({exc})") from exc
     return EvalQuestion(
         id=str(row.get("id") or f"q{ordinal}"),
         question=question.strip(),
@@ -153,6 +162,7 @@ def _question(path: Path, number: int, row: dict, ordinal: int) -> EvalQuestion:
         evidence=tuple(evidence),
         doc=doc,
         type=str(row.get("type") or ""),
+        asked_on=asked_on,
     )
 
 
@@ -234,7 +244,14 @@ def evaluate(
     with tqdm(total=len(questions), desc="questions", unit="q", disable=not progress) as bar:
         for at in range(0, len(questions), batch):
             chunk = questions[at : at + batch]
-            answers.extend(assistant.ask_batch([q.question for q in chunk], k=k, histories=[q.history for q in chunk]))
+            answers.extend(
+                assistant.ask_batch(
+                    [q.question for q in chunk],
+                    k=k,
+                    histories=[q.history for q in chunk],
+                    as_of=[q.asked_on for q in chunk],
+                )
+            )
             bar.update(len(chunk))
     elapsed = time.perf_counter() - started
     run = {q.id: [_key(h.passage) for h in a.hits] for q, a in zip(questions, answers)}

@@ -10,7 +10,12 @@ Each candidate passage gets a score from a few signals, each in [0, 1] or a cosi
 * ``bm25``: BM25 of the passage, divided by the best BM25 of the query;
 * ``coverage``: the IDF-weighted share of the question's terms found in the passage;
 * ``names``: the share of the question's names (people, places, bodies) in the passage;
-* ``speaker``: for "what did X say" questions, whether X is quoted in the passage.
+* ``speaker``: for "what did X say" questions, whether X is quoted in the passage;
+* ``when``: for questions with time words ("this week", "in May"), how close the article's
+  date is to the days they point to (:mod:`qa.dates`); 0 for undated articles;
+* ``recent``: for questions without time words, how close the article's date is to the
+  month before the day the question is asked (news readers mean the latest unless they say
+  otherwise); 0 for undated articles, and for every article of an archive that old.
 
 The best sentence is also the highlight. Filters (outlet, dates, articles) apply
 before ranking, so a filter never hides a passage that would have matched.
@@ -27,12 +32,14 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from .analysis import METONYMS, QueryAnalysis
+from .copies import collapse, shingles
+from .dates import TimeWindow, closeness
 from .errors import FilterError, WeightsError
 from .lexical import _stem, fold_name
 from .store import IndexStore
@@ -130,6 +137,9 @@ class RetrievalConfig:
     signals) that the full score did not already rank above them: a guard against a
     structure signal misfiring on a question unlike the ones the weights were fitted on.
     0 turns it off; 5 ranks the first five by the plain hybrid alone.
+
+    ``collapse_copies`` (1, the default) makes near-copies of one story (wire copies carried by
+    several outlets, :mod:`qa.copies`) one hit that lists them all; 0 lists each copy on its own.
     """
 
     dense: float = 0.75
@@ -145,8 +155,11 @@ class RetrievalConfig:
     sentence_intro: float = 0.75
     sentence_seen: float = 0.2
     sentence_next: float = 0.3
+    when: float = 1.0
+    recency: float = 0.25
     candidates: int = 50
     hedge: int = 2
+    collapse_copies: int = 1
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> RetrievalConfig:
@@ -183,13 +196,15 @@ class RetrievalConfig:
 
 
 #: Settings that are counts, not weights, with their allowed ranges.
-_COUNTS = {"candidates": (1, 1_000_000), "hedge": (0, 5)}
+_COUNTS = {"candidates": (1, 1_000_000), "hedge": (0, 5), "collapse_copies": (0, 1)}
 
 #: The plain hybrid that :attr:`RetrievalConfig.hedge` draws on: passage and best-sentence
 #: cosines, passage BM25 and the sentence's share of the question's terms (the first fit of
 #: the news weights, before names, speakers, answer types and follow-ups were added).
 PLAIN_HYBRID = replace(
-    RetrievalConfig(**{f.name: 0.0 for f in fields(RetrievalConfig) if f.name not in _COUNTS}, hedge=0),
+    RetrievalConfig(
+        **{f.name: 0.0 for f in fields(RetrievalConfig) if f.name not in _COUNTS}, hedge=0, collapse_copies=0
+    ),
     dense=1.0,
     sentence=1.5,
     bm25=0.3,
@@ -212,6 +227,7 @@ class Scored:
     sentence: int
     highlight: tuple[int, int]
     signals: dict[str, float] = field(default_factory=dict)
+    copies: tuple[int, ...] = ()  # rows of the near-copies of this passage that it stands for (other outlets)
 
 
 _FIRST_PLACES = 5  # the places a reader scans; hedge shares them with the plain hybrid
@@ -254,6 +270,20 @@ class Features:
     s_seen: np.ndarray  # shown as the answer to the earlier turn this follow-up leans on
     s_next: np.ndarray  # the sentence right after that answer, in the same passage
     s_spans: np.ndarray  # (sentences, 2): source offsets, for the highlight
+    when: np.ndarray | None = None  # per passage: closeness of its article's date to the question's time words
+    recent: np.ndarray | None = None  # per passage, for a question without time words: closeness to the month before
+    terms: np.ndarray | None = None  # term ids of every token, passage after passage (for copies)
+    token_starts: np.ndarray | None = None  # where each passage's tokens start in ``terms``, and the end
+    _shingles: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
+
+    def shingles_of(self, i: int) -> frozenset[int]:
+        """The word shingles of candidate ``i`` (:func:`qa.copies.shingles`), computed once."""
+        if self.terms is None or self.token_starts is None:
+            return frozenset()
+        if i not in self._shingles:
+            start, end = int(self.token_starts[i]), int(self.token_starts[i + 1])
+            self._shingles[i] = shingles(self.terms[start:end], np.array([end - start]))[0]
+        return self._shingles[i]
 
 
 def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -285,6 +315,10 @@ def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, 
         + cfg.names * f.names
         + cfg.speaker * speaker
     )
+    if f.when is not None and cfg.when:
+        scores = scores + cfg.when * f.when
+    if f.recent is not None and cfg.recency:
+        scores = scores + cfg.recency * f.recent
     return scores, best, s
 
 
@@ -433,6 +467,14 @@ class Retriever:
             s_seen=np.isin(ids, list(seen)).astype(np.float32),
             s_next=_after(ids, c.counts, seen),
             s_spans=c.spans,
+            terms=c.terms,
+            token_starts=np.concatenate([[0], np.cumsum(c.passage_lengths)]).astype(np.int64),
+            when=closeness(query.when, c.days) if query.when is not None and n else None,
+            recent=(
+                closeness(TimeWindow(query.as_of - timedelta(days=30), query.as_of, ""), c.days)
+                if query.when is None and query.as_of is not None and n
+                else None
+            ),
         )
 
     def _name_coverage(
@@ -479,10 +521,10 @@ class Retriever:
             plain = combine(f, PLAIN_HYBRID)[0]
             head += [int(i) for i in np.lexsort((f.order, -plain)) if i not in head][: cfg.hedge]
             order = head + [i for i in order if i not in head]
-        order = order[:k]
+        groups = collapse(order, f.shingles_of, k) if cfg.collapse_copies else [(i, ()) for i in order[:k]]
         starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]])
         out = []
-        for i in order:
+        for i, copies in groups:
             j = int(starts[i] + best[i])
             seg = slice(int(starts[i]), int(starts[i] + f.counts[i]))
             signals = {
@@ -500,8 +542,11 @@ class Retriever:
                 "best_dense": float((f.s_dense[seg] * (1 - f.s_lead_in[seg])).max()),
                 "speaker_dense": float((f.s_dense[seg] * (f.s_speaker[seg] > 0)).max()),
                 "typed_dense": float((f.s_dense[seg] * (f.s_type[seg] > 0)).max()),
+                "when": float(f.when[i]) if f.when is not None else 0.0,
             }
-            out.append(Scored(int(f.rows[i]), float(scores[i]), int(best[i]), _highlight(f, j, int(best[i])), signals))
+            highlight = _highlight(f, j, int(best[i]))
+            copy_rows = tuple(int(f.rows[c]) for c in copies)
+            out.append(Scored(int(f.rows[i]), float(scores[i]), int(best[i]), highlight, signals, copy_rows))
         return out
 
     def _type_ok(self, query: QueryAnalysis, c: Candidates) -> np.ndarray:

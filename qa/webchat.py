@@ -21,6 +21,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
@@ -147,8 +148,22 @@ def render_hit(hit: Hit) -> str:
     said = f'<span class="qa-speaker">· said by {_esc(", ".join(hit.speakers))}</span> ' if hit.speakers else ""
     return (
         f'<div class="qa-hit"><p class="qa-citation">{link} {said}'
-        f'<span class="qa-score">score {hit.score:.3f}</span></p>{render_passage(hit)}</div>'
+        f'<span class="qa-score">score {hit.score:.3f}</span></p>{render_passage(hit)}{render_copies(hit)}</div>'
     )
+
+
+def render_copies(hit: Hit) -> str:
+    """ "Also carried by" and a link per near-copy of the passage (other outlets' copies of the story)."""
+    if not hit.copies:
+        return ""
+    links = []
+    for copy, label in zip(hit.copies, hit.carried_by):
+        ref = article_ref(copy.doc_id, (copy.char_start, copy.char_end), (copy.char_start, copy.char_end))
+        links.append(
+            f'<a class="qa-cite qa-copy" href="{_esc(REF_PREFIX + ref)}" title="{_esc(copy.title or "untitled")}">'
+            f"{_esc(label)}</a>"
+        )
+    return f'<p class="qa-copies">Also carried by: {"; ".join(links)}</p>'
 
 
 def outlets_line(answer: Answer) -> str | None:
@@ -268,6 +283,7 @@ def respond(
     outlets: str | Iterable[str] | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
+    as_of: str | None = None,
 ) -> str:
     """Answer one chat message with the rendered reply (HTML); library errors become a message.
 
@@ -279,13 +295,14 @@ def respond(
         outlets: only these outlets (empty: all); ``NO_OUTLET`` selects articles without outlet.
         date_from: only articles dated on or after this day (YYYY-MM-DD; empty: no limit).
         date_to: only articles dated on or before this day.
+        as_of: the day the question is asked (YYYY-MM-DD; empty: today), for its time words.
 
     Example:
         >>> respond("who led Russia's delegation?", [], assistant=assistant)  # doctest: +SKIP
         '<div class="qa-reply">...'
     """
     try:
-        answer = _ask(assistant, message, history, k, outlets, date_from, date_to)
+        answer = _ask(assistant, message, history, k, outlets, date_from, date_to, as_of)
     except (QAError, ValueError) as exc:
         return render_error(exc)
     except Exception as exc:  # never show a traceback in the chat; log it for the operator
@@ -305,16 +322,17 @@ def ask_json(
     outlets: str | Iterable[str] | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
+    as_of: str | None = None,
 ) -> dict:
     """The answer as :meth:`Answer.to_dict` (for the JSON API endpoint).
 
     Raises:
         QAError: as :meth:`Assistant.ask`.
     """
-    return _ask(assistant, question, history, k, outlets, date_from, date_to).to_dict()
+    return _ask(assistant, question, history, k, outlets, date_from, date_to, as_of).to_dict()
 
 
-def _ask(assistant: Assistant, question, history, k, outlets, date_from, date_to) -> Answer:
+def _ask(assistant: Assistant, question, history, k, outlets, date_from, date_to, as_of=None) -> Answer:
     """Turn the UI's raw control values into one :meth:`Assistant.ask` call."""
     return assistant.ask(
         question or "",
@@ -323,6 +341,7 @@ def _ask(assistant: Assistant, question, history, k, outlets, date_from, date_to
         outlets=_outlet_filter(outlets),
         date_from=(date_from or "").strip() or None,
         date_to=(date_to or "").strip() or None,
+        as_of=(as_of or "").strip() or None,
     )
 
 
@@ -396,9 +415,9 @@ def build_app(
 
     Endpoints (for ``gradio_client``):
 
-    - ``/answer`` (message, passages, outlets, date_from, date_to) -> the rendered reply (HTML).
+    - ``/answer`` (message, passages, outlets, date_from, date_to, as_of) -> the rendered reply (HTML).
       The conversation is kept per client session, so follow-up questions work.
-    - ``/ask`` (question, history, k, outlets, date_from, date_to) -> ``Answer.to_dict()``.
+    - ``/ask`` (question, history, k, outlets, date_from, date_to, as_of) -> ``Answer.to_dict()``.
     - ``/article`` (ref) -> the article view (HTML) for a citation reference.
 
     Args:
@@ -419,6 +438,7 @@ def build_app(
         outlets: list[str] | None = None,
         date_from: str = "",
         date_to: str = "",
+        as_of: str = "",
     ) -> str:
         """Answer a question with cited passages; returns the reply as HTML."""
         return respond(
@@ -429,6 +449,7 @@ def build_app(
             outlets=outlets,
             date_from=date_from,
             date_to=date_to,
+            as_of=as_of,
         )
 
     def ask(
@@ -438,11 +459,19 @@ def build_app(
         outlets: list[str] | None = None,
         date_from: str = "",
         date_to: str = "",
+        as_of: str = "",
     ) -> dict:
         """Answer a question; returns Answer.to_dict() (question, query, answerable, notes, hits)."""
         try:
             return ask_json(
-                assistant, question, history=history, k=k, outlets=outlets, date_from=date_from, date_to=date_to
+                assistant,
+                question,
+                history=history,
+                k=k,
+                outlets=outlets,
+                date_from=date_from,
+                date_to=date_to,
+                as_of=as_of,
             )
         except (QAError, ValueError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
@@ -475,6 +504,14 @@ def build_app(
                     to_input = gr.Textbox(
                         value="", label="To date", placeholder="YYYY-MM-DD", max_lines=1, elem_id="qa-date-to"
                     )
+                    as_of_input = gr.Textbox(
+                        value=lambda: date.today().isoformat(),  # read at each page load
+                        label="As of",
+                        info="the day time words (this week, in May) count from",
+                        placeholder="YYYY-MM-DD",
+                        max_lines=1,
+                        elem_id="qa-as-of",
+                    )
                 chatbot = gr.Chatbot(
                     label="Conversation",
                     elem_id="qa-chat",
@@ -492,7 +529,7 @@ def build_app(
                     textbox=gr.Textbox(
                         placeholder="Ask about the articles…", show_label=False, elem_id="qa-question", scale=7
                     ),
-                    additional_inputs=[k_input, outlet_input, from_input, to_input],
+                    additional_inputs=[k_input, outlet_input, from_input, to_input, as_of_input],
                     api_name="answer",
                     concurrency_limit=limit,
                     fill_height=False,

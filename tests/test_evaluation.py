@@ -34,7 +34,7 @@ class ScriptedAssistant:
     def __init__(self, passages, rankings, answerable):
         self.passages, self.rankings, self.answerable, self.store = passages, rankings, answerable, _Store()
 
-    def ask_batch(self, questions, *, k, histories=None):
+    def ask_batch(self, questions, *, k, histories=None, as_of=None):
         out = []
         for q in questions:
             hits = tuple(

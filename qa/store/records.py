@@ -96,6 +96,7 @@ class Candidates:
     token_sentence: np.ndarray  # sentence index per token
     sentence_lengths: np.ndarray  # tokens per sentence
     speakers_text: tuple[str, ...]  # per passage: words of whoever it quotes, space-separated
+    days: np.ndarray  # per passage: its article's date as date.toordinal(), 0 when undated
     vectors: np.ndarray  # (passages, dim)
     sentence_vectors: np.ndarray  # (sentences, dim)
     facts_json: tuple[str, ...] = field(default=(), repr=False)

@@ -28,6 +28,7 @@ import numpy as np
 from embeddings import IndexFileError, VectorFile, VectorIndex
 
 from ..analysis import NAME_EXCLUDED
+from ..dates import parse_day
 from ..errors import IndexCorruptError
 from ..lexical import STOPWORDS
 from ..passages import Passage, Quote
@@ -404,7 +405,8 @@ class IndexStore:
         ids = [int(i) for i in ids]
         sql = (
             "SELECT p.id, p.doc_id, p.char_start, p.first_sentence, d.spans, d.terms, d.lengths, d.flags, "
-            "d.facts, d.speakers FROM passages p JOIN passage_data d ON d.id = p.id WHERE p.id IN ({})"
+            "d.facts, d.speakers, doc.date FROM passages p JOIN passage_data d ON d.id = p.id "
+            "JOIN documents doc ON doc.doc_id = p.doc_id WHERE p.id IN ({})"
         )
         rows = {r[0]: r for r in select_in(self.db.connection, sql, ids)}
         found = [rows[i] for i in ids if i in rows]
@@ -421,6 +423,7 @@ class IndexStore:
             token_sentence=np.repeat(np.arange(len(lengths), dtype=np.int64), lengths),
             sentence_lengths=lengths,
             speakers_text=tuple(r[9] for r in found),
+            days=np.array([_ordinal(r[10]) for r in found], dtype=np.int64),
             vectors=self.passage_file.read(np.array([r[0] for r in found], dtype=np.int64)),
             sentence_vectors=np.zeros((0, self.dimension), np.float32),
             facts_json=tuple(r[8] for r in found),
@@ -497,3 +500,12 @@ class IndexStore:
             return frozenset()
         first = found[1]
         return frozenset(first + i for i, (s, e) in enumerate(passage.sentences) if span[0] <= s and e <= span[1])
+
+
+def _ordinal(day: str | None) -> int:
+    """An article date as ``date.toordinal()``; 0 when it is missing or not a YYYY-MM-DD date."""
+    try:
+        found = parse_day(day)
+    except ValueError:
+        return 0
+    return found.toordinal() if found else 0
