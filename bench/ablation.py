@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,28 +37,29 @@ from tune import (  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.abstain import FEATURES, AbstentionModel  # noqa: E402
 from qa.evaluation import load_questions  # noqa: E402
-from qa.retrieval import PLAIN_HYBRID, RetrievalConfig  # noqa: E402
+from qa.retrieval import RetrievalConfig  # noqa: E402
 
-ZERO = replace(PLAIN_HYBRID, dense=0.0, sentence=0.0, bm25=0.0, sentence_coverage=0.0, sentence_intro=0.0)
 FINAL = RetrievalConfig()
+ZERO = RetrievalConfig(
+    **{f.name: 0.0 for f in fields(RetrievalConfig) if f.name not in ("candidates",)}, collapse_copies=0
+)
+#: The first fit for news (dense, best sentence, passage BM25, sentence terms), before answer types and dates.
+FIRST_FIT = replace(ZERO, dense=1.0, sentence=1.5, bm25=0.3, sentence_coverage=0.2)
 VARIANTS = {
     "BM25 alone (passage)": replace(ZERO, bm25=1.0),
     "dense alone (passage)": replace(ZERO, dense=1.0),
     "sentence max-sim alone": replace(ZERO, sentence=1.0),
     "RRF hybrid (BM25 + dense, k=60)": "rrf",
     "convex hybrid (0.5 BM25 + 0.5 dense)": replace(ZERO, dense=0.5, bm25=0.5),
-    "+ sentence evidence, untuned (0.35 dense, 0.35 best sentence, 0.2 BM25, 0.1 sentence BM25)": replace(
-        ZERO, dense=0.35, sentence=0.35, bm25=0.2, sentence_bm25=0.29
-    ),
-    "+ sentence evidence, first fit (dense, best sentence, BM25, sentence terms)": PLAIN_HYBRID,
-    "+ names, answer type, speaker, lead-ins (final weights, passage BM25 off)": FINAL,
-    "final without the speaker signals": replace(FINAL, speaker=0.0, sentence_speaker=0.0),
-    "final without answer-type signals": replace(FINAL, sentence_type=0.0),
-    "final without names": replace(FINAL, names=0.0),
-    "final without the follow-up signals (earlier answer's sentence down, the next one up)": replace(
-        FINAL, sentence_seen=0.0, sentence_next=0.0
-    ),
-    "final without the hedge (all five first places by the full score)": replace(FINAL, hedge=0),
+    "first fit (dense, best sentence, BM25, sentence terms)": FIRST_FIT,
+    "final (first fit + answer type + dates + copies)": FINAL,
+    "final without the answer-type bonus": replace(FINAL, sentence_type=0.0),
+    "final without the dates (time words and recency)": replace(FINAL, when=0.0, recency=0.0),
+    "final without recency (time words kept)": replace(FINAL, recency=0.0),
+    "final without collapsing copies": replace(FINAL, collapse_copies=0),
+    "final without passage BM25": replace(FINAL, bm25=0.0),
+    "final without sentence terms": replace(FINAL, sentence_coverage=0.0),
+    "final without passage dense": replace(FINAL, dense=0.0),
 }
 
 
@@ -101,6 +102,10 @@ def main() -> None:
     parser.add_argument("--heldout", default=str(ROOT / "tests" / "data" / "heldout.jsonl"))
     parser.add_argument("--scifact", default=None, help="a BEIR SciFact folder, to add its column")
     parser.add_argument("--scifact-index", default=None, help="its index (default: index.beir-NAME, as qa eval uses)")
+    parser.add_argument(
+        "--archive", default=None, help="the shared news archive folder, to add its 150 looked-at questions"
+    )
+    parser.add_argument("--archive-index", default=str(ROOT / "bench" / "out" / "archive-index"))
     args = parser.parse_args()
 
     assistant = Assistant.load(progress=False)
@@ -115,12 +120,23 @@ def main() -> None:
         results["news"][name] = {s: ranking_metrics(cases, ranker, cfg) for s, cases in sets.items()}
     # abstention: top-score threshold vs the fitted model, both on the final ranking
     rows = {s: abstention_rows(cases, assistant.retriever, FINAL) for s, cases in sets.items()}
+    if args.archive:  # after the abstention rows: every archive question is answerable
+        from bench_archive import split
+
+        folder = Path(args.archive)
+        archive = Assistant.load(corpus=folder / "corpus", index=args.archive_index, progress=False, refresh=False)
+        looked, _ = split(load_questions(folder / "questions.jsonl"))
+        archive_cases = build_cases(archive, looked)
+        archive_ranker = _RRF(archive.retriever)
+        for name, cfg in VARIANTS.items():
+            results["news"][name]["archive (150)"] = ranking_metrics(archive_cases, archive_ranker, cfg)
+        sets["archive (150)"] = archive_cases
     X, y = rows["tuning"]
     scores = np.sort(X[y == 1, FEATURES.index("score")])
     cut = float(scores[int(np.floor(0.05 * len(scores)))]) - 1e-6
     threshold_only = AbstentionModel(weights={"score": 1.0}, bias=-cut, threshold=0.5)
     for label, model in (("top-score threshold", threshold_only), ("fitted model (final)", assistant.abstention)):
-        results["abstention"][label] = {s: abstention_metrics(model, *rows[s]) for s in sets}
+        results["abstention"][label] = {s: abstention_metrics(model, *rows[s]) for s in rows}
     if args.scifact:
         results["scifact"] = scifact(Path(args.scifact), args.scifact_index, assistant.encoder, VARIANTS)
 
@@ -139,13 +155,13 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(row) + " |")
     print(
         "\n| abstention | "
-        + " | ".join(f"{s} {m}" for s in sets for m in ("recall", "precision", "false flags"))
+        + " | ".join(f"{s} {m}" for s in rows for m in ("recall", "precision", "false flags"))
         + " |"
     )
-    print("|---" * (1 + 3 * len(sets)) + "|")
+    print("|---" * (1 + 3 * len(rows)) + "|")
     for label, by_set in results["abstention"].items():
         cells = []
-        for s in sets:
+        for s in rows:
             m = by_set[s]
             cells += [
                 f"{m['abstention_recall']:.3f}",

@@ -36,6 +36,7 @@ from tune import build_cases, ranking_metrics  # noqa: E402
 from embeddings import encode_queries  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.evaluation import EvalQuestion, EvidenceFinder, load_questions  # noqa: E402
+from qa.rerank import load_reranker  # noqa: E402
 from qa.retrieval import RetrievalConfig  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "news-archive"
@@ -112,7 +113,13 @@ def main() -> None:
     parser.add_argument("--questions", default=str(ARCHIVE / "questions.jsonl"))
     parser.add_argument("--index", default=str(ROOT / "bench" / "out" / "archive-index"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "archive-bench.json"))
+    parser.add_argument(
+        "--rerank", default=None, help="also measure this second stage (e.g. all-mpnet-base-v2) on the 20 best"
+    )
     args = parser.parse_args()
+    if args.rerank:
+        second_stage(args)
+        return
 
     assistant = Assistant.load(corpus=args.corpus, index=args.index, progress=True, refresh=False)
     questions = load_questions(args.questions)
@@ -148,6 +155,36 @@ def main() -> None:
     for group in ("baselines", "assistant"):
         for label, by_set in results[group].items():
             print(f"| {label} | " + " | ".join(f"{by_set[s][c]:.3f}" for s in cases for c in cols) + " |")
+
+
+def second_stage(args) -> None:
+    """Quality and cost of a second stage that rescores the 20 best, against the first stage alone."""
+    from qa.evaluation import evaluate
+
+    questions = load_questions(args.questions)
+    looked, aside = split(questions)
+    first = Assistant.load(corpus=args.corpus, index=args.index, progress=False, refresh=False)
+    second = Assistant(
+        first.store,
+        first.encoder,
+        corpus=first.source,
+        config=first.retriever.config,
+        reranker=load_reranker(args.rerank),
+    )
+    results: dict = {}
+    for label, assistant in (("first stage", first), (f"+ {args.rerank} on the 20 best", second)):
+        for name, qs in (("looked at (150)", looked), ("aside (50)", aside)):
+            report = evaluate(assistant, qs, progress=False, batch=1)
+            m = report.metrics
+            results.setdefault(label, {})[name] = {
+                "hit@1": m["hit@1"],
+                "hit@5": m["hit@5"],
+                "mrr@10": m["mrr@10"],
+                "ms_per_question": report.info["ms_per_question"],
+            }
+            print(label, name, results[label][name], flush=True)
+    out = Path(args.out).with_name("archive-rerank.json")
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

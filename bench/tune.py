@@ -50,20 +50,7 @@ from qa.retrieval import RetrievalConfig  # noqa: E402
 
 GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 # Passage scores only matter relative to each other, so the sentence weight is pinned to 1.
-WEIGHTS = (
-    "dense",
-    "bm25",
-    "coverage",
-    "names",
-    "speaker",
-    "sentence_coverage",
-    "sentence_bm25",
-    "sentence_type",
-    "sentence_speaker",
-    "sentence_intro",
-    "sentence_seen",
-    "sentence_next",
-)
+WEIGHTS = ("dense", "bm25", "sentence_coverage", "sentence_type", "when", "recency")
 
 
 @dataclass
@@ -87,7 +74,7 @@ def build_cases(assistant: Assistant, questions: list[EvalQuestion]) -> list[Cas
     finder = EvidenceFinder(view)
     cases = []
     for q, r, a, v in zip(questions, resolved, analyses, vectors):
-        f = assistant.retriever.features(a, v, context=r.speakers, seen=r.seen)
+        f = assistant.retriever.features(a, v, context=r.speakers)
         holds = {int(view.ids[i]) for i in finder.rows(q.evidence)}
         cases.append(Case(q, a, f, {int(row): int(row) in holds for row in f.rows}))
     return cases
@@ -132,18 +119,15 @@ def fit_weights(
     """Coordinate ascent of ``score`` from ``start``; with ``samples``, also from the best random grid points.
 
     Random restarts reach higher scores on the questions they fit, but on this little data
-    they generalise worse (measured on the dev set), so they are off by default. The weights
-    are fitted to the full score's own order (``hedge`` off); the result keeps ``start``'s
-    hedge, which then shares the first five places with the plain hybrid.
+    they generalise worse (measured on the dev set), so they are off by default.
     """
-    hedge, start = start.hedge, replace(start, hedge=0)
     rng = np.random.default_rng(seed)
     pool = [start] + [replace(start, **{name: float(rng.choice(GRID)) for name in WEIGHTS}) for _ in range(samples)]
     ranked = sorted(pool, key=lambda c: -score(c))[:starts]
     if start not in ranked:
         ranked.append(start)
     fitted = [ascend(score, c) for c in ranked]
-    return replace(max(fitted, key=score), hedge=hedge)
+    return max(fitted, key=score)
 
 
 def ascend(score: Callable[[RetrievalConfig], float], start: RetrievalConfig, passes: int = 3) -> RetrievalConfig:
@@ -316,10 +300,8 @@ def pseudo_cases(assistant: Assistant, *, n: int = 300, seed: int = 0) -> list[P
         keep[int(np.sum(f.counts[:j])) + i] = False
         counts = f.counts.copy()
         counts[j] -= 1
-        s_bm25, top = f.s_bm25[keep], float(bm25.max())
-        s_top = float(s_bm25.max()) if len(s_bm25) else 0.0
+        top = float(bm25.max())
         sentence_arrays = {fl.name: getattr(f, fl.name)[keep] for fl in fields(f) if fl.name.startswith("s_")}
-        sentence_arrays["s_bm25"] = s_bm25 / s_top if s_top > 0 else s_bm25
         f = replace(
             f,
             **sentence_arrays,
@@ -328,6 +310,8 @@ def pseudo_cases(assistant: Assistant, *, n: int = 300, seed: int = 0) -> list[P
             bm25=bm25,
             bm25_norm=bm25 / top if top > 0 else bm25,
             coverage=coverage,
+            terms=None,  # the passage lost a sentence: no copy detection on these
+            token_starts=None,
         )
         out.append(PseudoCase(question, row, f))
     return out

@@ -52,18 +52,18 @@ class AbstentionModel:
 
     weights: dict[str, float] = field(
         default_factory=lambda: {
-            "score": 0.3215,
-            "sentence_dense": -0.2854,
-            "coverage": -0.3185,
-            "names": 1.6235,
-            "speaker": 1.3135,
-            "speaker_gap": -2.1464,
-            "typed_gap": -3.0678,
-            "margin": 0.4239,
+            "score": 0.4336,
+            "sentence_dense": -0.1441,
+            "coverage": -0.7264,
+            "names": 1.622,
+            "speaker": 0.901,
+            "speaker_gap": -1.3082,
+            "typed_gap": -2.6941,
+            "margin": -0.3419,
         }
     )
-    bias: float = -2.1018
-    threshold: float = 0.727
+    bias: float = -1.9525
+    threshold: float = 0.5948
 
     def probability(self, values: dict[str, float]) -> float:
         """Probability that the question is answerable."""

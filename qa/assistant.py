@@ -59,7 +59,6 @@ class Resolved:
 
     text: str  # the question, followed by the earlier turns it leans on
     speakers: frozenset[str] = frozenset()  # who "he"/"she" may stand for
-    seen: frozenset[int] = frozenset()  # sentence rows the earlier turn's answer showed
 
 
 class Assistant:
@@ -265,7 +264,6 @@ class Assistant:
                 k=depth,
                 allowed=allowed,
                 speakers=[r.speakers for r in resolved],
-                seen=[r.seen for r in resolved],
             )
         first_stage = results  # what the abstention model was calibrated on
         if self.reranker:
@@ -333,8 +331,7 @@ class Assistant:
     def _rerank(self, query: str, scored: list[Scored]) -> list[Scored]:
         """Second stage: add the weighted, standardised reranker score and sort again by it.
 
-        The first stage's hedge (places 4 and 5 from the plain hybrid) is not kept once the
-        second stage sorts; at weight 0 the first-stage order stands as it is.
+        At weight 0 the first-stage order stands as it is.
         """
         found = self.store.passage_map(s.row for s in scored)
         scored = [s for s in scored if s.row in found]
@@ -362,14 +359,12 @@ class Assistant:
             return Resolved(question)
         previous = self._previous(turns[-1], tuple(turns[:-1]), as_of or date.today())
         context = set(analyse(previous.query, self.retriever.lexicon).names)
-        seen: frozenset[int] = frozenset()
         if previous.hits:
             top = previous.hits[0]
             context |= {w for w in words(top.highlight_text) if w in names}
             for speaker in top.speakers:
                 context |= set(words(speaker))
-            seen = self.store.sentence_rows(top.passage, top.highlight)
-        return Resolved(rewrite(question, turns, names=self.retriever.speaker_words), frozenset(context), seen)
+        return Resolved(rewrite(question, turns, names=self.retriever.speaker_words), frozenset(context))
 
     def _previous(self, question: str, history: tuple[str, ...], as_of: date) -> Answer:
         """The answer to an earlier turn, remembered so a chat pays for it once."""

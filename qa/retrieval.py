@@ -1,24 +1,27 @@
-"""Hybrid retrieval: dense and lexical evidence at passage and sentence level, plus news structure.
+"""Hybrid retrieval: dense and lexical evidence at passage and sentence level, and article dates.
 
 Each candidate passage gets a score from a few signals, each in [0, 1] or a cosine:
 
 * ``dense``: cosine between the question and the whole passage;
-* ``sentence``: the score of its best sentence, which is the question-sentence cosine
-  plus the sentence's share of the question's terms, a bonus when the sentence holds
-  the kind of answer asked for (a number for "how many", a date for "when") or is
-  spoken by the person asked about, and a penalty for lead-in lines ("Dymov warned:");
+* ``sentence``: the score of its best sentence: the question-sentence cosine, plus the
+  sentence's IDF-weighted share of the question's terms, plus a bonus when it holds the kind
+  of answer asked for (a number for "how many", a date for "when", a name for "who");
 * ``bm25``: BM25 of the passage, divided by the best BM25 of the query;
-* ``coverage``: the IDF-weighted share of the question's terms found in the passage;
-* ``names``: the share of the question's names (people, places, bodies) in the passage;
-* ``speaker``: for "what did X say" questions, whether X is quoted in the passage;
 * ``when``: for questions with time words ("this week", "in May"), how close the article's
   date is to the days they point to (:mod:`qa.dates`); 0 for undated articles;
 * ``recent``: for questions without time words, how close the article's date is to the
   month before the day the question is asked (news readers mean the latest unless they say
   otherwise); 0 for undated articles, and for every article of an archive that old.
 
-The best sentence is also the highlight. Filters (outlet, dates, articles) apply
-before ranking, so a filter never hides a passage that would have matched.
+Seven weights in all (:class:`RetrievalConfig`). Each one kept earns its place on questions
+no weight was chosen by: the shared archive's, the five articles' unseen-wording and
+follow-up sets, and SciFact; the signals that did not (passage term coverage, names,
+speakers, sentence BM25, lead-in and follow-up weights, the plain-hybrid hedge) were
+removed (``bench/RESULTS.md``). Names and speakers are still read, for abstention.
+
+The best sentence is also the highlight. Near-copies of one story collapse into one hit
+(:mod:`qa.copies`). Filters (outlet, dates, articles) apply before ranking, so a filter never
+hides a passage that would have matched.
 
 Candidates are the union of the passages nearest the question's vector and those with the
 best BM25 (``RetrievalConfig.candidates`` each; every passage when the index holds no more);
@@ -31,7 +34,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -46,7 +49,7 @@ from .store import IndexStore
 from .store.postings import K1, B, bm25_idf
 from .store.records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER, Candidates
 
-__all__ = ["PLAIN_HYBRID", "Features", "Filters", "RetrievalConfig", "Retriever", "Scored", "combine"]
+__all__ = ["Features", "Filters", "RetrievalConfig", "Retriever", "Scored", "combine"]
 
 
 @dataclass(frozen=True)
@@ -124,41 +127,27 @@ class Filters:
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Weights of the passage and sentence scores, and the candidate pool size.
+    """Weights of the passage and sentence scores, the candidate pool size, and copy collapsing.
 
-    The defaults were fitted for news by ``bench/tune.py`` on ``tests/data/tuning.jsonl``
-    (cross-validated) and checked on the dev set. Another kind of corpus may want other
-    weights (scientific abstracts want passage BM25, which news does not): fit them on its
-    own questions with ``bench/tune.py --out FILE`` and load them with :meth:`read`
+    The defaults are a rule-like hybrid, not a fit: passage and best-sentence cosines with
+    passage BM25 and the sentence's share of the question's terms (the first fit for news,
+    kept as it was), the answer-type bonus, and the date preferences set on the archive's
+    looked-at questions. Another kind of corpus may want other weights: fit them on its own
+    questions with ``bench/tune.py --out FILE`` and load them with :meth:`read`
     (``Assistant.load(weights=FILE)``, ``--weights FILE``).
-
-    ``hedge`` is how many of the first five places go to the best passages of
-    :data:`PLAIN_HYBRID` (dense, best sentence and BM25, without the news-structure
-    signals) that the full score did not already rank above them: a guard against a
-    structure signal misfiring on a question unlike the ones the weights were fitted on.
-    0 turns it off; 5 ranks the first five by the plain hybrid alone.
 
     ``collapse_copies`` (1, the default) makes near-copies of one story (wire copies carried by
     several outlets, :mod:`qa.copies`) one hit that lists them all; 0 lists each copy on its own.
     """
 
-    dense: float = 0.75
+    dense: float = 1.0
     sentence: float = 1.5
-    bm25: float = 0.0
-    coverage: float = 0.0
-    names: float = 0.5
-    speaker: float = 0.1
-    sentence_coverage: float = 0.0
-    sentence_bm25: float = 0.5
+    bm25: float = 0.3
+    sentence_coverage: float = 0.2
     sentence_type: float = 0.3
-    sentence_speaker: float = 0.2
-    sentence_intro: float = 0.75
-    sentence_seen: float = 0.2
-    sentence_next: float = 0.3
     when: float = 1.0
     recency: float = 0.25
     candidates: int = 50
-    hedge: int = 2
     collapse_copies: int = 1
 
     @classmethod
@@ -179,6 +168,11 @@ class RetrievalConfig:
         known = {f.name: f.type for f in fields(cls)}
         values = {}
         for key, value in data.items():
+            if key in _REMOVED:
+                raise WeightsError(
+                    f"{path}: weight {key!r} was removed (it did not help on unseen questions; bench/RESULTS.md); "
+                    f"delete it from the file"
+                )
             if key not in known:
                 raise WeightsError(f"{path}: unknown weight {key!r}; known weights: {', '.join(known)}")
             if key in _COUNTS:
@@ -196,20 +190,10 @@ class RetrievalConfig:
 
 
 #: Settings that are counts, not weights, with their allowed ranges.
-_COUNTS = {"candidates": (1, 1_000_000), "hedge": (0, 5), "collapse_copies": (0, 1)}
-
-#: The plain hybrid that :attr:`RetrievalConfig.hedge` draws on: passage and best-sentence
-#: cosines, passage BM25 and the sentence's share of the question's terms (the first fit of
-#: the news weights, before names, speakers, answer types and follow-ups were added).
-PLAIN_HYBRID = replace(
-    RetrievalConfig(
-        **{f.name: 0.0 for f in fields(RetrievalConfig) if f.name not in _COUNTS}, hedge=0, collapse_copies=0
-    ),
-    dense=1.0,
-    sentence=1.5,
-    bm25=0.3,
-    sentence_coverage=0.2,
-    sentence_intro=0.1,
+_COUNTS = {"candidates": (1, 1_000_000), "collapse_copies": (0, 1)}
+#: Weights of earlier versions, removed because they did not carry to unseen questions.
+_REMOVED = frozenset(
+    "coverage names speaker sentence_bm25 sentence_speaker sentence_intro sentence_seen sentence_next hedge".split()
 )
 
 
@@ -230,7 +214,6 @@ class Scored:
     copies: tuple[int, ...] = ()  # rows of the near-copies of this passage that it stands for (other outlets)
 
 
-_FIRST_PLACES = 5  # the places a reader scans; hedge shares them with the plain hybrid
 _DURATION = frozenset({"second", "minut", "hour", "day", "week", "month", "year", "decad"})
 _AMOUNT = frozenset({"million", "billion", "trillion", "dollar", "euro", "percent", "%", "$", "€", "£", "ton", "tonn"})
 
@@ -266,9 +249,6 @@ class Features:
     s_speaker: np.ndarray
     s_lead_in: np.ndarray
     s_colon: np.ndarray  # a lead-in ending in ":" with a next sentence in the same passage
-    s_bm25: np.ndarray
-    s_seen: np.ndarray  # shown as the answer to the earlier turn this follow-up leans on
-    s_next: np.ndarray  # the sentence right after that answer, in the same passage
     s_spans: np.ndarray  # (sentences, 2): source offsets, for the highlight
     when: np.ndarray | None = None  # per passage: closeness of its article's date to the question's time words
     recent: np.ndarray | None = None  # per passage, for a question without time words: closeness to the month before
@@ -288,16 +268,7 @@ class Features:
 
 def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Passage scores, each passage's best sentence (index within it), and all sentence scores."""
-    s = (
-        f.s_dense
-        + cfg.sentence_coverage * f.s_coverage
-        + cfg.sentence_bm25 * f.s_bm25
-        + cfg.sentence_type * f.s_type
-        + cfg.sentence_speaker * f.s_speaker
-        - cfg.sentence_intro * f.s_lead_in
-        - cfg.sentence_seen * f.s_seen
-        + cfg.sentence_next * f.s_next
-    )
+    s = f.s_dense + cfg.sentence_coverage * f.s_coverage + cfg.sentence_type * f.s_type
     if f.s_colon.any():  # "Dymov warned:" and the words it introduces are one unit
         lead = np.flatnonzero(f.s_colon)
         s = s.copy()
@@ -306,15 +277,7 @@ def combine(f: Features, cfg: RetrievalConfig) -> tuple[np.ndarray, np.ndarray, 
     best_score = np.maximum.reduceat(s, starts)
     at_max = np.where(s == np.repeat(best_score, f.counts), np.arange(len(s)), len(s))
     best = np.minimum.reduceat(at_max, starts) - starts
-    speaker = np.maximum.reduceat(f.s_speaker, starts) if f.asks_speaker else np.zeros(len(f.rows), np.float32)
-    scores = (
-        cfg.dense * f.dense
-        + cfg.sentence * best_score
-        + cfg.bm25 * f.bm25_norm
-        + cfg.coverage * f.coverage
-        + cfg.names * f.names
-        + cfg.speaker * speaker
-    )
+    scores = cfg.dense * f.dense + cfg.sentence * best_score + cfg.bm25 * f.bm25_norm
     if f.when is not None and cfg.when:
         scores = scores + cfg.when * f.when
     if f.recent is not None and cfg.recency:
@@ -350,10 +313,9 @@ class Retriever:
         k: int = 5,
         allowed: np.ndarray | None = None,
         speakers: frozenset[str] = frozenset(),
-        seen: frozenset[int] = frozenset(),
     ) -> list[Scored]:
         """Top ``k`` passages for one question; see :meth:`batch_search`."""
-        return self.batch_search([query], vector[None, :], k=k, allowed=allowed, speakers=[speakers], seen=[seen])[0]
+        return self.batch_search([query], vector[None, :], k=k, allowed=allowed, speakers=[speakers])[0]
 
     def batch_search(
         self,
@@ -363,7 +325,6 @@ class Retriever:
         k: int = 5,
         allowed: np.ndarray | None = None,
         speakers: Sequence[frozenset[str]] | None = None,
-        seen: Sequence[frozenset[int]] | None = None,
     ) -> list[list[Scored]]:
         """Top ``k`` passages per question, best first, among ``allowed`` passage ids (all when None).
 
@@ -373,16 +334,13 @@ class Retriever:
             k: passages per question.
             allowed: sorted passage ids, from :meth:`allowed`.
             speakers: per question, names that "he"/"she" stands for (from the conversation).
-            seen: per question, sentence ids already shown as the answer to the earlier turn a
-                follow-up leans on.
         """
         speakers = speakers or [frozenset()] * len(queries)
-        seen = seen or [frozenset()] * len(queries)
         with self.store.reading():
             pool = max(self.config.candidates, k)
             return [
-                self.rank(self.features(q, v, allowed=allowed, context=s, seen=shown, pool=pool), k=k)
-                for q, v, s, shown in zip(queries, vectors, speakers, seen)
+                self.rank(self.features(q, v, allowed=allowed, context=s, pool=pool), k=k)
+                for q, v, s in zip(queries, vectors, speakers)
             ]
 
     # ------------------------------------------------------------------ internals
@@ -404,14 +362,13 @@ class Retriever:
         *,
         allowed: np.ndarray | None = None,
         context: frozenset[str] = frozenset(),
-        seen: frozenset[int] = frozenset(),
         pool: int | None = None,
     ) -> Features:
         """Every raw signal for the candidate passages of one question, and for their sentences.
 
-        ``context`` holds the names "he"/"she" may stand for; ``seen`` the sentence ids
-        already shown as the earlier turn's answer (both empty for an independent question);
-        ``pool`` how many candidates each search gives (``RetrievalConfig.candidates`` by default).
+        ``context`` holds the names "he"/"she" may stand for (empty for an independent
+        question); ``pool`` how many candidates each search gives (``RetrievalConfig.candidates``
+        by default).
         """
         with self.store.reading():
             tokens = list(query.tokens)
@@ -419,7 +376,7 @@ class Retriever:
             asked = frozenset(map(fold_name, query.speaker or (context if query.speaker_pronoun else frozenset())))
             speaker_stems = {_stem(w) for w in asked}
             sentence_tokens = [t for t in tokens if t not in speaker_stems] or tokens
-            return self._features(query, vector, c, tokens, sentence_tokens, asked, seen)
+            return self._features(query, vector, c, tokens, sentence_tokens, asked)
 
     def _features(
         self,
@@ -429,19 +386,15 @@ class Retriever:
         tokens: list[str],
         sentence_tokens: list[str],
         asked: frozenset[str],
-        seen: frozenset[int],
     ) -> Features:
         name_forms = {n: {_stem(f) for f in {n, METONYMS.get(n, n)}} for n in query.names}
         lexicon = _Lexical(self.store, c, [*tokens, *sentence_tokens, *(f for s in name_forms.values() for f in s)])
         n, s_total = len(c), int(c.counts.sum())
         lex = lexicon.bm25(tokens)
         top_lex = float(lex.max()) if n else 0.0
-        s_lex = lexicon.bm25(sentence_tokens, sentences=True)
-        top_s_lex = float(s_lex.max()) if s_total else 0.0
         flags = c.flags
         lead_in = (flags & FLAG_LEAD_IN) > 0
         colon = ((flags & FLAG_COLON) > 0) & _not_last(c.counts)
-        ids = c.sentence_ids
         return Features(
             rows=c.ids,
             order=_ranks(c.keys),
@@ -455,7 +408,6 @@ class Retriever:
             asks_speaker=bool(asked),
             s_dense=c.sentence_vectors @ vector if s_total else np.zeros(0, np.float32),
             s_coverage=lexicon.coverage(sentence_tokens, sentences=True),
-            s_bm25=s_lex / top_s_lex if top_s_lex > 0 else s_lex,
             s_type=self._type_ok(query, c),
             s_speaker=(
                 np.array([self._speaker_match(w, asked) for w in c.sentence_speakers], dtype=np.float32)
@@ -464,8 +416,6 @@ class Retriever:
             ),
             s_lead_in=lead_in.astype(np.float32),
             s_colon=colon,
-            s_seen=np.isin(ids, list(seen)).astype(np.float32),
-            s_next=_after(ids, c.counts, seen),
             s_spans=c.spans,
             terms=c.terms,
             token_starts=np.concatenate([[0], np.cumsum(c.passage_lengths)]).astype(np.int64),
@@ -505,22 +455,15 @@ class Retriever:
     def rank(self, f: Features, *, k: int, config: RetrievalConfig | None = None) -> list[Scored]:
         """The ``k`` best passages from precomputed :class:`Features` (``config`` overrides the weights).
 
-        Passages are ordered by their full score, except that :attr:`RetrievalConfig.hedge`
-        of the first five places go to the plain hybrid's best passages not already placed
-        (so a hedged passage may carry a lower score than one ranked below it). Every
-        passage's highlight is its best sentence by the full score. Equal scores are ordered
-        by article and offset.
+        Passages are ordered by score; equal scores by article and offset. A passage that
+        copies one ranked above it (:mod:`qa.copies`) joins that one's ``copies`` instead of
+        taking a place. Every passage's highlight is its best sentence.
         """
         if not len(f.rows):
             return []
         cfg = config or self.config
         scores, best, s_scores = combine(f, cfg)
         order = [int(i) for i in np.lexsort((f.order, -scores))]
-        if cfg.hedge and len(order) > _FIRST_PLACES - cfg.hedge:
-            head = order[: _FIRST_PLACES - cfg.hedge]
-            plain = combine(f, PLAIN_HYBRID)[0]
-            head += [int(i) for i in np.lexsort((f.order, -plain)) if i not in head][: cfg.hedge]
-            order = head + [i for i in order if i not in head]
         groups = collapse(order, f.shingles_of, k) if cfg.collapse_copies else [(i, ()) for i in order[:k]]
         starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]])
         out = []
@@ -670,20 +613,6 @@ def _ranks(keys: Sequence[tuple[str, int]]) -> np.ndarray:
     ranks = np.empty(len(keys), dtype=np.int64)
     ranks[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
     return ranks
-
-
-def _after(ids: np.ndarray, counts: np.ndarray, seen: frozenset[int]) -> np.ndarray:
-    """Per sentence, whether it comes right after the last ``seen`` sentence in the same passage."""
-    out = np.zeros(len(ids), np.float32)
-    if not seen or not len(ids):
-        return out
-    where = np.flatnonzero(ids == max(seen))
-    if len(where):
-        j = int(where[0])
-        owner = np.repeat(np.arange(len(counts)), counts)
-        if j + 1 < len(ids) and owner[j + 1] == owner[j]:
-            out[j + 1] = 1.0
-    return out
 
 
 def _highlight(f: Features, j: int, i: int) -> tuple[int, int]:

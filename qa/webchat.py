@@ -21,7 +21,6 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
@@ -505,10 +504,10 @@ def build_app(
                         value="", label="To date", placeholder="YYYY-MM-DD", max_lines=1, elem_id="qa-date-to"
                     )
                     as_of_input = gr.Textbox(
-                        value=lambda: date.today().isoformat(),  # read at each page load
+                        value="",  # empty: the day each question is asked, read when it is asked
                         label="As of",
-                        info="the day time words (this week, in May) count from",
-                        placeholder="YYYY-MM-DD",
+                        info="the day 'this week', 'in May' count from",
+                        placeholder="today, or YYYY-MM-DD",
                         max_lines=1,
                         elem_id="qa-as-of",
                     )

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import numpy as np
 import pytest
 
 from qa import Answer, Assistant, QAError
 from qa.errors import CorpusError, EmptyQuestionError, FilterError, ModelError, WeightsError
 from qa.followup import depends_on_history, rewrite, user_turns
 from qa.lexical import tokenize
-from qa.retrieval import Features, RetrievalConfig
+from qa.retrieval import RetrievalConfig
 
 from .conftest import CORPUS
 
@@ -135,7 +132,7 @@ def test_an_index_whose_model_cannot_load_is_left_alone(fake_assistant, corpus_c
 
 def test_weights_file_round_trip_and_errors(tmp_path):
     path = tmp_path / "weights.json"
-    fitted = RetrievalConfig(dense=1.5, bm25=1.0, sentence_bm25=0.1, candidates=50)
+    fitted = RetrievalConfig(dense=1.5, bm25=1.0, sentence_type=0.1, candidates=50)
     fitted.write(path)
     assert RetrievalConfig.read(path) == fitted
     path.write_text('{"bm25": 0.3}')  # keys left out keep their defaults
@@ -144,8 +141,10 @@ def test_weights_file_round_trip_and_errors(tmp_path):
         ('{"bm25": "high"}', "'bm25' must be a finite number"),
         ('{"bm25": NaN}', "'bm25' must be a finite number"),
         ('{"candidates": 0}', "'candidates' must be a whole number from 1"),
-        ('{"hedge": 6}', "'hedge' must be a whole number from 0 to 5"),
-        ('{"hedge": 1.5}', "'hedge' must be a whole number from 0 to 5"),
+        ('{"collapse_copies": 2}', "'collapse_copies' must be a whole number from 0 to 1"),
+        ('{"collapse_copies": 0.5}', "'collapse_copies' must be a whole number from 0 to 1"),
+        ('{"names": 0.5}', "'names' was removed .* delete it from the file"),
+        ('{"nmaes": 0.5}', "unknown weight 'nmaes'"),
         ("[0.5, 1.0]", "must hold a JSON object"),
         ("{not json", "cannot read the weights file"),
     ]:
@@ -156,40 +155,14 @@ def test_weights_file_round_trip_and_errors(tmp_path):
         RetrievalConfig.read(tmp_path / "missing.json")
 
 
-def test_hedge_gives_places_four_and_five_to_the_plain_hybrid(fake_assistant):
-    """The full score orders passages by names here and the plain hybrid by BM25, in reverse:
-    with ``hedge=2`` the full score keeps the first three places, the plain hybrid's best
-    two not already placed come next, then the rest in full-score order."""
-    retriever = fake_assistant.retriever
-    rows = np.arange(8)
-    candidates = retriever.store.candidates(rows)
-    counts = candidates.counts
-    zero, none = np.zeros(int(counts.sum()), np.float32), np.zeros(8, np.float32)
-    names = np.linspace(1.0, 0.0, 8, dtype=np.float32)  # full score: 0, 1, ..., 7 (bm25 weight 0)
-    bm25 = names[::-1].copy()  # plain hybrid: 7, 6, ..., 0 (names weight 0)
-    features = Features(
-        rows=rows, order=rows, counts=counts, dense=none, bm25=bm25, bm25_norm=bm25, coverage=none, names=names,
-        has_names=True, asks_speaker=False, s_dense=zero, s_coverage=zero, s_type=zero, s_speaker=zero,
-        s_lead_in=zero, s_colon=zero.astype(bool), s_bm25=zero, s_seen=zero, s_next=zero, s_spans=candidates.spans,
-    )  # fmt: skip
-
-    def order(k: int, **change) -> list[int]:
-        return [s.row for s in retriever.rank(features, k=k, config=replace(RetrievalConfig(), **change))]
-
-    assert order(8) == [0, 1, 2, 7, 6, 3, 4, 5]
-    assert order(4) == [0, 1, 2, 7] and order(3) == [0, 1, 2]
-    assert order(8, hedge=0) == list(range(8))
-    assert order(8, hedge=5) == [7, 6, 5, 4, 3, 0, 1, 2]
-
-
 def test_fitted_weights_change_the_ranking(corpus_copy, tmp_path, fake_encoder):
     """``weights=`` reaches the retriever: BM25 alone and dense alone rank differently."""
-    only = {f: 0.0 for f in ("dense", "sentence", "names", "sentence_bm25", "sentence_type", "sentence_speaker")}
+    only = {f: 0.0 for f in ("dense", "sentence", "sentence_coverage", "sentence_type", "when", "recency")}
     question = "Trump ultimatum sanctions fifty days"
     runs = {}
     for arm in ("bm25", "dense"):
         path = tmp_path / f"{arm}.json"
-        RetrievalConfig(**{**only, "sentence_intro": 0.0, arm: 1.0}).write(path)
+        RetrievalConfig(**{**only, "bm25": 0.0, arm: 1.0}).write(path)
         assistant = Assistant.load(
             corpus=corpus_copy, index=tmp_path / "index", encoder=fake_encoder, weights=path, progress=False
         )
@@ -306,60 +279,3 @@ def test_follow_up_without_the_earlier_answer_computes_it(fake_assistant, fake_e
     before = fake_encoder.encoded
     fake_assistant.ask("what did he say about compromises?", history=["who led russia's delegation?"])
     assert fake_encoder.encoded == before + 2
-
-
-def test_follow_up_marks_the_sentence_the_earlier_answer_showed(fake_assistant):
-    earlier = fake_assistant.ask("who led russia's delegation?", k=1).hits[0]
-    store = fake_assistant.store
-    seen = fake_assistant._resolve("what did he say about compromises?", ["who led russia's delegation?"]).seen
-    assert seen  # the earlier highlight's sentence rows
-    row = store.sentence_owner(min(seen))
-    passage = store.passages_by_id([row])[0]
-    assert passage == earlier.passage
-    first, _ = store.sentence_range(row)
-    spans = [passage.sentences[r - first] for r in sorted(seen)]
-    assert spans[0][0] == earlier.highlight[0] and spans[-1][1] == earlier.highlight[1]
-    # an independent question carries nothing over
-    assert fake_assistant._resolve("what did Lavrov say about a summit", ["who led russia's delegation?"]).seen == set()
-
-
-def test_seen_sentence_penalty_moves_the_highlight(fake_assistant):
-    from dataclasses import replace
-
-    from qa.analysis import analyse
-
-    retriever, store = fake_assistant.retriever, fake_assistant.store
-    question = "who led russia's delegation?"
-    vector = fake_assistant.encoder.encode([question])[0]
-    query = analyse(question, retriever.lexicon)
-    top = retriever.search(query, vector, k=1)[0]
-    seen = store.sentence_rows(store.passages_by_id([top.row])[0], top.highlight)
-    assert store.sentence_range(top.row)[0] + top.sentence in seen
-    f = retriever.features(query, vector, seen=seen)
-    assert f.s_seen.sum() == len(seen)
-    again = retriever.rank(f, k=1, config=replace(retriever.config, sentence_seen=10.0))[0]
-    assert (again.row, again.sentence) != (top.row, top.sentence)
-
-
-def test_sentence_after_the_earlier_answer_can_be_preferred(fake_assistant):
-    from dataclasses import replace
-
-    from qa.analysis import analyse
-
-    retriever, store = fake_assistant.retriever, fake_assistant.store
-    view = store.passages
-    row = next(int(r) for r, p in zip(view.ids, view) if len(p.sentences) >= 3)
-    first, count = store.sentence_range(row)
-    seen = frozenset({first})  # the passage's first sentence was the earlier answer
-    question = "who else was there?"
-    vector = fake_assistant.encoder.encode([question])[0]
-    f = retriever.features(analyse(question, retriever.lexicon), vector, seen=seen)
-    starts = np.concatenate([[0], np.cumsum(f.counts)[:-1]])
-    j = int(np.flatnonzero(f.rows == row)[0])
-    assert np.flatnonzero(f.s_next).tolist() == [int(starts[j]) + 1]  # only the sentence right after it
-    top = retriever.rank(f, k=1, config=replace(retriever.config, sentence_next=10.0))[0]
-    assert (top.row, top.sentence) == (row, 1)
-    # the last sentence of a passage has no "next" in another passage
-    last = first + count - 1
-    f = retriever.features(analyse(question, retriever.lexicon), vector, seen=frozenset({last}))
-    assert not f.s_next.any()

@@ -178,6 +178,21 @@ def test_follow_up_uses_the_conversation(page, chat_url):
     assert "Searched as:" in reply.inner_text()
 
 
+def test_as_of_defaults_to_today_and_reaches_the_time_words(page, chat_url):
+    _open(page, chat_url)
+    box = page.locator("#qa-as-of textarea, #qa-as-of input")
+    assert box.input_value() == "" and box.get_attribute("placeholder").startswith("today")
+    question = "what was agreed at the peace talks this week?"
+    dates = {}
+    for day in ("2025-05-21", "2025-07-24"):
+        box.fill(day)
+        reply = _ask(page, question)
+        dates[day] = reply.locator("a.qa-cite").first.inner_text().split(", ")[2].split(" — ")[0]
+    assert dates == {"2025-05-21": "2025-05-20", "2025-07-24": "2025-07-23"}
+    box.fill("next week")
+    assert "YYYY-MM-DD" in _ask(page, question).inner_text()
+
+
 def test_unanswerable_question_says_so_first(page, chat_url):
     _open(page, chat_url)
     reply = _ask(page, "what did Macron say at the Istanbul talks in July?")

@@ -58,19 +58,16 @@ def separate_assistant(tmp_path_factory, real_encoder):
     return Assistant.load(corpus=CORPUS, index=index, encoder=real_encoder, progress=False, sentence_vectors="separate")
 
 
+_NO_FOLLOW_UP_SIGNALS = pytest.mark.xfail(
+    strict=True,
+    reason="the follow-up weights (the earlier answer's sentence down, the one after it up) were removed: on 20 "
+    "follow-up pairs written apart they cost hit@1 0.850 -> 0.750 and answer sentence 0.800 -> 0.400 "
+    "(bench/RESULTS.md, answers that hold); without them this follow-up highlights the earlier answer again",
+)
+
+
 @pytest.mark.parametrize(
-    "mode",
-    [
-        pytest.param(
-            "pooled",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="with pooled sentence vectors the earlier turn already highlights the sentence that holds "
-                "the consequence, and the follow-up's top hit is another passage (bench/RESULTS.md, ingest)",
-            ),
-        ),
-        "separate",
-    ],
+    "mode", [pytest.param("pooled", marks=_NO_FOLLOW_UP_SIGNALS), pytest.param("separate", marks=_NO_FOLLOW_UP_SIGNALS)]
 )
 def test_follow_up_moves_past_the_earlier_answer(request, mode):
     """A three-turn conversation: the follow-up's highlight is the consequence, not the ultimatum shown before."""

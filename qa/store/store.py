@@ -472,34 +472,9 @@ class IndexStore:
         """Every passage, in id order (read as needed)."""
         return PassageView(self)
 
-    def passage_id(self, doc_id: str, char_start: int) -> tuple[int, int, int] | None:
-        """The id, first sentence id and sentence count of the passage of ``doc_id`` starting at ``char_start``."""
-        return self.db.execute(
-            "SELECT id, first_sentence, sentences FROM passages WHERE doc_id = ? AND char_start = ?",
-            (doc_id, char_start),
-        ).fetchone()
-
     def sentence_range(self, passage_id: int) -> tuple[int, int] | None:
         """The first sentence id and the number of sentences of passage ``passage_id``."""
         return self.db.execute("SELECT first_sentence, sentences FROM passages WHERE id = ?", (passage_id,)).fetchone()
-
-    def sentence_owner(self, sentence_id: int) -> int | None:
-        """The id of the passage that holds sentence ``sentence_id``."""
-        row = self.db.execute(
-            "SELECT id, first_sentence, sentences FROM passages WHERE first_sentence <= ? "
-            "ORDER BY first_sentence DESC LIMIT 1",
-            (sentence_id,),
-        ).fetchone()
-        return row[0] if row and sentence_id < row[1] + row[2] else None
-
-    def sentence_rows(self, passage: Passage, span: tuple[int, int]) -> frozenset[int]:
-        """Ids of the sentences of ``passage`` that lie within ``span`` (source offsets); empty
-        when the passage is not in this index."""
-        found = self.passage_id(passage.doc_id, passage.char_start)
-        if found is None:
-            return frozenset()
-        first = found[1]
-        return frozenset(first + i for i, (s, e) in enumerate(passage.sentences) if span[0] <= s and e <= span[1])
 
 
 def _ordinal(day: str | None) -> int:
