@@ -41,7 +41,8 @@ from qa.retrieval import RetrievalConfig  # noqa: E402
 
 FINAL = RetrievalConfig()
 ZERO = RetrievalConfig(
-    **{f.name: 0.0 for f in fields(RetrievalConfig) if f.name not in ("candidates",)}, collapse_copies=0
+    **{f.name: 0.0 for f in fields(RetrievalConfig) if f.name not in ("candidates", "collapse_copies")},
+    collapse_copies=0,
 )
 #: The first fit for news (dense, best sentence, passage BM25, sentence terms), before answer types and dates.
 FIRST_FIT = replace(ZERO, dense=1.0, sentence=1.5, bm25=0.3, sentence_coverage=0.2)

@@ -107,6 +107,85 @@ def first_ranks(cases, retriever, cfg) -> list[int | None]:
     return out
 
 
+def latency(assistant: Assistant, questions: list[EvalQuestion], *, repeat: int = 3) -> dict[str, float]:
+    """``ask()`` (k = 5, as of each quiz day) against a bare encode of the same question, in ms."""
+    for q in questions[:5]:  # warm-up
+        assistant.ask(q.question, as_of=q.asked_on)
+        assistant.encoder.encode([q.question])
+    ask_ms, enc_ms = [], []
+    for _ in range(repeat):
+        for q in questions:
+            started = time.perf_counter()
+            assistant.ask(q.question, k=5, as_of=q.asked_on)
+            ask_ms.append(1000 * (time.perf_counter() - started))
+            started = time.perf_counter()
+            assistant.encoder.encode([q.question])
+            enc_ms.append(1000 * (time.perf_counter() - started))
+    a50, a95 = np.percentile(ask_ms, [50, 95])
+    e50, e95 = np.percentile(enc_ms, [50, 95])
+    return {
+        "ask_p50": float(a50),
+        "ask_p95": float(a95),
+        "encode_p50": float(e50),
+        "encode_p95": float(e95),
+        "ratio_p50": float(a50 / e50),
+        "ratio_p95": float(a95 / e95),
+        "ask_minus_encode_p50": float(a50 - e50),
+    }
+
+
+def copies_changed(cases, retriever, cfg) -> dict[str, int]:
+    """How many top-5 lists collapsing copies changes, and how many copies the top 5s then list."""
+    changed = listed = 0
+    for c in cases:
+        before = [s.row for s in retriever.rank(c.features, k=5, config=replace(cfg, collapse_copies=0))]
+        after = retriever.rank(c.features, k=5, config=replace(cfg, collapse_copies=1))
+        changed += [s.row for s in after] != before
+        listed += sum(len(s.copies) for s in after)
+    return {"questions": len(cases), "top5_changed": changed, "copies_listed": listed}
+
+
+def minhash_against_exact(cases, retriever, cfg, *, depth: int = 20, num_perm: int = 128) -> dict[str, float]:
+    """Copy decisions of datasketch MinHash (``num_perm`` permutations) against exact shingle sets, on
+    every pair among each question's ``depth`` best candidates, and the time each takes per question."""
+    from datasketch import MinHash
+
+    from qa.copies import COPY_JACCARD, jaccard
+
+    agree = pairs = exact_copies = minhash_copies = 0
+    exact_s = minhash_s = 0.0
+    for c in cases:
+        f = c.features
+        order = [int(np.flatnonzero(f.rows == s.row)[0]) for s in retriever.rank(f, k=depth, config=cfg)]
+        started = time.perf_counter()
+        sets = [f.shingles_of(i) for i in order]
+        exact = [[jaccard(a, b) >= COPY_JACCARD for b in sets[:x]] for x, a in enumerate(sets)]
+        exact_s += time.perf_counter() - started
+        started = time.perf_counter()
+        sketches = []
+        for shingle_set in sets:
+            m = MinHash(num_perm=num_perm, seed=1)
+            m.update_batch([repr(s).encode() for s in shingle_set])
+            sketches.append(m)
+        approx = [[a.jaccard(b) >= COPY_JACCARD for b in sketches[:x]] for x, a in enumerate(sketches)]
+        minhash_s += time.perf_counter() - started
+        for e_row, m_row in zip(exact, approx):
+            for e, m in zip(e_row, m_row):
+                pairs += 1
+                agree += e == m
+                exact_copies += e
+                minhash_copies += m
+    n = max(1, len(cases))
+    return {
+        "pairs": pairs,
+        "agreement": agree / max(1, pairs),
+        "copy_pairs_exact": exact_copies,
+        "copy_pairs_minhash": minhash_copies,
+        "exact_ms_per_question": 1000 * exact_s / n,
+        "minhash_ms_per_question": 1000 * minhash_s / n,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default=str(ARCHIVE / "corpus"))
@@ -147,6 +226,10 @@ def main() -> None:
             m = _metrics(first_ranks(chosen, assistant.retriever, cfg))
             m["answer_sentence"] = ranking_metrics(chosen, assistant.retriever, cfg)["answer_sentence"]
             results["assistant"].setdefault(label, {})[name] = m
+    every = cases["looked at (150)"] + cases["aside (50)"]
+    results["copies"] = copies_changed(every, assistant.retriever, final)
+    results["copies_minhash"] = minhash_against_exact(every, assistant.retriever, replace(final, collapse_copies=0))
+    results["latency"] = latency(assistant, questions)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     cols = ("hit@1", "hit@5", "hit@10", "mrr@10")
@@ -155,6 +238,7 @@ def main() -> None:
     for group in ("baselines", "assistant"):
         for label, by_set in results[group].items():
             print(f"| {label} | " + " | ".join(f"{by_set[s][c]:.3f}" for s in cases for c in cols) + " |")
+    print(f"\ncopies: {results['copies']}\nMinHash: {results['copies_minhash']}\nlatency: {results['latency']}")
 
 
 def second_stage(args) -> None:

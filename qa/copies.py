@@ -1,11 +1,11 @@
 """Wire copies: the same story carried by several outlets, found among a question's candidates.
 
-Two passages are copies when their word 3-shingles (hashed stemmed term ids, stopwords
-dropped) overlap by at least :data:`COPY_JACCARD` (Jaccard). Copies are found at query time,
-among the ranked candidates only, so adding or removing an article never has to touch any
-other; the shingles come from the term ids the store already holds. Exact shingle sets are
-cheaper here than MinHash sketches, which pay off only when comparing against the whole
-archive (``bench/bench_archive.py`` measures both).
+Two passages are copies when their word 3-shingles (stemmed term ids, stopwords dropped)
+overlap by at least :data:`COPY_JACCARD` (Jaccard). Copies are found at query time, among the
+ranked candidates only, so adding or removing an article never has to touch any other; the
+shingles come from the term ids the store already holds. Exact shingle sets are cheaper here
+than MinHash sketches, which pay off only when comparing against the whole archive
+(``bench/bench_archive.py`` measures both).
 """
 
 from __future__ import annotations
@@ -20,26 +20,22 @@ __all__ = ["COPY_JACCARD", "SHINGLE", "collapse", "jaccard", "shingles"]
 SHINGLE = 3
 #: Jaccard of shingle sets from which two passages are one story's copies.
 COPY_JACCARD = 0.5
-_MIX = np.array([1_000_003, 998_244_353, 1], dtype=np.int64)
 
 
-def shingles(terms: np.ndarray, lengths: np.ndarray, *, size: int = SHINGLE) -> list[frozenset[int]]:
-    """Per passage, its distinct shingle hashes, from its tokens' term ids laid out passage after
-    passage (``lengths`` tokens each). A passage shorter than ``size`` has its whole text as one shingle."""
+def shingles(terms: np.ndarray, lengths: np.ndarray, *, size: int = SHINGLE) -> list[frozenset]:
+    """Per passage, its distinct shingles (tuples of ``size`` term ids), from its tokens' term ids laid
+    out passage after passage (``lengths`` tokens each). A passage shorter than ``size`` has its whole
+    text as one shingle."""
     out = []
     at = 0
     for n in lengths.tolist():
-        t = terms[at : at + n]
+        t = terms[at : at + n].tolist()
         at += n
-        if n < size:
-            out.append(frozenset([hash(tuple(t.tolist()))]) if n else frozenset())
-            continue
-        windows = np.lib.stride_tricks.sliding_window_view(t, size)
-        out.append(frozenset((windows @ _MIX[-size:]).tolist()))
+        out.append(frozenset(zip(*(t[i:] for i in range(size)))) if n >= size else frozenset([tuple(t)] if t else []))
     return out
 
 
-def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+def jaccard(a: frozenset, b: frozenset) -> float:
     """Jaccard of two shingle sets (0 when either is empty)."""
     if not a or not b:
         return 0.0
@@ -49,7 +45,7 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
 
 def collapse(
     order: Sequence[int],
-    shingles_of: Callable[[int], frozenset[int]],
+    shingles_of: Callable[[int], frozenset],
     k: int,
     *,
     threshold: float = COPY_JACCARD,

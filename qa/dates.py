@@ -9,9 +9,12 @@ words name a span of days before it:
 * "this year", "in 2023", "the 2022 World Cup": that year;
 * "recently", "lately", "latest": the month before ``as_of``.
 
-Dates are parsed by ``dateparser`` (relative to ``as_of``, preferring the past); the spans are
-the rule here. Words that merely look like dates ("who may lead", "now") are not taken.
-Ordinal events ("the third round") are not dates: they are matched as words.
+The common relative phrases ("this week", "last month", "yesterday") and weekdays are read
+from a table; month names, explicit dates and years are parsed by ``dateparser`` (relative to
+``as_of``, preferring the past), which is asked only when the question holds such a word (it
+takes milliseconds a call). The spans are the rule here. Words that merely look like dates
+("who may lead", "now") are not taken. Ordinal events ("the third round") are not dates: they
+are matched as words.
 """
 
 from __future__ import annotations
@@ -30,15 +33,34 @@ __all__ = ["TimeWindow", "as_of_days", "closeness", "parse_day", "resolve_time"]
 
 _MONTHS = "January February March April May June July August September October November December".split()
 _WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
-#: A phrase is taken only if it holds one of these: a month or weekday name written as a name,
-#: a year, or a relative time word.
+#: dateparser is asked (and its phrase taken) only where one of these is left once the table and
+#: the patterns below have had their turn: a month or weekday name, a year, a relative time word.
 _ANCHOR = re.compile(
     r"\b(?:" + "|".join(_MONTHS + _WEEKDAYS) + r")\b|\b(?:19|20)\d\d\b|"
-    r"\b(?:today|yesterday|week|month|year|ago|last|this)\b",
+    r"\b(?:ago|weeks?|months?|years?|days?|fortnight)\b|\d/\d",
 )
+#: Relative phrases read without dateparser (the common ones, and the slowest for it): the
+#: period, and how many periods back.
+_RELATIVE = {
+    "today": ("day", 0),
+    "yesterday": ("day", 1),
+    "this week": ("week", 0),
+    "last week": ("week", 1),
+    "this month": ("month", 0),
+    "last month": ("month", 1),
+    "this year": ("year", 0),
+    "last year": ("year", 1),
+}
+_RELATIVE_RE = re.compile(r"\b(" + "|".join(_RELATIVE) + r")\b", re.IGNORECASE)
+_MONTH_RE = re.compile(
+    r"\b(?:(?:in|on|early|late|mid|since|by)[- ])?(?:(\d{1,2})(?:st|nd|rd|th)? (?:of )?)?("
+    + "|".join(_MONTHS)
+    + r")\b(?: (\d{1,2})(?:st|nd|rd|th)?\b)?(?:,? ((?:19|20)\d\d)\b)?"
+)
+_YEAR_RE = re.compile(r"\b(?:(?:in|since|the) )?((?:19|20)\d\d)\b")
 _RECENT = re.compile(r"\b(?:recently|lately|latest|newly|in recent (?:days|weeks))\b", re.IGNORECASE)
 _WEEKEND = re.compile(r"\b(?:(this|last|past|over the) weekend)\b", re.IGNORECASE)
-_POSSESSIVE_DAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")['’]s\b")
+_WEEKDAY_RE = re.compile(r"\b(?:on |last |this )?(" + "|".join(_WEEKDAYS) + r")(?:['’]s)?\b")
 #: Days a report may trail the day it tells of.
 _REPORT_LAG = 2
 
@@ -87,13 +109,68 @@ def _resolve(question: str, as_of: date) -> TimeWindow | None:
         if weekend.group(1).lower() in ("last", "past") and saturday + timedelta(days=1) >= as_of:
             saturday -= timedelta(days=7)
         return TimeWindow(saturday, min(as_of, saturday + timedelta(days=1 + _REPORT_LAG)), weekend.group(0))
-    found = _dateparser_phrase(_POSSESSIVE_DAY.sub(r"on \1", question), as_of)
-    if found is not None:
-        return found
+    relative = _RELATIVE_RE.search(question)
+    if relative:
+        period, back = _RELATIVE[relative.group(1).lower()]
+        return _span(relative.group(0), _periods_back(as_of, period, back), period, as_of)
+    weekday = _WEEKDAY_RE.search(question)
+    if weekday:  # the last such day, today included
+        back = (as_of.weekday() - _WEEKDAYS.index(weekday.group(1))) % 7
+        return _span(weekday.group(0), as_of - timedelta(days=back), "day", as_of)
+    month = _MONTH_RE.search(question)
+    if month and not (
+        month.group(2) == "May"
+        and not (month.group(1) or month.group(3) or month.group(4))
+        and not re.search(r"\b(?:in|early|late|mid|since|by)[- ]May\b", month.group(0))
+    ):
+        return _month_phrase(month, as_of)
+    year = _YEAR_RE.search(question)
+    if year:
+        day = date(int(year.group(1)), 1, 1)
+        return _span(year.group(0), day, "year", as_of) if day <= as_of else None
+    if _ANCHOR.search(question):  # dateparser is slow: ask it only when a phrase may be a date
+        found = _dateparser_phrase(question, as_of)
+        if found is not None:
+            return found
     recent = _RECENT.search(question)
     if recent:
         return TimeWindow(as_of - timedelta(days=30), as_of, recent.group(0))
     return None
+
+
+def _month_phrase(found: re.Match, as_of: date) -> TimeWindow | None:
+    """The day ("May 16", "16 May 2025") or month ("in May", "March 2022") a month name points to:
+    in its year when given, else the last such day or month on or before ``as_of``."""
+    month = _MONTHS.index(found.group(2)) + 1
+    day_text, year_text = found.group(1) or found.group(3), found.group(4)
+    year = int(year_text) if year_text else as_of.year
+    try:
+        if day_text:
+            day = date(year, month, int(day_text))
+            if not year_text and day > as_of:
+                day = day.replace(year=year - 1)
+            return _span(found.group(0), day, "day", as_of)
+        first = date(year, month, 1)
+        if not year_text and first > as_of:
+            first = first.replace(year=year - 1)
+        return _span(found.group(0), first, "month", as_of)
+    except ValueError:  # "February 30"
+        return None
+
+
+def _periods_back(day: date, period: str, back: int) -> date:
+    """``day`` moved ``back`` days, weeks, months or years into the past (clamped to the month's end)."""
+    if period == "day":
+        return day - timedelta(days=back)
+    if period == "week":
+        return day - timedelta(days=7 * back)
+    if period == "month":
+        month = day.month - 1 - back
+        year, month = day.year + month // 12, month % 12 + 1
+        first = date(year, month, 1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        return first.replace(day=min(day.day, last.day))
+    return day.replace(year=day.year - back, day=28 if (day.month, day.day) == (2, 29) else day.day)
 
 
 def _dateparser_phrase(question: str, as_of: date) -> TimeWindow | None:

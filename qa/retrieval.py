@@ -147,7 +147,7 @@ class RetrievalConfig:
     sentence_type: float = 0.3
     when: float = 1.0
     recency: float = 0.25
-    candidates: int = 50
+    candidates: int = 30
     collapse_copies: int = 1
 
     @classmethod
@@ -254,9 +254,9 @@ class Features:
     recent: np.ndarray | None = None  # per passage, for a question without time words: closeness to the month before
     terms: np.ndarray | None = None  # term ids of every token, passage after passage (for copies)
     token_starts: np.ndarray | None = None  # where each passage's tokens start in ``terms``, and the end
-    _shingles: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
+    _shingles: dict[int, frozenset] = field(default_factory=dict, repr=False)
 
-    def shingles_of(self, i: int) -> frozenset[int]:
+    def shingles_of(self, i: int) -> frozenset:
         """The word shingles of candidate ``i`` (:func:`qa.copies.shingles`), computed once."""
         if self.terms is None or self.token_starts is None:
             return frozenset()

@@ -31,6 +31,12 @@ FRIDAY = date(2024, 6, 14)
         ("Who won the 2022 World Cup?", "2022-01-01", "2022-12-31"),
         ("Which company recently recalled its cars?", "2024-05-15", "2024-06-14"),
         ("What happened over the weekend?", "2024-06-08", "2024-06-11"),
+        ("What did the March 4 summit decide?", "2024-03-04", "2024-03-06"),
+        ("what did Peskov say on 7 June?", "2024-06-07", "2024-06-09"),
+        ("who signed the deal on 16 May 2023?", "2023-05-16", "2023-05-18"),
+        ("which bill passed in March 2022?", "2022-03-01", "2022-04-02"),
+        ("what did the court rule in December?", "2023-12-01", "2024-01-02"),
+        ("what was announced a week ago?", "2024-06-01", "2024-06-08"),
     ],
 )
 def test_time_words_point_to_days_before_the_question(question, start, end):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import orjson
 
 from ..documents import ArticleMeta, FileState
 
@@ -121,7 +122,7 @@ class Candidates:
 
     @cached_property
     def _decoded(self) -> list[dict]:
-        return [json.loads(raw) if raw else {} for raw in self.facts_json]
+        return [orjson.loads(raw) if raw else {} for raw in self.facts_json]
 
     def _per_sentence(self, key: str) -> list[list]:
         out: list[list] = []
