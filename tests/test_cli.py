@@ -68,6 +68,19 @@ def test_ask_json_carries_the_api_fields(tmp_path):
     assert text[hit["passage"]["char_start"] : hit["passage"]["char_end"]] == hit["passage"]["text"]
     plain = _qa("ask", "what did Lavrov say about a summit", "--k", "1", "--index", str(tmp_path / "index"))
     assert "[1]" in plain.stdout and ">>>" in plain.stdout
+    week = [
+        "ask",
+        "what was agreed at the peace talks this week?",
+        "--k",
+        "1",
+        "--json",
+        "--index",
+        str(tmp_path / "index"),
+    ]
+    may = json.loads(_qa(*week, "--as-of", "2025-05-21").stdout)
+    assert may["hits"][0]["passage"]["date"] == "2025-05-20" and may["hits"][0]["signals"]["when"] == 1.0
+    bad = _qa(*week, "--as-of", "21/05/2025")
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr
 
 
 @pytest.mark.model
