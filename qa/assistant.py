@@ -23,6 +23,7 @@ from .lexical import words
 from .passages import Chunking, Passage
 from .rerank import Reranker, load_reranker, standardise
 from .retrieval import Filters, RetrievalConfig, Retriever, Scored
+from .speakers import ALIAS_FILE, AliasTable, Quoted, Speaker, asked_matches, decode_quotes, resolve_article, tally
 from .store import IndexStore, IngestReport, add_paths, index_model, open_index, remove_ids
 from .store.ingest import _lock
 from .store.records import ORIGIN_EXTERNAL
@@ -420,6 +421,101 @@ class Assistant:
         """
         with _lock(self.store.folder):
             return remove_ids(self.store, list(doc_ids), self.source.location)
+
+    # ------------------------------------------------------------------ who said what
+
+    def _quote_rows(self, filters: Filters) -> list[tuple[str, str, int, int, int, bool, str, str]]:
+        """Every quote the filters allow: (speaker, said as, passage id, start, end, direct, article, outlet)."""
+        aliases = self.aliases
+        by_doc: dict[str, list] = {}
+        for pid, doc_id, outlet, raw in self.store.quoted(self.retriever.allowed(filters)):
+            by_doc.setdefault(doc_id, []).extend((pid, outlet, q) for q in decode_quotes(raw))
+        out = []
+        for doc_id, quotes in by_doc.items():
+            said = {q[0] for _, _, q in quotes}
+            names = resolve_article(said, self.store.article_text(doc_id), aliases)
+            out.extend((names[q[0]], q[0], pid, q[1], q[2], q[3], doc_id, outlet) for pid, outlet, q in quotes)
+        return out
+
+    @property
+    def aliases(self) -> AliasTable:
+        """The alias table of the corpus folder (``aliases.toml``), read when it changes."""
+        path = Path(self.corpus) / ALIAS_FILE
+        stamp = path.stat().st_mtime_ns if path.is_file() else None
+        if getattr(self, "_aliases", None) is None or self._aliases[0] != stamp:
+            self._aliases = (stamp, AliasTable.read(self.corpus))
+        return self._aliases[1]
+
+    def speakers(
+        self, *, outlets: Iterable[str] | None = None, date_from: str | None = None, date_to: str | None = None
+    ) -> list[Speaker]:
+        """Everyone the corpus quotes, most quoted first, with the outlets that quote them.
+
+        Raises:
+            FilterError: a filter value is malformed.
+            MetadataError: ``aliases.toml`` is malformed.
+        """
+        filters = Filters.make(outlets=outlets, date_from=date_from, date_to=date_to)
+        with self.store.reading():
+            return tally((r[0], r[1], r[6], r[7]) for r in self._quote_rows(filters))
+
+    def quotes(
+        self,
+        speaker: str,
+        about: str | None = None,
+        *,
+        outlets: Iterable[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        limit: int | None = None,
+    ) -> list[Quoted]:
+        """Every quote by ``speaker``: best first when ``about`` is given, newest first otherwise.
+
+        Args:
+            speaker: a name, a surname or a spelling in the alias table ("Lavrov", "Zelenskyy").
+            about: what the quotes should be about; they are ranked by how closely their sentence
+                matches it (the same sentence vectors as :meth:`ask`).
+            outlets: only quotes in these outlets' articles.
+            date_from: only articles dated on or after this day (YYYY-MM-DD).
+            date_to: only articles dated on or before this day.
+            limit: at most this many (all when None).
+
+        Raises:
+            EmptyQuestionError: ``speaker`` is empty.
+            FilterError: a filter value is malformed.
+            MetadataError: ``aliases.toml`` is malformed.
+        """
+        if not isinstance(speaker, str) or not speaker.strip():
+            raise EmptyQuestionError("name a speaker, e.g. quotes('Lavrov'); speakers() lists who is quoted")
+        filters = Filters.make(outlets=outlets, date_from=date_from, date_to=date_to)
+        aliases = self.aliases
+        with self.store.reading():
+            rows = [r for r in self._quote_rows(filters) if asked_matches(speaker, r[0], aliases)]
+            passages = self.store.passage_map(r[2] for r in rows)
+            found = [
+                Quoted(name, said_as, start, end, direct, passages[pid])
+                for name, said_as, pid, start, end, direct, _, _ in rows
+                if pid in passages
+            ]
+            if about and about.strip() and found:
+                vector = encode_queries(self.encoder, [about.strip()])[0]
+                found = [replace(q, score=self._quote_score(q, vector)) for q in found]
+                found.sort(key=lambda q: (-q.score, q.passage.doc_id, q.char_start))
+            else:
+                found.sort(key=lambda q: (q.passage.date or "", q.passage.doc_id, -q.char_start), reverse=True)
+                found.sort(key=lambda q: not q.passage.date)  # undated last, stable
+        return found[:limit] if limit else found
+
+    def _quote_score(self, quote: Quoted, vector: np.ndarray) -> float:
+        """Cosine of ``vector`` and the quote's best sentence (its sentence vectors from the index)."""
+        p = quote.passage
+        first = self.store.first_sentence_of(p.doc_id, p.char_start)
+        if first is None:
+            return 0.0
+        ids = [first + i for i, (s, e) in enumerate(p.sentences) if s < quote.char_end and quote.char_start < e]
+        if not ids:
+            return 0.0
+        return float((self.store.sentence_file.read(np.array(ids, dtype=np.int64)) @ vector).max())
 
     def article(self, doc_id: str) -> Article:
         """The whole article ``doc_id``, as indexed, for display.

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import warnings
+from dataclasses import asdict
 
 from .errors import CorpusWarning, QAError
 
@@ -77,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the day the question is asked, YYYY-MM-DD (default today): 'this week', 'in May' count from it",
     )
 
+    p = sub.add_parser("quotes", help="what a speaker said (without --speaker: who is quoted)")
+    _common(p)
+    p.add_argument("--speaker", default=None, help="a name, surname or alias (aliases.toml beside metadata.toml)")
+    p.add_argument("--about", default=None, help="rank the quotes by how closely they match this text")
+    p.add_argument("--limit", type=int, default=None, help="at most this many")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--outlet", action="append", default=None, help="only this outlet (repeatable)")
+    p.add_argument("--from", dest="date_from", default=None, help="only articles dated on or after YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", default=None, help="only articles dated on or before YYYY-MM-DD")
+
     p = sub.add_parser("eval", help="evaluate a question set (JSONL, CSV or a BEIR folder)")
     _common(p)
     p.add_argument("questions", nargs="?", help="questions file (.jsonl / .csv) or BEIR folder")
@@ -143,6 +154,26 @@ def _run(args) -> int:
         done = assistant.add(args.paths, progress=True) if args.command == "add" else assistant.remove(args.doc_ids)
         print(done.describe())
         print(_describe_index(assistant))
+        return 0
+    if args.command == "quotes":
+        assistant = load_assistant(args)
+        filters = {"outlets": args.outlet, "date_from": args.date_from, "date_to": args.date_to}
+        if not args.speaker:
+            speakers = assistant.speakers(**filters)[: args.limit] if args.limit else assistant.speakers(**filters)
+            if args.json:
+                print(json.dumps([asdict(s) for s in speakers], ensure_ascii=False, indent=2))
+            for s in [] if args.json else speakers:
+                outlets = ", ".join(o or "outlet not stated" for o in s.outlets)
+                print(f"{s.name}: {s.quotes} quotes in {s.articles} articles ({outlets})")
+            return 0
+        found = assistant.quotes(args.speaker, args.about, limit=args.limit, **filters)
+        if args.json:
+            print(json.dumps([q.to_dict() for q in found], ensure_ascii=False, indent=2))
+        elif not found:
+            print(f"No quote by {args.speaker} in the index; `qa quotes` lists who is quoted.")
+        for q in [] if args.json else found:
+            score = f"  (match {q.score:.3f})" if q.score is not None else ""
+            print(f"\n{q.speaker} said{' (reported)' if not q.direct else ''}: {q.text}\n  — {q.citation}{score}")
         return 0
     if args.command == "ask":
         if not args.question.strip():

@@ -55,10 +55,11 @@ def collapse(
     passages of ``order`` that copy it.
 
     ``shingles_of(i)`` gives the shingle set of passage ``i``. Copies are looked for in the first
-    ``depth`` places (by default ``max(4 * k, 20)``: a copy scores close to its original), or until
-    ``k`` passages are found if that takes longer.
+    ``depth`` places (by default ``max(3 * k, 15)``: a copy scores close to its original; on the
+    archive's questions 20 places find the same), or until ``k`` passages are found if that takes
+    longer.
     """
-    depth = max(4 * k, 20) if depth is None else depth
+    depth = max(3 * k, 15) if depth is None else depth
     kept: list[tuple[int, list[int]]] = []
     for place, i in enumerate(order):
         if place >= depth and len(kept) >= k:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .lexical import STOPWORDS
+
 __all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker"]
 
 #: Bump when the rules change: indexes made with other rules are rebuilt.
-ATTRIBUTION_VERSION = 4  # 4: a speaker named where a quotation closes wins
+ATTRIBUTION_VERSION = 5  # 5: a pronoun or function word is never a name ("He", "My", "No")
 
 _VERB = (
     r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"
@@ -209,12 +211,22 @@ _NOT_NAMES = {
 }
 
 
+def _function_word(token: str) -> bool:
+    """A pronoun, determiner or other function word written with a capital at a sentence start."""
+    word = token.lower().strip(".,;:")
+    return word in STOPWORDS or word in _INDEFINITE
+
+
+#: Sentence openers that are not names and not in the stopword list.
+_INDEFINITE = frozenset("one someone everyone anyone nobody everybody somebody many several".split())
+
+
 def _clean_name(candidate: str) -> str | None:
     """Strip titles and trailing punctuation from a capitalised run; None if nothing is left."""
     tokens = candidate.replace("’s", "").replace("'s", "").split()
     while tokens and tokens[-1].lower() in {"of", "the", "and", "al-", "bin", "von", "van", "de", "der"}:
         tokens.pop()
-    while tokens and (tokens[0].lower() in _TITLES or tokens[0].lower() in _NOT_NAMES):
+    while tokens and (tokens[0].lower() in _TITLES or tokens[0].lower() in _NOT_NAMES or _function_word(tokens[0])):
         tokens.pop(0)
     name = " ".join(tokens).strip(" ,.;:")
     if not name or not name[0].isupper():

@@ -560,8 +560,11 @@ class _Lexical:
             match = wanted[pos] == c.terms
             cols, sentences = pos[match], c.token_sentence[match]
             owner = np.repeat(np.arange(n, dtype=np.int64), c.counts)
-            np.add.at(self.tf_sentence, (sentences, cols), 1.0)
-            np.add.at(self.tf_passage, (owner[sentences], cols), 1.0)
+            width = len(columns)
+            self.tf_sentence = np.bincount(sentences * width + cols, minlength=s * width).reshape(s, width)
+            self.tf_passage = np.bincount(owner[sentences] * width + cols, minlength=n * width).reshape(n, width)
+            self.tf_sentence = self.tf_sentence.astype(np.float64)
+            self.tf_passage = self.tf_passage.astype(np.float64)
 
     def _level(self, sentences: bool):
         if sentences:

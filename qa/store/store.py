@@ -472,6 +472,30 @@ class IndexStore:
         """Every passage, in id order (read as needed)."""
         return PassageView(self)
 
+    def quoted(self, allowed: np.ndarray | None = None) -> list[tuple[int, str, str, str]]:
+        """(passage id, article id, outlet, stored quotes) of every passage that quotes someone, in id
+        order, among ``allowed`` passage ids when given (one scan of the passages table)."""
+        rows = self.db.execute(
+            "SELECT p.id, p.doc_id, d.outlet, p.quotes FROM passages p JOIN documents d ON d.doc_id = p.doc_id "
+            "WHERE p.quotes != '[]' ORDER BY p.id"
+        ).fetchall()
+        if allowed is None:
+            return rows
+        keep = set(allowed.tolist())
+        return [r for r in rows if r[0] in keep]
+
+    def first_sentence_of(self, doc_id: str, char_start: int) -> int | None:
+        """The first sentence id of the passage of ``doc_id`` that starts at ``char_start``."""
+        row = self.db.execute(
+            "SELECT first_sentence FROM passages WHERE doc_id = ? AND char_start = ?", (doc_id, char_start)
+        ).fetchone()
+        return row[0] if row else None
+
+    def article_text(self, doc_id: str) -> str:
+        """The article's passages' text, in order, one passage a line (what attribution read)."""
+        rows = self.db.execute("SELECT text FROM passages WHERE doc_id = ? ORDER BY char_start", (doc_id,))
+        return "\n".join(r[0] for r in rows)
+
     def sentence_range(self, passage_id: int) -> tuple[int, int] | None:
         """The first sentence id and the number of sentences of passage ``passage_id``."""
         return self.db.execute("SELECT first_sentence, sentences FROM passages WHERE id = ?", (passage_id,)).fetchone()

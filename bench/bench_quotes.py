@@ -1,0 +1,157 @@
+"""Speaker attribution against quotes labelled by reading: precision and recall.
+
+    python bench/bench_quotes.py
+
+Two label sets, each one JSON object per quoted sentence (``doc``, ``char_start``,
+``char_end``, ``speaker``, ``direct``), labelled by readers who did not see the rules:
+
+* ``tests/data/quotes.jsonl``: every quote of the five articles in ``corpus/``;
+* ``bench/data/archive_quotes.jsonl``: every quote of a sample of the shared news archive's
+  articles (offsets and a hash only: the texts stay in ``../shared``).
+
+The articles go through the same cleaning, sentence splitting and attribution as the index.
+A labelled sentence is **found** when a sentence the system attributes overlaps it by half its
+length or more; it is **right** when the speakers agree: they share a name word (surnames,
+"TASS"), or, for unnamed speakers ("a senior Ukrainian official"), a content word. Precision is
+right system attributions over all system attributions that overlap a labelled sentence or
+none (a sentence attributed where the readers saw no speaker counts against it); recall is
+right over labelled sentences. Writes ``bench/out/quotes.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.documents import load_document, load_metadata  # noqa: E402
+from qa.lexical import STOPWORDS  # noqa: E402
+from qa.passages import make_passages  # noqa: E402
+from qa.speakers import AliasTable, resolve_article  # noqa: E402
+
+ARCHIVE = ROOT.parent / "shared" / "news-archive" / "corpus"
+_TITLE_WORDS = frozenset(
+    "president prime minister foreign defense defence secretary deputy spokesman spokeswoman spokesperson "
+    "kremlin official officials senior former chief head aide adviser advisor analyst political ukrainian "
+    "russian us u.s. american state department sen senator rep representative gov governor mr mrs ms dr".split()
+)
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
+
+
+def _words(name: str) -> set[str]:
+    return {w.strip(".,’'\"“”()") for w in _fold(name).replace("-", " ").split()} - {""}
+
+
+def same_speaker(label: str, system: str) -> bool:
+    """Whether two ways of naming a speaker are the same speaker (see the module docstring)."""
+    a, b = _words(label), _words(system)
+    names_a = {w for w in a if w not in STOPWORDS and w not in _TITLE_WORDS}
+    names_b = {w for w in b if w not in STOPWORDS and w not in _TITLE_WORDS}
+    if names_a and names_b:
+        return bool(names_a & names_b)
+    return bool((a - STOPWORDS) & (b - STOPWORDS))
+
+
+def system_quotes(folder: Path, doc_id: str) -> list[tuple[int, int, str]]:
+    """(start, end, speaker) of every sentence the attribution gives a speaker, in ``doc_id``, with the
+    names the quotes view gives them (a short form or a role resolved to the article's full name)."""
+    meta = load_metadata(folder).get(doc_id)
+    doc = load_document(folder, doc_id, meta)
+    passages = make_passages(doc)
+    out = {}
+    for p in passages:
+        for q in p.quotes:
+            out[(q.char_start, q.char_end)] = q.speaker
+    names = resolve_article(set(out.values()), "\n".join(p.text for p in passages), AliasTable())
+    return sorted((s, e, names[who]) for (s, e), who in out.items())
+
+
+def score(folder: Path, labels: list[dict]) -> dict:
+    """Precision and recall of the attribution on ``labels`` (all from articles in ``folder``)."""
+    by_doc: dict[str, list[dict]] = defaultdict(list)
+    for row in labels:
+        by_doc[row["doc"]].append(row)
+    found = right = attributed = attributed_right = 0
+    direct = {True: [0, 0], False: [0, 0]}  # recall by kind: [right, labelled]
+    misses: list[dict] = []
+    for doc_id, rows in sorted(by_doc.items()):
+        text = (folder / doc_id).read_text(encoding="utf-8")
+        for row in rows:
+            span = text[row["char_start"] : row["char_end"]]
+            if "sha1" in row and hashlib.sha1(span.encode("utf-8")).hexdigest()[:12] != row["sha1"]:
+                raise SystemExit(f"{doc_id}:{row['char_start']}: the label's hash does not match the article")
+        quotes = system_quotes(folder, doc_id)
+        for row in rows:
+            s, e = row["char_start"], row["char_end"]
+            overlapping = [q for q in quotes if min(e, q[1]) - max(s, q[0]) >= (e - s) / 2]
+            hit = any(same_speaker(row["speaker"], q[2]) for q in overlapping)
+            found += bool(overlapping)
+            right += hit
+            direct[bool(row["direct"])][0] += hit
+            direct[bool(row["direct"])][1] += 1
+            if not hit:
+                misses.append(
+                    {"doc": doc_id, "char_start": s, "label": row["speaker"], "system": [q[2] for q in overlapping]}
+                )
+        for qs, qe, who in quotes:
+            attributed += 1
+            near = [r for r in rows if min(qe, r["char_end"]) - max(qs, r["char_start"]) > 0]
+            attributed_right += any(same_speaker(r["speaker"], who) for r in near)
+    n = len(labels)
+    return {
+        "articles": len(by_doc),
+        "labelled": n,
+        "attributed": attributed,
+        "recall": right / n if n else 0.0,
+        "precision": attributed_right / attributed if attributed else 0.0,
+        "found (any speaker)": found / n if n else 0.0,
+        "recall direct": direct[True][0] / direct[True][1] if direct[True][1] else None,
+        "recall reported": direct[False][0] / direct[False][1] if direct[False][1] else None,
+        "misses": misses,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--five", default=str(ROOT / "tests" / "data" / "quotes.jsonl"))
+    parser.add_argument("--archive", default=str(ROOT / "bench" / "data" / "archive_quotes.jsonl"))
+    args = parser.parse_args()
+    results = {}
+    for name, labels, folder in (
+        ("five articles", args.five, ROOT / "corpus"),
+        ("archive sample", args.archive, ARCHIVE),
+    ):
+        if not Path(labels).exists() or not folder.exists():
+            print(f"{name}: {labels} or {folder} is missing; skipped")
+            continue
+        lines = Path(labels).read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
+        results[name] = score(folder, rows)
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quotes.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(
+        "| labels | articles | labelled sentences | attributed by the system | precision | recall "
+        "| recall, direct | recall, reported |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        fmt = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+        print(
+            f"| {name} | {r['articles']} | {r['labelled']} | {r['attributed']} | {r['precision']:.3f} | "
+            f"{r['recall']:.3f} | {fmt(r['recall direct'])} | {fmt(r['recall reported'])} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The quotes view: who is quoted, what they said, name variants, aliases, filters, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.errors import EmptyQuestionError, FilterError, MetadataError
+from qa.speakers import AliasTable, asked_matches, name_key, resolve_article
+
+from .conftest import CORPUS, ROOT
+
+
+def test_name_keys_fold_case_accents_and_titles():
+    assert name_key("Erdoğan") == name_key("erdogan") == "erdogan"
+    assert name_key("Kremlin spokesperson Dmitry Peskov") == "dmitry peskov"
+    assert name_key("President Recep Tayyip Erdoğan") == "recep tayyip erdogan"
+
+
+def test_an_article_resolves_short_forms_and_roles_to_its_full_names():
+    text = (
+        "Kremlin spokesperson Dmitry Peskov said talks would go on. Peskov added more. "
+        "The talks were led by former culture minister Vladimir Medinsky. Joining Medinsky were others."
+    )
+    names = resolve_article({"Peskov", "Dmitry Peskov", "Medinsky", "Kremlin spokesman"}, text, AliasTable())
+    assert names["Peskov"] == names["Dmitry Peskov"] == "Dmitry Peskov"
+    assert names["Medinsky"] == "Vladimir Medinsky"  # "Joining Medinsky" opens a sentence: not a first name
+    assert names["Kremlin spokesman"] == "Dmitry Peskov"
+    aliases = AliasTable({"Volodymyr Zelensky": ["Zelenskyy", "Zelenskiy"]})
+    assert resolve_article({"Zelenskyy"}, "", aliases) == {"Zelenskyy": "Volodymyr Zelensky"}
+    assert asked_matches("zelenskiy", "Volodymyr Zelensky", aliases)
+    assert asked_matches("Lavrov", "Sergey Lavrov", AliasTable()) and not asked_matches(
+        "Lavrov", "Peskov", AliasTable()
+    )
+
+
+def test_speakers_lists_who_is_quoted_with_counts_and_outlets(fake_assistant):
+    speakers = fake_assistant.speakers()
+    top = speakers[0]
+    assert top.name == "Valeriy Dymov" and top.outlets == ("News.Az",)
+    assert {"Dymov", "Valeriy Dymov"} <= set(top.variants) and top.quotes > 50
+    medinsky = next(s for s in speakers if "Medinsky" in s.name)
+    assert medinsky.name == "Vladimir Medinsky" and medinsky.articles == 2  # "Medinsky" in one, full name in other
+    assert [s.quotes for s in speakers] == sorted((s.quotes for s in speakers), reverse=True)
+    only = fake_assistant.speakers(outlets=["The Moscow Times"])
+    assert only and all(s.outlets == ("The Moscow Times",) for s in only)
+
+
+def test_quotes_by_a_speaker_newest_first_with_citations(fake_assistant):
+    found = fake_assistant.quotes("Lavrov")
+    assert len(found) == 2 and {q.speaker for q in found} == {"Sergey Lavrov"}
+    text = (CORPUS / found[0].passage.doc_id).read_text(encoding="utf-8")
+    for q in found:
+        assert text[q.char_start : q.char_end] == q.text  # verbatim, in source offsets
+        assert q.citation.endswith(f"chars {q.char_start}–{q.char_end}") and "opinion" in q.citation
+    assert [q.char_start for q in found] == sorted(q.char_start for q in found)
+    dated = fake_assistant.quotes("Zelensky")
+    days = [q.passage.date for q in dated]
+    assert days == sorted([d for d in days if d], reverse=True) + [d for d in days if not d]
+    assert fake_assistant.quotes("Peskov")[0].speaker == "Dmitry Peskov"
+    assert fake_assistant.quotes("Macron") == []
+
+
+def test_quotes_about_something_are_ranked_by_it(fake_assistant):
+    found = fake_assistant.quotes("Dymov", about="the blame lies with Biden")
+    assert all(q.score is not None for q in found)
+    assert "Biden" in found[0].text
+    assert [q.score for q in found] == sorted((q.score for q in found), reverse=True)
+    assert len(fake_assistant.quotes("Dymov", about="Biden", limit=3)) == 3
+
+
+def test_alias_table_joins_spellings_and_bad_tables_are_named(fake_assistant, corpus_copy):
+    (corpus_copy / "aliases.toml").write_text('["Volodymyr Zelensky"]\nvariants = ["Zelenskyy", "Zelenskiy"]\n')
+    assert {q.speaker for q in fake_assistant.quotes("Zelenskyy")} == {"Volodymyr Zelensky"}
+    (corpus_copy / "aliases.toml").write_text('["Volodymyr Zelensky"]\nvariants = "Zelenskyy"\n')
+    with pytest.raises(MetadataError, match="variants = "):
+        fake_assistant.speakers()
+    (corpus_copy / "aliases.toml").write_text("[broken\n")
+    with pytest.raises(MetadataError, match="not valid"):
+        fake_assistant.quotes("Lavrov")
+
+
+def test_quotes_input_errors(fake_assistant):
+    with pytest.raises(EmptyQuestionError, match="name a speaker"):
+        fake_assistant.quotes("  ")
+    with pytest.raises(FilterError, match="YYYY-MM-DD"):
+        fake_assistant.quotes("Lavrov", date_from="May 2025")
+
+
+def test_labelled_quotes_lie_in_their_articles():
+    rows = [json.loads(line) for line in (ROOT / "tests" / "data" / "quotes.jsonl").read_text().splitlines() if line]
+    assert len(rows) >= 100 and {r["doc"] for r in rows} == {p.name for p in CORPUS.glob("*.txt")}
+    for r in rows:
+        text = (CORPUS / r["doc"]).read_text(encoding="utf-8")
+        assert text[r["char_start"] : r["char_end"]] == r["text"], r
+        assert r["speaker"].strip() and isinstance(r["direct"], bool)
+
+
+@pytest.mark.model
+def test_qa_quotes_command(tmp_path):
+    import subprocess
+    import sys
+
+    def qa(*args):
+        cmd = [sys.executable, "-m", "qa.cli", "quotes", *args, "--index", str(tmp_path / "index")]
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+    data = json.loads(qa("--speaker", "Lavrov", "--json").stdout)
+    assert len(data) == 2 and data[0]["speaker"] == "Sergey Lavrov"
+    assert {"text", "citation", "outlet", "title", "date", "kind", "char_start", "char_end"} <= data[0].keys()
+    about = json.loads(qa("--speaker", "Dymov", "--about", "Trump blames Biden", "--limit", "2", "--json").stdout)
+    assert len(about) == 2 and about[0]["score"] >= about[1]["score"]
+    listed = qa("--limit", "2").stdout
+    assert listed.startswith("Valeriy Dymov:") and "quotes in" in listed
+    assert "No quote by Macron" in qa("--speaker", "Macron").stdout
