@@ -85,8 +85,11 @@ class Assistant:
         rerank_weight: float = 0.5,
         rerank_depth: int = 20,
         chunking: Chunking = Chunking(),
+        quotes_first: bool = True,
     ) -> None:
         self.store = store
+        #: "What did X say (about Y)?" answers from X's quotes first (:meth:`quotes`).
+        self.quotes_first = quotes_first
         self.chunking = chunking
         self.reranker = reranker
         self.rerank_weight = rerank_weight
@@ -259,6 +262,7 @@ class Assistant:
                 notes.append(f"No article matches the filter ({filters.describe()}); remove or widen it.")
         else:
             depth = max(k, self.rerank_depth) if self.reranker else k
+            depth = max(depth, 20) if self.quotes_first and any(a.speaker for a in analyses) else depth
             results = self.retriever.batch_search(
                 analyses,
                 vectors,
@@ -268,7 +272,13 @@ class Assistant:
             )
         first_stage = results  # what the abstention model was calibrated on
         if self.reranker:
-            results = [self._rerank(q, scored)[:k] for q, scored in zip(queries, results)]
+            results = [self._rerank(q, scored) for q, scored in zip(queries, results)]
+        if self.quotes_first:
+            results = [
+                self._said_first(a, v, scored, k, filters) if a.speaker else scored
+                for a, v, scored in zip(analyses, vectors, results)
+            ]
+        results = [scored[:k] for scored in results]
         passages = self.store.passage_map(r for scored in results for s in scored for r in (s.row, *s.copies))
         answers = []
         for question, query, analysis, scored, head, cut, notes in zip(
@@ -424,18 +434,30 @@ class Assistant:
 
     # ------------------------------------------------------------------ who said what
 
-    def _quote_rows(self, filters: Filters) -> list[tuple[str, str, int, int, int, bool, str, str]]:
-        """Every quote the filters allow: (speaker, said as, passage id, start, end, direct, article, outlet)."""
+    def _quote_rows(self, filters: Filters | None) -> list[tuple[str, str, int, int, int, bool, str, str]]:
+        """Every quote the filters allow: (speaker, said as, passage id, start, end, direct, article, outlet).
+
+        The whole list is made once per index generation and alias table (one scan of the quoted
+        passages, names resolved article by article), then filtered.
+        """
         aliases = self.aliases
-        by_doc: dict[str, list] = {}
-        for pid, doc_id, outlet, raw in self.store.quoted(self.retriever.allowed(filters)):
-            by_doc.setdefault(doc_id, []).extend((pid, outlet, q) for q in decode_quotes(raw))
-        out = []
-        for doc_id, quotes in by_doc.items():
-            said = {q[0] for _, _, q in quotes}
-            names = resolve_article(said, self.store.article_text(doc_id), aliases)
-            out.extend((names[q[0]], q[0], pid, q[1], q[2], q[3], doc_id, outlet) for pid, outlet, q in quotes)
-        return out
+        key = (self.store.generation_seen, id(aliases))
+        cached = getattr(self, "_quotes_cache", None)
+        if cached is None or cached[0] != key:
+            by_doc: dict[str, list] = {}
+            for pid, doc_id, outlet, raw in self.store.quoted():
+                by_doc.setdefault(doc_id, []).extend((pid, outlet, q) for q in decode_quotes(raw))
+            rows = []
+            for doc_id, quotes in by_doc.items():
+                said = {q[0] for _, _, q in quotes}
+                names = resolve_article(said, self.store.article_text(doc_id), aliases)
+                rows.extend((names[q[0]], q[0], pid, q[1], q[2], q[3], doc_id, outlet) for pid, outlet, q in quotes)
+            self._quotes_cache = cached = (key, rows)
+        allowed = self.retriever.allowed(filters)
+        if allowed is None:
+            return cached[1]
+        keep = set(allowed.tolist())
+        return [r for r in cached[1] if r[2] in keep]
 
     @property
     def aliases(self) -> AliasTable:
@@ -505,6 +527,33 @@ class Assistant:
                 found.sort(key=lambda q: (q.passage.date or "", q.passage.doc_id, -q.char_start), reverse=True)
                 found.sort(key=lambda q: not q.passage.date)  # undated last, stable
         return found[:limit] if limit else found
+
+    def _said_first(
+        self, analysis: QueryAnalysis, vector: np.ndarray, scored: list[Scored], k: int, filters: Filters | None
+    ) -> list[Scored]:
+        """For "what did X say (about Y)?": the hits that quote X come first, in their order, each with
+        X's words highlighted (X's sentence there that best matches the question, unless the hit's
+        own highlight already is X's); then the others. Unchanged when no hit quotes X."""
+        asked, aliases, rows = " ".join(sorted(analysis.speaker)), self.aliases, {s.row for s in scored}
+        mine: dict[int, list[tuple[int, int]]] = {}
+        for name, _, pid, start, end, *_ in self._quote_rows(filters):
+            if pid in rows and asked_matches(asked, name, aliases):
+                mine.setdefault(pid, []).append((start, end))
+        if not mine:
+            return scored
+        passages = self.store.passage_map(mine)
+        said = []
+        for s in scored:
+            spans = mine.get(s.row)
+            if not spans or s.row not in passages:
+                continue
+            if not any(s.highlight[0] <= start < s.highlight[1] for start, _ in spans):
+                quotes = [Quoted("", "", a, b, True, passages[s.row]) for a, b in spans]
+                best = max(quotes, key=lambda q: self._quote_score(q, vector))
+                s = replace(s, highlight=(best.char_start, best.char_end))
+            said.append(replace(s, signals={**s.signals, "said_first": 1.0}))
+        taken = {s.row for s in said}
+        return (said + [s for s in scored if s.row not in taken])[:k]
 
     def _quote_score(self, quote: Quoted, vector: np.ndarray) -> float:
         """Cosine of ``vector`` and the quote's best sentence (its sentence vectors from the index)."""

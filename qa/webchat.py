@@ -147,8 +147,16 @@ def render_hit(hit: Hit) -> str:
     said = f'<span class="qa-speaker">· said by {_esc(", ".join(hit.speakers))}</span> ' if hit.speakers else ""
     return (
         f'<div class="qa-hit"><p class="qa-citation">{link} {said}'
-        f'<span class="qa-score">score {hit.score:.3f}</span></p>{render_passage(hit)}{render_copies(hit)}</div>'
+        f'<span class="qa-score">score {hit.score:.3f}</span></p>'
+        f"{_said(hit)}{render_passage(hit)}{render_copies(hit)}</div>"
     )
+
+
+def _said(hit: Hit) -> str:
+    """ "X said:" above a passage whose highlighted sentence is X's words."""
+    if not hit.speakers:
+        return ""
+    return f'<p class="qa-said"><strong>{_esc(" and ".join(hit.speakers))} said:</strong></p>'
 
 
 def render_copies(hit: Hit) -> str:

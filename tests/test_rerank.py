@@ -57,6 +57,7 @@ def test_heavy_weight_orders_candidates_by_the_cross_encoder(tiny_cross_encoder,
 
     question = "what did Lavrov say about a summit"
     base = Assistant.load(corpus=corpus_copy, index=tmp_path / "index", encoder=FakeEncoder(), progress=False)
+    base.quotes_first = False  # the second stage alone: "what did Lavrov say" would put his quotes first
     first = base.ask(question, k=20)
     ranked = Assistant.load(
         corpus=corpus_copy,
@@ -66,6 +67,7 @@ def test_heavy_weight_orders_candidates_by_the_cross_encoder(tiny_cross_encoder,
         rerank=f"cross-encoder:{tiny_cross_encoder}",
         rerank_weight=1000.0,
     )
+    ranked.quotes_first = False
     answer = ranked.ask(question, k=5)
     brute = CrossEncoder(str(tiny_cross_encoder), device="cpu").predict(
         [(question, h.passage.text) for h in first.hits]

@@ -114,3 +114,19 @@ def test_qa_quotes_command(tmp_path):
     listed = qa("--limit", "2").stdout
     assert listed.startswith("Valeriy Dymov:") and "quotes in" in listed
     assert "No quote by Macron" in qa("--speaker", "Macron").stdout
+
+
+def test_what_did_x_say_answers_from_x_s_quotes_first(fake_assistant):
+    from qa.webchat import render_answer
+
+    answer = fake_assistant.ask("what did Lavrov say about the meeting with Zelensky?", k=5)
+    spoken = [any("Lavrov" in s for s in h.speakers) for h in answer.hits]
+    assert spoken[0] and spoken == sorted(spoken, reverse=True)  # Lavrov's quotes, then the rest
+    fake_assistant.quotes_first = False
+    plain = fake_assistant.ask("what did Lavrov say about the meeting with Zelensky?", k=5)
+    fake_assistant.quotes_first = True
+    assert {h.passage.char_start for h in plain.hits} | {h.passage.char_start for h in answer.hits}
+    html = render_answer(answer)
+    assert 'class="qa-said"><strong>' in html and "Lavrov said:" in html
+    # a question that names nobody keeps the full score's order
+    assert fake_assistant.ask("how many prisoners were exchanged?", k=5).hits[0].signals.get("quote") is None

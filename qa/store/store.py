@@ -472,17 +472,13 @@ class IndexStore:
         """Every passage, in id order (read as needed)."""
         return PassageView(self)
 
-    def quoted(self, allowed: np.ndarray | None = None) -> list[tuple[int, str, str, str]]:
+    def quoted(self) -> list[tuple[int, str, str, str]]:
         """(passage id, article id, outlet, stored quotes) of every passage that quotes someone, in id
-        order, among ``allowed`` passage ids when given (one scan of the passages table)."""
-        rows = self.db.execute(
+        order (one scan of the passages table)."""
+        return self.db.execute(
             "SELECT p.id, p.doc_id, d.outlet, p.quotes FROM passages p JOIN documents d ON d.doc_id = p.doc_id "
             "WHERE p.quotes != '[]' ORDER BY p.id"
         ).fetchall()
-        if allowed is None:
-            return rows
-        keep = set(allowed.tolist())
-        return [r for r in rows if r[0] in keep]
 
     def first_sentence_of(self, doc_id: str, char_start: int) -> int | None:
         """The first sentence id of the passage of ``doc_id`` that starts at ``char_start``."""
