@@ -119,6 +119,14 @@ class Answer:
         """Distinct outlets of the hits and of their copies, in rank order (empty string for an unnamed outlet)."""
         return list(dict.fromkeys(p.outlet for h in self.hits for p in (h.passage, *h.copies)))
 
+    def by_outlet(self) -> list[tuple[str, list[Hit]]]:
+        """The hits grouped by outlet (empty string for an unnamed outlet), outlets in order of their
+        best hit, hits in rank order within each."""
+        groups: dict[str, list[Hit]] = {}
+        for hit in self.hits:
+            groups.setdefault(hit.passage.outlet, []).append(hit)
+        return list(groups.items())
+
     def to_dict(self) -> dict:
         """Plain JSON-ready fields."""
         return {
@@ -129,4 +137,5 @@ class Answer:
             "truncated": self.truncated,
             "notes": list(self.notes),
             "hits": [h.to_dict() for h in self.hits],
+            "by_outlet": [{"outlet": outlet, "ranks": [h.rank for h in hits]} for outlet, hits in self.by_outlet()],
         }

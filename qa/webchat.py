@@ -145,6 +145,8 @@ def render_hit(hit: Hit) -> str:
     href = _esc(REF_PREFIX + ref)
     link = f'<a class="qa-cite" href="{href}" title="Open the whole article">{_esc(hit.reference)}</a>'
     said = f'<span class="qa-speaker">· said by {_esc(", ".join(hit.speakers))}</span> ' if hit.speakers else ""
+    if hit.passage.kind == "opinion":
+        said = '<span class="qa-kind qa-opinion">opinion piece</span> ' + said
     return (
         f'<div class="qa-hit"><p class="qa-citation">{link} {said}'
         f'<span class="qa-score">score {hit.score:.3f}</span></p>'
@@ -181,6 +183,24 @@ def outlets_line(answer: Answer) -> str | None:
     return f"Sources from {len(names)} outlets: {', '.join(names)}"
 
 
+def render_outlets(answer: Answer) -> str:
+    """The passages grouped by outlet, each with its rank, kind and date (opinion pieces marked),
+    when they come from several outlets."""
+    groups = answer.by_outlet()
+    if len(groups) < 2:
+        return ""
+    items = []
+    for outlet, hits in groups:
+        cited = []
+        for hit in hits:
+            p = hit.passage
+            facts = ", ".join(f for f in (p.kind, p.date or "undated") if f)
+            mark = ' class="qa-opinion"' if p.kind == "opinion" else ""
+            cited.append(f"<span{mark}>[{hit.rank}] {_esc(facts)}</span>")
+        items.append(f"<li><strong>{_esc(_outlet(outlet))}</strong>: {'; '.join(cited)}</li>")
+    return f'<ul class="qa-by-outlet">{"".join(items)}</ul>'
+
+
 def render_answer(answer: Answer) -> str:
     """The reply to one question as one block of HTML; every piece of corpus text in it is escaped.
 
@@ -199,7 +219,7 @@ def render_answer(answer: Answer) -> str:
         parts.append(f'<p class="qa-query">Searched as: <em>{_esc(answer.query)}</em></p>')
     line = outlets_line(answer)
     if line:
-        parts.append(f'<p class="qa-outlets">{_esc(line)}</p>')
+        parts.append(f'<p class="qa-outlets">{_esc(line)}</p>{render_outlets(answer)}')
     parts.extend(render_hit(hit) for hit in answer.hits)
     parts.append("</div>")
     return "".join(parts)
@@ -363,6 +383,8 @@ CSS = """
 .qa-reply .qa-query { opacity: 0.75; font-size: 0.9em; }
 .qa-hit { margin: 0.6em 0 0.9em 0; }
 .qa-citation { font-size: 0.9em; }
+.qa-opinion { color: #9a3412; font-weight: 600; }
+.qa-by-outlet { margin: 0.2em 0 0.5em 1.2em; font-size: 0.9em; }
 .qa-citation .qa-score { opacity: 0.6; font-size: 0.85em; }
 blockquote.qa-passage { margin: 0.2em 0 0 0; padding: 0.3em 0.7em; border-left: 3px solid #94a3b8;
   white-space: normal; }

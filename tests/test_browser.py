@@ -170,6 +170,19 @@ def test_citation_opens_the_whole_article_with_the_passage_highlighted(page, cha
     assert page.url.startswith(chat_url.rstrip("/"))  # no navigation
 
 
+def test_replies_group_sources_by_outlet_and_say_who_said_it(page, chat_url):
+    _open(page, chat_url)
+    reply = _ask(page, FIRST)
+    groups = reply.locator(".qa-by-outlet li").all_inner_texts()
+    assert len(groups) == 3
+    ranks = sorted(int(n) for g in groups for n in re.findall(r"\[(\d)\]", g))
+    assert ranks == [1, 2, 3, 4, 5]  # every passage listed once, under its outlet
+    reply = _ask(page, "what did Lavrov say about a summit?")
+    said = reply.locator(".qa-hit").first.locator(".qa-said").inner_text()
+    assert said.endswith("said:") and "Lavrov" in said
+    assert "Lavrov" in reply.locator(".qa-hit").first.locator("mark").inner_text()
+
+
 def test_follow_up_uses_the_conversation(page, chat_url):
     _open(page, chat_url)
     _ask(page, FIRST)

@@ -30,8 +30,16 @@ from qa.webchat import (
 EVIL = 'Talks <script>window.__xss=1;alert("x")</script> went on. <img src=x onerror=alert(1)> & "more" \'quotes\''
 
 
-def _passage(text: str, *, outlet: str = "Outlet A", title: str = "A title", date: str = "2025-05-20", doc_id="a.txt"):
-    return Passage(doc_id, title, outlet, date, text, 100, 100 + len(text), kind="report")
+def _passage(
+    text: str,
+    *,
+    outlet: str = "Outlet A",
+    title: str = "A title",
+    date: str = "2025-05-20",
+    doc_id="a.txt",
+    kind: str = "report",
+):
+    return Passage(doc_id, title, outlet, date, text, 100, 100 + len(text), kind=kind)
 
 
 def _hit(rank: int, passage: Passage, sentence: tuple[int, int] | None = None, score: float = 0.7) -> Hit:
@@ -61,7 +69,8 @@ def test_corpus_text_is_escaped_everywhere():
     assert "&lt;img src=y onerror=alert(2)&gt;" in reply
     assert "&amp; &quot;more&quot; &#x27;quotes&#x27;" in reply
     # the only tags are the ones the renderer writes
-    assert set(re.findall(r"<(\w+)", reply)) <= {"div", "p", "a", "span", "blockquote", "mark", "strong", "em", "br"}
+    tags = {"div", "p", "a", "span", "blockquote", "mark", "strong", "em", "br", "ul", "li"}
+    assert set(re.findall(r"<(\w+)", reply)) <= tags
 
 
 def test_reply_is_one_html_block_without_newlines():
@@ -349,3 +358,31 @@ def test_follow_up_retrieves_medinskys_words(real_assistant):
 def test_macron_question_is_not_answerable(real_assistant):
     reply = respond("what did Macron say at the Istanbul talks in July?", [], assistant=real_assistant)
     assert re.sub(r"<[^>]+>", " ", reply).strip().startswith(NOT_ANSWERABLE)
+
+
+def test_replies_group_passages_by_outlet_and_mark_opinion_pieces():
+    from qa.webchat import render_outlets
+
+    hits = [
+        _hit(1, _passage("a", outlet="News.Az", kind="interview", date="2025-05-20")),
+        _hit(2, _passage("b", outlet="", kind="opinion", date="")),
+        _hit(3, _passage("c", outlet="<i>Times</i>", kind="report")),
+        _hit(4, _passage("d", outlet="News.Az", kind="interview", date="2025-05-20")),
+    ]
+    answer = _answer(*hits)
+    assert [(o, [h.rank for h in g]) for o, g in answer.by_outlet()] == [
+        ("News.Az", [1, 4]),
+        ("", [2]),
+        ("<i>Times</i>", [3]),
+    ]
+    assert answer.to_dict()["by_outlet"][0] == {"outlet": "News.Az", "ranks": [1, 4]}
+    block = render_outlets(answer)
+    assert (
+        "<strong>News.Az</strong>: <span>[1] interview, 2025-05-20</span>; <span>[4] interview, 2025-05-20</span>"
+        in block
+    )
+    assert '<span class="qa-opinion">[2] opinion, undated</span>' in block
+    assert "&lt;i&gt;Times&lt;/i&gt;" in block and "<i>" not in block
+    html = render_answer(answer)
+    assert block in html and html.count('class="qa-kind qa-opinion">opinion piece</span>') == 1
+    assert render_outlets(_answer(hits[0], hits[3])) == ""
