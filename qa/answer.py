@@ -104,6 +104,8 @@ class Answer:
             closest passages, which do not answer.
         confidence: how sure the answerability decision is, 0-1.
         notes: things the user should know (question truncated, filter matched nothing...).
+        disagreements: figures, dates or titles that the hits' answering sentences give
+            differently (:mod:`qa.disagree`), each claim with its outlet and citation.
     """
 
     question: str
@@ -113,6 +115,7 @@ class Answer:
     confidence: float = 0.0
     notes: tuple[str, ...] = ()
     truncated: bool = False
+    disagreements: tuple = ()  # of qa.disagree.Disagreement: where the hits' sources differ
 
     @property
     def outlets(self) -> list[str]:
@@ -137,5 +140,15 @@ class Answer:
             "truncated": self.truncated,
             "notes": list(self.notes),
             "hits": [h.to_dict() for h in self.hits],
+            "disagreements": [
+                {
+                    "kind": d.kind,
+                    "about": d.about,
+                    "claims": [
+                        {"value": c.value, "rank": c.rank, "outlet": c.outlet, "citation": c.citation} for c in d.claims
+                    ],
+                }
+                for d in self.disagreements
+            ],
             "by_outlet": [{"outlet": outlet, "ranks": [h.rank for h in hits]} for outlet, hits in self.by_outlet()],
         }

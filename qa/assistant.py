@@ -16,6 +16,7 @@ from .abstain import AbstentionModel, features
 from .analysis import QueryAnalysis, analyse
 from .answer import Answer, Hit
 from .dates import as_of_days
+from .disagree import find_disagreements
 from .documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
 from .errors import CorpusError, EmptyQuestionError, ModelError
 from .followup import depends_on_history, rewrite, user_turns
@@ -304,7 +305,8 @@ class Assistant:
             signals = [{**s.signals, "score": s.score} for s in head]
             confidence = self.abstention.probability(features(analysis, signals)) if hits else 0.0
             answerable = bool(hits) and confidence >= self.abstention.threshold
-            answers.append(Answer(question, query, hits, answerable, confidence, tuple(notes), cut))
+            differ = find_disagreements(analysis, hits) if answerable else ()
+            answers.append(Answer(question, query, hits, answerable, confidence, tuple(notes), cut, differ))
         if filters is None or not filters.active:  # a later follow-up can reuse these as its context
             for question, history, day, answer in zip(cleaned, histories, days, answers):
                 self._remember((generation, question, tuple(user_turns(history)), day), answer)

@@ -245,6 +245,7 @@ def format_answer(answer) -> str:
     if answer.query != answer.question:
         lines.append(f"(searched as: {answer.query})")
     lines.extend(f"note: {n}" for n in answer.notes)
+    lines.extend(f"sources differ: {d.describe()}" for d in answer.disagreements)
     for hit in answer.hits:
         p = hit.passage
         lines.append("")

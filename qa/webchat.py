@@ -201,6 +201,14 @@ def render_outlets(answer: Answer) -> str:
     return f'<ul class="qa-by-outlet">{"".join(items)}</ul>'
 
 
+def render_disagreements(answer: Answer) -> str:
+    """ "Sources differ" and, for each thing they differ on, who says what (each with its rank)."""
+    if not answer.disagreements:
+        return ""
+    items = "".join(f"<li>{_esc(d.describe())}</li>" for d in answer.disagreements)
+    return f'<div class="qa-differ"><p><strong>Sources differ</strong></p><ul>{items}</ul></div>'
+
+
 def render_answer(answer: Answer) -> str:
     """The reply to one question as one block of HTML; every piece of corpus text in it is escaped.
 
@@ -217,6 +225,7 @@ def render_answer(answer: Answer) -> str:
     parts.extend(f'<p class="qa-note">Note: {_esc(note)}</p>' for note in answer.notes)
     if answer.query != answer.question:
         parts.append(f'<p class="qa-query">Searched as: <em>{_esc(answer.query)}</em></p>')
+    parts.append(render_disagreements(answer))
     line = outlets_line(answer)
     if line:
         parts.append(f'<p class="qa-outlets">{_esc(line)}</p>{render_outlets(answer)}')
@@ -385,6 +394,7 @@ CSS = """
 .qa-citation { font-size: 0.9em; }
 .qa-opinion { color: #9a3412; font-weight: 600; }
 .qa-by-outlet { margin: 0.2em 0 0.5em 1.2em; font-size: 0.9em; }
+.qa-differ { border-left: 3px solid #b45309; padding-left: 0.6em; margin: 0.3em 0; }
 .qa-citation .qa-score { opacity: 0.6; font-size: 0.85em; }
 blockquote.qa-passage { margin: 0.2em 0 0 0; padding: 0.3em 0.7em; border-left: 3px solid #94a3b8;
   white-space: normal; }
