@@ -183,6 +183,17 @@ def test_replies_group_sources_by_outlet_and_say_who_said_it(page, chat_url):
     assert "Lavrov" in reply.locator(".qa-hit").first.locator("mark").inner_text()
 
 
+def test_sources_differ_above_the_passages(page, chat_url):
+    _open(page, chat_url)
+    reply = _ask(page, "how many prisoners were to be exchanged?")
+    differ = reply.locator(".qa-differ")
+    assert differ.count() == 1 and differ.inner_text().startswith("Sources differ")
+    assert "1,000" in differ.inner_text() and "1,200" in differ.inner_text()
+    box = differ.bounding_box()
+    assert box["y"] < reply.locator(".qa-hit").first.bounding_box()["y"]
+    assert _ask(page, "what did Lavrov say about a summit?").locator(".qa-differ").count() == 0
+
+
 def test_follow_up_uses_the_conversation(page, chat_url):
     _open(page, chat_url)
     _ask(page, FIRST)
