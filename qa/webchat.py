@@ -26,6 +26,7 @@ from urllib.parse import quote, unquote
 
 from .answer import Answer, Hit
 from .errors import QAError
+from .speakers import Quoted
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -234,6 +235,55 @@ def render_answer(answer: Answer) -> str:
     return "".join(parts)
 
 
+def render_quotes(speaker: str, quotes: Sequence[Quoted]) -> str:
+    """A speaker's quotes as escaped HTML: "X said:" and the quote highlighted, each with a citation
+    link that opens its article (quote text is untrusted, as article text is)."""
+    if not quotes:
+        return (
+            f'<div class="qa-quotes"><p class="qa-status">No quote by {_esc(speaker)} in the index; '
+            "pick a name from the list.</p></div>"
+        )
+    parts = [f'<div class="qa-quotes"><p class="qa-status">{len(quotes)} quotes by {_esc(quotes[0].speaker)}</p>']
+    for q in quotes:
+        p = q.passage
+        ref = article_ref(p.doc_id, (p.char_start, p.char_end), (q.char_start, q.char_end))
+        kind = ' <span class="qa-kind qa-opinion">opinion piece</span>' if p.kind == "opinion" else ""
+        match = f' <span class="qa-score">match {q.score:.3f}</span>' if q.score is not None else ""
+        parts.append(
+            f'<div class="qa-quote"><p class="qa-citation"><a class="qa-cite" href="{_esc(REF_PREFIX + ref)}" '
+            f'title="Open the whole article">{_esc(q.citation)}</a>{kind}{match}</p>'
+            f'<blockquote class="qa-passage"><strong>{_esc(q.speaker)} said{"" if q.direct else " (reported)"}:'
+            f'</strong> <mark class="qa-hl">{_esc(q.text)}</mark></blockquote></div>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def show_quotes(
+    assistant: Assistant,
+    speaker: str | None,
+    about: str | None = None,
+    *,
+    outlets: str | Iterable[str] | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    limit: int = 50,
+) -> str:
+    """A speaker's quotes (best first for ``about``, newest first without) as HTML; errors become a message."""
+    try:
+        found = assistant.quotes(
+            speaker or "",
+            (about or "").strip() or None,
+            outlets=_outlet_filter(outlets),
+            date_from=(date_from or "").strip() or None,
+            date_to=(date_to or "").strip() or None,
+            limit=limit,
+        )
+    except (QAError, ValueError) as exc:
+        return render_error(exc)
+    return render_quotes(speaker or "", found)
+
+
 def render_error(exc: BaseException) -> str:
     """A library error as a one-line reply (escaped), never a traceback."""
     return f'<div class="qa-reply"><p class="qa-error"><strong>Error:</strong> {_esc(str(exc))}</p></div>'
@@ -394,6 +444,7 @@ CSS = """
 .qa-citation { font-size: 0.9em; }
 .qa-opinion { color: #9a3412; font-weight: 600; }
 .qa-by-outlet { margin: 0.2em 0 0.5em 1.2em; font-size: 0.9em; }
+.qa-quote { margin: 0.4em 0; }
 .qa-differ { border-left: 3px solid #b45309; padding-left: 0.6em; margin: 0.3em 0; }
 .qa-citation .qa-score { opacity: 0.6; font-size: 0.85em; }
 blockquote.qa-passage { margin: 0.2em 0 0 0; padding: 0.3em 0.7em; border-left: 3px solid #94a3b8;
@@ -458,6 +509,7 @@ def build_app(
       The conversation is kept per client session, so follow-up questions work.
     - ``/ask`` (question, history, k, outlets, date_from, date_to, as_of) -> ``Answer.to_dict()``.
     - ``/article`` (ref) -> the article view (HTML) for a citation reference.
+    - ``/quotes`` (speaker, about, outlets, date_from, date_to) -> a speaker's quotes (HTML).
 
     Args:
         assistant: the loaded assistant.
@@ -467,6 +519,7 @@ def build_app(
     import gradio as gr
 
     outlet_choices = list(assistant.outlets)
+    speaker_choices = [s.name for s in assistant.speakers()[:200]]
     if "" in assistant.store.outlets():
         outlet_choices.append(NO_OUTLET)
 
@@ -518,6 +571,12 @@ def build_app(
     def article(ref: str) -> str:
         """The whole article for a citation reference, with the cited passage highlighted (HTML)."""
         return open_article(assistant, ref)
+
+    def quotes(
+        speaker: str | None, about: str = "", outlets: list[str] | None = None, date_from: str = "", date_to: str = ""
+    ) -> str:
+        """A speaker's quotes, best first for ``about`` (HTML)."""
+        return show_quotes(assistant, speaker, about, outlets=outlets, date_from=date_from, date_to=date_to)
 
     limit: Any = concurrency  # None: no limit
     with gr.Blocks(title=title, fill_height=True) as demo:
@@ -572,6 +631,28 @@ def build_app(
                     api_name="answer",
                     concurrency_limit=limit,
                     fill_height=False,
+                )
+                with gr.Accordion("Who said what", open=False, elem_id="qa-speakers"):
+                    with gr.Row():
+                        speaker_input = gr.Dropdown(
+                            choices=speaker_choices,
+                            value=None,
+                            allow_custom_value=True,
+                            label="Speaker",
+                            info="most quoted first; or type a name",
+                            elem_id="qa-speaker",
+                        )
+                        about_input = gr.Textbox(
+                            label="About", placeholder="optional: a topic", max_lines=1, elem_id="qa-about"
+                        )
+                        quotes_button = gr.Button("Show quotes", elem_id="qa-quotes-button")
+                    quotes_panel = gr.HTML("", elem_id="qa-quotes")
+                quotes_button.click(
+                    quotes,
+                    inputs=[speaker_input, about_input, outlet_input, from_input, to_input],
+                    outputs=[quotes_panel],
+                    api_name="quotes",
+                    concurrency_limit=limit,
                 )
             with gr.Column(scale=2, min_width=320):
                 gr.Markdown("### Article")

@@ -194,6 +194,27 @@ def test_sources_differ_above_the_passages(page, chat_url):
     assert _ask(page, "what did Lavrov say about a summit?").locator(".qa-differ").count() == 0
 
 
+def test_who_said_what_view_lists_a_speakers_quotes_and_opens_them(page, chat_url):
+    _open(page, chat_url)
+    page.locator("#qa-speakers").get_by_text("Who said what").click()
+    page.fill("#qa-speaker input", "Lavrov")
+    page.fill("#qa-about textarea, #qa-about input", "a summit with Zelensky")
+    page.click("#qa-quotes-button")
+    panel = page.locator("#qa-quotes .qa-quotes")
+    panel.wait_for()
+    assert panel.locator(".qa-status").inner_text() == "2 quotes by Sergey Lavrov"
+    quotes = panel.locator(".qa-quote")
+    assert quotes.count() == 2
+    first = quotes.first.locator("mark").inner_text()
+    assert "Lavrov" in first and quotes.first.inner_text().count("Sergey Lavrov said") == 1
+    quotes.first.locator("a.qa-cite").click()
+    page.wait_for_function("s => document.querySelector('#qa-article-panel mark')?.innerText === s", arg=first)
+    page.fill("#qa-speaker input", "Macron")
+    page.click("#qa-quotes-button")
+    page.wait_for_function("() => document.querySelector('#qa-quotes')?.innerText.includes('No quote by Macron')")
+    assert page.dialogs == []
+
+
 def test_follow_up_uses_the_conversation(page, chat_url):
     _open(page, chat_url)
     _ask(page, FIRST)

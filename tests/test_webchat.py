@@ -386,3 +386,17 @@ def test_replies_group_passages_by_outlet_and_mark_opinion_pieces():
     html = render_answer(answer)
     assert block in html and html.count('class="qa-kind qa-opinion">opinion piece</span>') == 1
     assert render_outlets(_answer(hits[0], hits[3])) == ""
+
+
+def test_quotes_view_is_escaped_and_cites_each_quote():
+    from qa.speakers import Quoted
+    from qa.webchat import render_quotes
+
+    p = _passage("He said <script>x()</script> now.", outlet="<b>O</b>", kind="opinion")
+    q = Quoted("<i>Evil</i> Name", "Evil", p.char_start, p.char_end, True, p, 0.5)
+    html_out = render_quotes("evil", [q])
+    assert "<script>" not in html_out and "&lt;script&gt;" in html_out
+    assert "&lt;i&gt;Evil&lt;/i&gt; Name said:" in html_out and "<i>" not in html_out
+    assert html_out.count('class="qa-cite"') == 1 and "opinion piece" in html_out
+    assert _hrefs(html_out)[0].startswith(REF_PREFIX)
+    assert "No quote by &lt;x&gt;" in render_quotes("<x>", [])
