@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/qa eval tests/data/followups.jsonl --out bench/out/followups
 	$(BIN)/qa eval $(ARCHIVE)/questions.jsonl --corpus $(ARCHIVE)/corpus --index bench/out/archive-index --out bench/out/archive
 	$(BIN)/python bench/bench_archive.py
+	$(BIN)/python bench/bench_quotes.py
 
 # The optional second stage on the archive questions (all-mpnet-base-v2 on the 20 best; about an hour on 2 cores).
 bench-rerank: mpnet
