@@ -10,7 +10,9 @@ import embeddings  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch or fa
 
 from .answer import Answer, Hit
 from .assistant import Assistant
+from .disagree import Disagreement
 from .errors import QAError
 from .passages import Passage
+from .speakers import Quoted, Speaker
 
-__all__ = ["Answer", "Assistant", "Hit", "Passage", "QAError"]
+__all__ = ["Answer", "Assistant", "Disagreement", "Hit", "Passage", "QAError", "Quoted", "Speaker"]

@@ -205,7 +205,7 @@ def decode_quotes(raw: str) -> list[tuple[str, int, int, bool]]:
     return [(s, int(a), int(b), bool(d)) for s, a, b, d in json.loads(raw)] if raw else []
 
 
-def tally(rows: Iterable[tuple[str, str, str]]) -> list[Speaker]:
+def tally(rows: Iterable[tuple[str, str, str, str]]) -> list[Speaker]:
     """Speakers from (speaker, said_as, doc_id, outlet) rows, most quoted first."""
     quotes: dict[str, int] = defaultdict(int)
     docs: dict[str, set[str]] = defaultdict(set)
