@@ -23,7 +23,7 @@ from .lexical import STOPWORDS
 __all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker"]
 
 #: Bump when the rules change: indexes made with other rules are rebuilt.
-ATTRIBUTION_VERSION = 5  # 5: a pronoun or function word is never a name ("He", "My", "No")
+ATTRIBUTION_VERSION = 6  # 6: a description before a name is skipped; sentence-start words need other capitals
 
 _VERB = (
     r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"
@@ -52,6 +52,7 @@ _CLOSE = '”"»’'
 
 #: Titles and descriptors stripped from the left of a speaker's name.
 _TITLES = {
+    "staff",  # "Chief of Staff Don Stewart"
     "president",
     "prime",
     "minister",
@@ -285,11 +286,17 @@ def _speaker_before(clause: str) -> str | None:
 
 
 def _speaker_after(rest: str) -> str | None:
-    """The speaker named right after a speech verb: "said Peskov", "told The Guardian" (none)."""
+    """The speaker named right after a speech verb: "said Peskov", "told The Guardian" (none). A
+    description before the name is skipped: "said Paix Bouche native Emerline Anselm" names
+    Emerline Anselm, the last capitalised run of the phrase (up to its comma or full stop)."""
     match = re.match(r"\s+((?:[A-Z][\w’'.\-]*\s*){1,4})", rest)
-    if match:
-        return _clean_name(match.group(1))
-    return None
+    if not match:
+        return None
+    phrase = re.match(r"\s+([^,;:.!?“”\"]{0,80})", rest)
+    runs = re.findall(r"(?:[A-Z][\w’'\-]*\s+)*[A-Z][\w’'\-]*", phrase.group(1)) if phrase else []
+    if len(runs) > 1 and len(runs[-1].split()) >= 2:
+        return _clean_name(runs[-1])
+    return _clean_name(match.group(1))
 
 
 def _quoted_mask(sentence: str, inside: bool = False) -> list[bool]:
@@ -371,6 +378,7 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         sentences: the article's sentences, in order.
         paragraph_starts: True where a sentence opens a new paragraph.
     """
+    named_inside = _capitalised_inside(sentences)
     out: list[str | None] = []
     last_person: str | None = None
     carrier: str | None = None  # the speaker the narration last named, for quotations that follow
@@ -384,7 +392,7 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         opens_quote = stripped[:1] in _OPEN
         if new_par and not opens_quote and not continuing:
             carrier = None
-        speaker = sentence_speaker(stripped, inside=continuing)
+        speaker = _as_named(sentence_speaker(stripped, inside=continuing), stripped, named_inside)
         named.append(speaker is not None)
         within.append(continuing)
         if speaker in ("he", "she", "they"):
@@ -410,6 +418,30 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
                 if not named[k]:
                     out[k] = out[end]
     return out
+
+
+def _capitalised_inside(sentences: Sequence[str]) -> frozenset[str]:
+    """Words an article writes capitalised somewhere other than at a sentence's start: its names."""
+    found = set()
+    for text in sentences:
+        for m in re.finditer(r"(?<=[\w,;:’'\-)] )([A-Z][\w’'\-]*)", text):
+            found.add(m.group(1))
+    return frozenset(found)
+
+
+def _as_named(speaker: str | None, sentence: str, named: frozenset[str]) -> str | None:
+    """``speaker`` without leading words that the article capitalises only where a sentence
+    starts ("Sometimes", "Announcing", "Landslides"): those are not names, unless the speech verb
+    follows them right away ("Dymov warned:")."""
+    if not speaker or speaker in ("he", "she", "they"):
+        return speaker
+    tokens = speaker.split()
+    start = sentence.lstrip(_OPEN)
+    while tokens and tokens[0] not in named and start.startswith(tokens[0]):
+        if re.match(rf"{re.escape(' '.join(tokens))}\s+{_VERB}\b", start):
+            break  # "Dymov warned:": a name right before its speech verb
+        tokens.pop(0)
+    return " ".join(tokens) if tokens else None
 
 
 def _inside_quote_after(sentence: str, inside: bool) -> bool:

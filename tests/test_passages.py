@@ -188,3 +188,19 @@ def test_passages_start_at_paragraph_starts_when_paragraphs_fit(corpus_passages)
             block = next(b for b in doc.blocks if b.start <= p.char_start < b.end)
             if len(doc.text[block.start : block.end].split()) <= 150:
                 assert p.char_start in starts, (doc.doc_id, p.text[:60])
+
+
+def test_a_description_before_the_name_is_not_the_speaker():
+    assert sentence_speaker("“Everybody works together,” said Paix Bouche native Emerline Anselm.") == "Emerline Anselm"
+    assert sentence_speaker("“It is a priority,” said McConnell Deputy Chief of Staff Don Stewart.") == "Don Stewart"
+    assert sentence_speaker("“We will win,” said Peskov.") == "Peskov"
+
+
+def test_a_word_capitalised_only_where_a_sentence_starts_is_not_a_name():
+    said = attribute_sentences(
+        ["A doctor saw a patient.", "Sometimes he feels sick, the man told the doctor."], [True, True]
+    )
+    assert "Sometimes" not in said
+    assert attribute_sentences(["Landslides displaced 22,000 people, the news site adds."], [True]) != ["Landslides"]
+    # a name right before its speech verb stays a name even where only sentences start with it
+    assert attribute_sentences(["Dymov warned:", "“It is late.”"], [True, True]) == ["Dymov", "Dymov"]
