@@ -101,6 +101,8 @@ class Assistant:
         self.retriever = Retriever(store, config=config)
         self.abstention = abstention
         self._turns: dict[tuple[int, str, tuple[str, ...], date], Answer] = {}
+        self._aliases: tuple[int | None, AliasTable] | None = None  # (file stamp, table)
+        self._quotes_cache: tuple | None = None  # (generation and table, quotes, their positions by passage)
 
     @classmethod
     def load(
@@ -276,7 +278,7 @@ class Assistant:
             results = [self._rerank(q, scored) for q, scored in zip(queries, results)]
         if self.quotes_first:
             results = [
-                self._said_first(a, v, scored, k, filters) if a.speaker else scored
+                self._said_first(a, v, scored, k) if a.speaker else scored
                 for a, v, scored in zip(analyses, vectors, results)
             ]
         results = [scored[:k] for scored in results]
@@ -436,16 +438,16 @@ class Assistant:
 
     # ------------------------------------------------------------------ who said what
 
-    def _quote_rows(self, filters: Filters | None) -> list[tuple[str, str, int, int, int, bool, str, str]]:
-        """Every quote the filters allow: (speaker, said as, passage id, start, end, direct, article, outlet).
+    def _quote_index(self) -> tuple[list[tuple[str, str, int, int, int, bool, str, str]], dict[int, list[int]]]:
+        """Every quote, (speaker, said as, passage id, start, end, direct, article, outlet), and the
+        positions of each passage's quotes in that list.
 
-        The whole list is made once per index generation and alias table (one scan of the quoted
-        passages, names resolved article by article), then filtered.
+        Made once per index generation and alias table: one scan of the quoted passages, names
+        resolved article by article.
         """
         aliases = self.aliases
         key = (self.store.generation_seen, id(aliases))
-        cached = getattr(self, "_quotes_cache", None)
-        if cached is None or cached[0] != key:
+        if self._quotes_cache is None or self._quotes_cache[0] != key:
             by_doc: dict[str, list] = {}
             for pid, doc_id, outlet, raw in self.store.quoted():
                 by_doc.setdefault(doc_id, []).extend((pid, outlet, q) for q in decode_quotes(raw))
@@ -454,19 +456,27 @@ class Assistant:
                 said = {q[0] for _, _, q in quotes}
                 names = resolve_article(said, self.store.article_text(doc_id), aliases)
                 rows.extend((names[q[0]], q[0], pid, q[1], q[2], q[3], doc_id, outlet) for pid, outlet, q in quotes)
-            self._quotes_cache = cached = (key, rows)
+            by_passage: dict[int, list[int]] = {}
+            for i, row in enumerate(rows):
+                by_passage.setdefault(row[2], []).append(i)
+            self._quotes_cache = (key, rows, by_passage)
+        return self._quotes_cache[1], self._quotes_cache[2]
+
+    def _quote_rows(self, filters: Filters | None) -> list[tuple[str, str, int, int, int, bool, str, str]]:
+        """Every quote the filters allow (rows as :meth:`_quote_index` gives them)."""
+        rows, _ = self._quote_index()
         allowed = self.retriever.allowed(filters)
         if allowed is None:
-            return cached[1]
+            return rows
         keep = set(allowed.tolist())
-        return [r for r in cached[1] if r[2] in keep]
+        return [r for r in rows if r[2] in keep]
 
     @property
     def aliases(self) -> AliasTable:
         """The alias table of the corpus folder (``aliases.toml``), read when it changes."""
         path = Path(self.corpus) / ALIAS_FILE
         stamp = path.stat().st_mtime_ns if path.is_file() else None
-        if getattr(self, "_aliases", None) is None or self._aliases[0] != stamp:
+        if self._aliases is None or self._aliases[0] != stamp:
             self._aliases = (stamp, AliasTable.read(self.corpus))
         return self._aliases[1]
 
@@ -516,6 +526,7 @@ class Assistant:
         with self.store.reading():
             rows = [r for r in self._quote_rows(filters) if asked_matches(speaker, r[0], aliases)]
             passages = self.store.passage_map(r[2] for r in rows)
+            pids = [r[2] for r in rows if r[2] in passages]
             found = [
                 Quoted(name, said_as, start, end, direct, passages[pid])
                 for name, said_as, pid, start, end, direct, _, _ in rows
@@ -523,24 +534,25 @@ class Assistant:
             ]
             if about and about.strip() and found:
                 vector = encode_queries(self.encoder, [about.strip()])[0]
-                found = [replace(q, score=self._quote_score(q, vector)) for q in found]
+                found = [replace(q, score=score) for q, score in zip(found, self._quote_scores(pids, found, vector))]
                 found.sort(key=lambda q: (-q.score, q.passage.doc_id, q.char_start))
             else:
                 found.sort(key=lambda q: (q.passage.date or "", q.passage.doc_id, -q.char_start), reverse=True)
                 found.sort(key=lambda q: not q.passage.date)  # undated last, stable
         return found[:limit] if limit else found
 
-    def _said_first(
-        self, analysis: QueryAnalysis, vector: np.ndarray, scored: list[Scored], k: int, filters: Filters | None
-    ) -> list[Scored]:
+    def _said_first(self, analysis: QueryAnalysis, vector: np.ndarray, scored: list[Scored], k: int) -> list[Scored]:
         """For "what did X say (about Y)?": the hits that quote X come first, in their order, each with
         X's words highlighted (X's sentence there that best matches the question, unless the hit's
         own highlight already is X's); then the others. Unchanged when no hit quotes X."""
-        asked, aliases, rows = " ".join(sorted(analysis.speaker)), self.aliases, {s.row for s in scored}
+        asked, aliases = " ".join(sorted(analysis.speaker)), self.aliases
+        rows, by_passage = self._quote_index()
         mine: dict[int, list[tuple[int, int]]] = {}
-        for name, _, pid, start, end, *_ in self._quote_rows(filters):
-            if pid in rows and asked_matches(asked, name, aliases):
-                mine.setdefault(pid, []).append((start, end))
+        for s in scored:  # the hits already passed the filters
+            for i in by_passage.get(s.row, ()):
+                name, _, pid, start, end, *_ = rows[i]
+                if asked_matches(asked, name, aliases):
+                    mine.setdefault(pid, []).append((start, end))
         if not mine:
             return scored
         passages = self.store.passage_map(mine)
@@ -551,22 +563,31 @@ class Assistant:
                 continue
             if not any(s.highlight[0] <= start < s.highlight[1] for start, _ in spans):
                 quotes = [Quoted("", "", a, b, True, passages[s.row]) for a, b in spans]
-                best = max(quotes, key=lambda q: self._quote_score(q, vector))
+                scores = self._quote_scores([s.row] * len(quotes), quotes, vector)
+                best = quotes[int(np.argmax(scores))]
                 s = replace(s, highlight=(best.char_start, best.char_end))
             said.append(replace(s, signals={**s.signals, "said_first": 1.0}))
         taken = {s.row for s in said}
         return (said + [s for s in scored if s.row not in taken])[:k]
 
-    def _quote_score(self, quote: Quoted, vector: np.ndarray) -> float:
-        """Cosine of ``vector`` and the quote's best sentence (its sentence vectors from the index)."""
-        p = quote.passage
-        first = self.store.first_sentence_of(p.doc_id, p.char_start)
-        if first is None:
-            return 0.0
-        ids = [first + i for i, (s, e) in enumerate(p.sentences) if s < quote.char_end and quote.char_start < e]
-        if not ids:
-            return 0.0
-        return float((self.store.sentence_file.read(np.array(ids, dtype=np.int64)) @ vector).max())
+    def _quote_scores(self, pids: Sequence[int], quotes: Sequence[Quoted], vector: np.ndarray) -> list[float]:
+        """Per quote (in passage ``pids[i]``), the cosine of ``vector`` and its best sentence, from the
+        index's sentence vectors (one read for all)."""
+        first = {pid: self.store.sentence_range(pid) for pid in set(pids)}
+        owned = []
+        for pid, q in zip(pids, quotes):
+            start = first[pid][0] if first[pid] else None
+            spans = q.passage.sentences
+            owned.append(
+                []
+                if start is None
+                else [start + i for i, (a, b) in enumerate(spans) if a < q.char_end and q.char_start < b]
+            )
+        ids = np.array(sorted({i for group in owned for i in group}), dtype=np.int64)
+        if not len(ids):
+            return [0.0] * len(quotes)
+        cos = dict(zip(ids.tolist(), (self.store.sentence_file.read(ids) @ vector).tolist()))
+        return [max((cos[i] for i in group), default=0.0) for group in owned]
 
     def article(self, doc_id: str) -> Article:
         """The whole article ``doc_id``, as indexed, for display.

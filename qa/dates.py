@@ -29,14 +29,15 @@ import numpy as np
 
 from .errors import FilterError
 
-__all__ = ["TimeWindow", "as_of_days", "closeness", "parse_day", "resolve_time"]
+__all__ = ["MONTHS", "TimeWindow", "as_of_days", "closeness", "parse_day", "resolve_time"]
 
-_MONTHS = "January February March April May June July August September October November December".split()
+#: Month names, January first.
+MONTHS = "January February March April May June July August September October November December".split()
 _WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 #: dateparser is asked (and its phrase taken) only where one of these is left once the table and
 #: the patterns below have had their turn: a month or weekday name, a year, a relative time word.
 _ANCHOR = re.compile(
-    r"\b(?:" + "|".join(_MONTHS + _WEEKDAYS) + r")\b|\b(?:19|20)\d\d\b|"
+    r"\b(?:" + "|".join(MONTHS + _WEEKDAYS) + r")\b|\b(?:19|20)\d\d\b|"
     r"\b(?:ago|weeks?|months?|years?|days?|fortnight)\b|\d/\d",
 )
 #: Relative phrases read without dateparser (the common ones, and the slowest for it): the
@@ -54,7 +55,7 @@ _RELATIVE = {
 _RELATIVE_RE = re.compile(r"\b(" + "|".join(_RELATIVE) + r")\b", re.IGNORECASE)
 _MONTH_RE = re.compile(
     r"\b(?:(?:in|on|early|late|mid|since|by)[- ])?(?:(\d{1,2})(?:st|nd|rd|th)? (?:of )?)?("
-    + "|".join(_MONTHS)
+    + "|".join(MONTHS)
     + r")\b(?: (\d{1,2})(?:st|nd|rd|th)?\b)?(?:,? ((?:19|20)\d\d)\b)?"
 )
 _YEAR_RE = re.compile(r"\b(?:(?:in|since|the) )?((?:19|20)\d\d)\b")
@@ -141,7 +142,7 @@ def _resolve(question: str, as_of: date) -> TimeWindow | None:
 def _month_phrase(found: re.Match, as_of: date) -> TimeWindow | None:
     """The day ("May 16", "16 May 2025") or month ("in May", "March 2022") a month name points to:
     in its year when given, else the last such day or month on or before ``as_of``."""
-    month = _MONTHS.index(found.group(2)) + 1
+    month = MONTHS.index(found.group(2)) + 1
     day_text, year_text = found.group(1) or found.group(3), found.group(4)
     year = int(year_text) if year_text else as_of.year
     try:

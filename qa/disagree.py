@@ -24,12 +24,12 @@ from dataclasses import dataclass
 
 from .analysis import QueryAnalysis
 from .answer import Hit
+from .dates import MONTHS
 from .lexical import STOPWORDS, _stem
 
 __all__ = ["Claim", "Disagreement", "find_disagreements"]
 
-_MONTHS = "january february march april may june july august september october november december".split()
-_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+_MONTH = "(" + "|".join(MONTHS) + ")"
 _DATE = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b")
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w,]*\d)(%?)")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
@@ -97,7 +97,7 @@ def _dates(text: str) -> list[tuple[str, str]]:
     out = []
     for m in _DATE.finditer(text):
         month, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        out.append((m.group(0), f"{_MONTHS.index(month.lower()) + 1:02d}-{int(day):02d}"))
+        out.append((m.group(0), f"{MONTHS.index(month) + 1:02d}-{int(day):02d}"))
     return out
 
 

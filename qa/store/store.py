@@ -480,13 +480,6 @@ class IndexStore:
             "WHERE p.quotes != '[]' ORDER BY p.id"
         ).fetchall()
 
-    def first_sentence_of(self, doc_id: str, char_start: int) -> int | None:
-        """The first sentence id of the passage of ``doc_id`` that starts at ``char_start``."""
-        row = self.db.execute(
-            "SELECT first_sentence FROM passages WHERE doc_id = ? AND char_start = ?", (doc_id, char_start)
-        ).fetchone()
-        return row[0] if row else None
-
     def article_text(self, doc_id: str) -> str:
         """The article's passages' text, in order, one passage a line (what attribution read)."""
         rows = self.db.execute("SELECT text FROM passages WHERE doc_id = ? ORDER BY char_start", (doc_id,))
