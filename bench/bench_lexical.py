@@ -40,6 +40,7 @@ def _pct(values, q):
 
 
 def _figures(build: float, add_s: float, times: list[float]) -> dict:
+    """A run's build and add times (s) and its query latency percentiles (ms)."""
     return {
         "build_s": round(build, 2),
         "add_10_s": round(add_s, 3),
@@ -78,12 +79,7 @@ def fts5(tokens: list[list[str]], queries: list[list[str]], add: list[list[str]]
         rows = conn.execute("SELECT rowid FROM t WHERE t MATCH ? ORDER BY rank LIMIT 100", (match,)).fetchall()
         times.append(1000 * (time.perf_counter() - started))
         runs.append([r[0] for r in rows])
-    return {
-        "build_s": round(build, 2),
-        "add_10_s": round(add_s, 3),
-        "p50_ms": _pct(times, 50),
-        "p95_ms": _pct(times, 95),
-    }, runs
+    return _figures(build, add_s, times), runs
 
 
 def bm25s_run(tokens: list[list[str]], queries: list[list[str]], add: list[list[str]]) -> tuple[dict, list]:
@@ -106,12 +102,7 @@ def bm25s_run(tokens: list[list[str]], queries: list[list[str]], add: list[list[
         top = top[np.argsort(-scores[top])]
         times.append(1000 * (time.perf_counter() - started))
         runs.append([int(i) for i in top if scores[i] > 0])
-    return {
-        "build_s": round(build, 2),
-        "add_10_s": round(add_s, 3),
-        "p50_ms": _pct(times, 50),
-        "p95_ms": _pct(times, 95),
-    }, runs
+    return _figures(build, add_s, times), runs
 
 
 def postings_run(source: IndexStore, copies: int, queries: list[list[str]]) -> tuple[dict, list]:
@@ -150,12 +141,7 @@ def postings_run(source: IndexStore, copies: int, queries: list[list[str]]) -> t
         ids, _ = store.search_lexical(q, 100)
         times.append(1000 * (time.perf_counter() - started))
         runs.append(ids.tolist())
-    return {
-        "build_s": round(build, 2),
-        "add_10_s": round(add_s, 3),
-        "p50_ms": _pct(times, 50),
-        "p95_ms": _pct(times, 95),
-    }, runs
+    return _figures(build, add_s, times), runs
 
 
 def _commit_text(writer: StoreWriter, batch) -> None:

@@ -50,7 +50,7 @@ from qa.retrieval import RetrievalConfig  # noqa: E402
 
 GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 # Passage scores only matter relative to each other, so the sentence weight is pinned to 1.
-WEIGHTS = ("dense", "bm25", "sentence_coverage", "sentence_type", "when", "recency")
+WEIGHTS = tuple(f.name for f in fields(RetrievalConfig) if f.type == "float" and f.name != "sentence")
 
 
 @dataclass

@@ -22,17 +22,13 @@ SHINGLE = 3
 COPY_JACCARD = 0.5
 
 
-def shingles(terms: np.ndarray, lengths: np.ndarray, *, size: int = SHINGLE) -> list[frozenset]:
-    """Per passage, its distinct shingles (tuples of ``size`` term ids), from its tokens' term ids laid
-    out passage after passage (``lengths`` tokens each). A passage shorter than ``size`` has its whole
-    text as one shingle."""
-    out = []
-    at = 0
-    for n in lengths.tolist():
-        t = terms[at : at + n].tolist()
-        at += n
-        out.append(frozenset(zip(*(t[i:] for i in range(size)))) if n >= size else frozenset([tuple(t)] if t else []))
-    return out
+def shingles(terms: np.ndarray, *, size: int = SHINGLE) -> frozenset:
+    """A passage's distinct shingles (tuples of ``size`` term ids) from its tokens' term ids; a passage
+    shorter than ``size`` has its whole text as one shingle."""
+    t = terms.tolist()
+    if len(t) < size:
+        return frozenset([tuple(t)] if t else [])
+    return frozenset(zip(*(t[i:] for i in range(size))))
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:

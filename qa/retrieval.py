@@ -262,7 +262,7 @@ class Features:
             return frozenset()
         if i not in self._shingles:
             start, end = int(self.token_starts[i]), int(self.token_starts[i + 1])
-            self._shingles[i] = shingles(self.terms[start:end], np.array([end - start]))[0]
+            self._shingles[i] = shingles(self.terms[start:end])
         return self._shingles[i]
 
 

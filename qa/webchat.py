@@ -273,10 +273,10 @@ def show_quotes(
     try:
         found = assistant.quotes(
             speaker or "",
-            (about or "").strip() or None,
+            _blank(about),
             outlets=_outlet_filter(outlets),
-            date_from=(date_from or "").strip() or None,
-            date_to=(date_to or "").strip() or None,
+            date_from=_blank(date_from),
+            date_to=_blank(date_to),
             limit=limit,
         )
     except (QAError, ValueError) as exc:
@@ -418,6 +418,11 @@ def ask_json(
     return _ask(assistant, question, history, k, outlets, date_from, date_to, as_of).to_dict()
 
 
+def _blank(value: str | None) -> str | None:
+    """A text box's value, None when it is empty or only spaces."""
+    return (value or "").strip() or None
+
+
 def _ask(assistant: Assistant, question, history, k, outlets, date_from, date_to, as_of=None) -> Answer:
     """Turn the UI's raw control values into one :meth:`Assistant.ask` call."""
     return assistant.ask(
@@ -425,9 +430,9 @@ def _ask(assistant: Assistant, question, history, k, outlets, date_from, date_to
         k=int(k) if k else DEFAULT_K,
         history=history or (),  # any shape: Assistant reads the user turns (qa.followup.user_turns)
         outlets=_outlet_filter(outlets),
-        date_from=(date_from or "").strip() or None,
-        date_to=(date_to or "").strip() or None,
-        as_of=(as_of or "").strip() or None,
+        date_from=_blank(date_from),
+        date_to=_blank(date_to),
+        as_of=_blank(as_of),
     )
 
 
