@@ -27,6 +27,7 @@ from .retrieval import Filters, RetrievalConfig, Retriever, Scored
 from .speakers import ALIAS_FILE, AliasTable, Quoted, Speaker, asked_matches, decode_quotes, resolve_article, tally
 from .store import IndexStore, IngestReport, add_paths, index_model, open_index, remove_ids
 from .store.ingest import _lock
+from .store.milvus import Backend
 from .store.records import ORIGIN_EXTERNAL
 
 __all__ = ["Article", "Assistant"]
@@ -121,6 +122,7 @@ class Assistant:
         refresh: bool = True,
         sentence_vectors: str = "pooled",
         report: Callable[[str], None] | None = None,
+        store: str | None = None,
     ) -> Assistant:
         """Open the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
@@ -151,12 +153,19 @@ class Assistant:
                 own: about half the ingest rate, and 3-4 points more hit@1 on the five articles'
                 question sets; see ``bench/RESULTS.md``). Changing it re-encodes the index.
             report: called with a line about what the refresh did (articles added, removed...).
+            store: where the candidate searches run: None or ``"faiss"`` (FAISS and the index's
+                own BM25, the default), ``"milvus-lite:PATH.db"`` (Milvus Lite, in-process) or
+                ``"milvus://HOST:PORT/COLLECTION"`` (a Milvus server; see :mod:`qa.store.milvus`).
+                The index folder keeps articles, texts and sentence evidence either way.
 
         Raises:
             CorpusError: the corpus folder is missing or holds no readable article.
             ModelError: the model cannot be loaded.
             IndexLocationError: ``index`` is an existing folder that is not an index.
             WeightsError: the weights file cannot be read or is malformed.
+            StoreSpecError: ``store`` is malformed, or its backend is not installed.
+            StoreUnavailableError: the Milvus store cannot be reached.
+            StoreMismatchError: the Milvus collection mirrors another index.
         """
         if weights is None or isinstance(weights, RetrievalConfig):
             config = weights or RetrievalConfig()
@@ -165,6 +174,7 @@ class Assistant:
         if isinstance(corpus, (str, os.PathLike)):
             corpus = CorpusFolder(corpus)
             scan_corpus(corpus.location)  # fail fast, before the model loads
+        Backend.parse(store).check()  # fail fast, before the model loads
         if encoder is None:
             built_with = index_model(index) if model is None else None
             encoder = _load_encoder(built_with or model, index=index if built_with else None)
@@ -179,6 +189,7 @@ class Assistant:
             refresh=refresh,
             sentence_vectors=sentence_vectors,
             report=report,
+            store=store,
         )
         return cls(
             store,

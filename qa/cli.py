@@ -41,6 +41,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="how sentence vectors are made: pooled from the passage's own forward pass (default, fast) or "
         "each sentence encoded on its own (about half the ingest rate); changing it re-encodes the index",
     )
+    parser.add_argument(
+        "--store",
+        default=None,
+        metavar="STORE",
+        help="where searches run: faiss (default), milvus-lite:PATH.db, or milvus://HOST:PORT/COLLECTION "
+        "(needs pip install -e '.[milvus]'); the index folder keeps the texts either way",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,6 +145,7 @@ def load_assistant(args, **kwargs):
         rerank=args.rerank,
         weights=args.weights,
         sentence_vectors=args.sentence_vectors,
+        store=args.store,
         **kwargs,
     )
 
@@ -210,6 +218,7 @@ def _run(args) -> int:
             model=args.model,
             rerank=args.rerank,
             weights=args.weights,
+            store=args.store,
             host=args.host,
             port=args.port,
             concurrency=webchat.DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency or None,
@@ -222,7 +231,8 @@ def _describe_index(assistant) -> str:
     m = assistant.store.manifest
     return (
         f"index {assistant.store.folder}: {m['documents']} articles, {m['passages']} passages, "
-        f"{m['sentences']} sentences, model {m['model']}, {m['vector_index']['kind']} vector index"
+        f"{m['sentences']} sentences, model {m['model']}, "
+        + (m["vector_index"]["store"] if "store" in m["vector_index"] else f"{m['vector_index']['kind']} vector index")
     )
 
 

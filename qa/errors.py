@@ -48,6 +48,19 @@ class IndexCorruptError(QAError):
     """An index file is missing, truncated or inconsistent (the index is rebuilt)."""
 
 
+class StoreSpecError(QAError, ValueError):
+    """A ``store`` setting (``--store``) is malformed, or its backend is not installed."""
+
+
+class StoreUnavailableError(QAError):
+    """The search backend (a Milvus server or Milvus Lite) cannot be reached or refused a call;
+    nothing was half-written."""
+
+
+class StoreMismatchError(QAError):
+    """A Milvus collection mirrors another index than the one opened."""
+
+
 class FilterError(QAError, ValueError):
     """A retrieval filter (outlet, date range) is malformed."""
 

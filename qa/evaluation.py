@@ -356,12 +356,14 @@ def evaluate_beir(
     rerank=None,
     weights=None,
     sentence_vectors: str = "pooled",
+    store: str | None = None,
 ) -> EvalReport:
     """Index a BEIR corpus (one passage per document) into ``index`` and evaluate its ``split`` queries.
 
     ``encoder`` (a loaded encoder) or ``model`` (a name or path) choose the model, ``rerank``
-    an optional second stage, ``weights`` the retrieval weights and ``sentence_vectors`` how
-    sentence vectors are made, all as in :meth:`~qa.assistant.Assistant.load`.
+    an optional second stage, ``weights`` the retrieval weights, ``sentence_vectors`` how
+    sentence vectors are made and ``store`` where searches run, all as in
+    :meth:`~qa.assistant.Assistant.load`.
     """
     from .beir import open_beir
 
@@ -374,6 +376,7 @@ def evaluate_beir(
         "rerank": rerank,
         "weights": weights,
         "sentence_vectors": sentence_vectors,
+        "store": store,
     }
     beir = open_beir(folder, index=index, split=split, **load)
     assistant, qrels, queries, ids = beir.assistant, beir.qrels, beir.queries, beir.ids
@@ -602,6 +605,7 @@ def run_cli(args) -> int:
             rerank=args.rerank,
             weights=args.weights,
             sentence_vectors=getattr(args, "sentence_vectors", "pooled"),
+            store=getattr(args, "store", None),
         )
     else:
         questions = load_questions(target)

@@ -713,6 +713,7 @@ def serve(
     model: str | os.PathLike | None = None,
     rerank: str | os.PathLike | None = None,
     weights: str | os.PathLike | None = None,
+    store: str | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
     concurrency: int | None = DEFAULT_CONCURRENCY,
@@ -727,6 +728,7 @@ def serve(
             all-MiniLM-L6-v2 for a new index).
         rerank: optional second stage, as in :meth:`~qa.assistant.Assistant.load`.
         weights: retrieval weights file, as in :meth:`~qa.assistant.Assistant.load`.
+        store: where searches run, as in :meth:`~qa.assistant.Assistant.load`.
         host: address to bind; 127.0.0.1 keeps the chat on this machine.
         port: TCP port.
         concurrency: how many answers run at once (see :func:`launch`).
@@ -740,7 +742,9 @@ def serve(
     """
     from .assistant import Assistant
 
-    assistant = Assistant.load(corpus=corpus, index=index, model=model, rerank=rerank, weights=weights, progress=True)
+    assistant = Assistant.load(
+        corpus=corpus, index=index, model=model, rerank=rerank, weights=weights, store=store, progress=True
+    )
     return launch(
         build_app(assistant, concurrency=concurrency), host=host, port=port, concurrency=concurrency, block=block
     )

@@ -18,8 +18,8 @@ Tables::
     deleted       removed passage ids still listed by a segment
     names         how often each word is written capitalised mid-sentence and in lower case
     speaker_words words of the names of quoted speakers, with how many articles quote them
-    vector_log    passage id ranges added (+1) or removed (-1) at each generation, since the
-                  vector index file was last written
+    vector_log    passage id ranges added (+1), removed (-1) or re-labelled (0) at each generation,
+                  since the vector index file was last written (or a Milvus collection caught up)
     ann_dead      ids removed from the HNSW graph in that file, which still holds their nodes
 
 Readers see the last committed state: every question is answered inside one read

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -47,6 +48,7 @@ from ..lexical import STOPWORDS, TOKENIZER_VERSION, tokenize
 from ..passages import Chunking, make_passages
 from .database import COUNTERS, DATABASE, Database
 from .records import ORIGIN_CORPUS, ORIGIN_EXTERNAL
+from .milvus import Backend, check_behind
 from .store import FORMAT, FORMAT_VERSION, PASSAGE_VECTORS, SENTENCE_VECTORS, IndexStore
 from .writer import Prepared, Skip, StoreWriter
 
@@ -151,6 +153,7 @@ def open_index(
     refresh: bool = True,
     sentence_vectors: str = "pooled",
     report: Callable[[str], None] | None = None,
+    store: str | None = None,
 ) -> IndexStore:
     """Open the index of ``corpus`` at ``index``, making it or bringing it up to date with the corpus.
 
@@ -164,10 +167,19 @@ def open_index(
     index of the previous format is rebuilt, with a message. With ``refresh=False``, or while
     another process is writing to it, an existing index is opened as it stands.
 
+    ``store`` picks where the candidate searches run: None or ``"faiss"`` (FAISS and the
+    index's own BM25, the default), ``"milvus-lite:PATH.db"`` or ``"milvus://HOST:PORT/COLLECTION"``
+    (see :mod:`qa.store.milvus`); the index folder is the catalogue either way.
+
     Raises:
         CorpusError: the corpus folder is missing or has no article.
         IndexLocationError: ``index`` exists but is not an index folder.
+        StoreSpecError: ``store`` is malformed, or its backend is not installed.
+        StoreUnavailableError: the Milvus store cannot be reached.
+        StoreMismatchError: the Milvus collection mirrors another index.
     """
+    backend = Backend.parse(store)
+    backend.check()  # an unreachable Milvus fails here, before the index folder is touched
     source = corpus if not isinstance(corpus, (str, Path)) else CorpusFolder(corpus)
     index = Path(index).resolve()
     say = report or (lambda _msg: None)
@@ -176,19 +188,24 @@ def open_index(
     _check_location(source.location, index)
     if not refresh and (index / DATABASE).is_file() and not rebuild:
         try:
-            store = IndexStore.open(index)
+            opened = backend.open(index)
         except IndexCorruptError:
-            store = None  # made again below
-        if store is not None and store.model == encoder.name and store.dimension == encoder.dimension:
-            return _emit_warnings(store)
+            opened = None  # made again below
+        if opened is not None and opened.model == encoder.name and opened.dimension == encoder.dimension:
+            check_behind(opened)
+            return _emit_warnings(opened)
+        if opened is not None:
+            opened.close()
     with _lock(index, wait=not refresh) as locked:
         if not locked:
             say(f"another process is updating {index}; opening it as last committed")
-            return _emit_warnings(IndexStore.open(index))
-        store = _open_or_create(index, encoder, chunking, sentence_vectors, rebuild=rebuild, say=say)
-        sync(store, source, encoder, chunking=chunking, progress=progress, say=say)
+            opened = backend.open(index)
+            check_behind(opened)
+            return _emit_warnings(opened)
+        opened = _open_or_create(index, encoder, chunking, sentence_vectors, rebuild=rebuild, say=say, backend=backend)
+        sync(opened, source, encoder, chunking=chunking, progress=progress, say=say)
         _drop_backup(index)
-    return _emit_warnings(store)
+    return _emit_warnings(opened)
 
 
 def _emit_warnings(store: IndexStore) -> IndexStore:
@@ -208,7 +225,7 @@ def index_model(index: str | os.PathLike) -> str | None:
 
 
 def _open_or_create(
-    index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors: str, *, rebuild: bool, say
+    index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors: str, *, rebuild: bool, say, backend: Backend
 ) -> IndexStore:
     manifest = _read_manifest(index)
     if manifest == {}:
@@ -224,7 +241,7 @@ def _open_or_create(
     store = None
     if manifest is not None and not rebuild:
         try:
-            store = IndexStore.open(index)
+            store = backend.open(index)
         except IndexCorruptError as exc:
             warn(f"the index at {index} is damaged ({exc}); rebuilding it")
         if store is not None and (store.model != encoder.name or store.dimension != encoder.dimension):
@@ -237,7 +254,7 @@ def _open_or_create(
             store = None
     if store is None:
         _clear(index)
-        store = _create(index, encoder, chunking, sentence_vectors)
+        store = _create(index, encoder, chunking, sentence_vectors, backend=backend)
     return store
 
 
@@ -252,7 +269,9 @@ def _read_manifest(index: Path) -> dict | None:
     return data if isinstance(data, dict) and data.get("format") == FORMAT else {}
 
 
-def _create(index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors: str = "pooled") -> IndexStore:
+def _create(
+    index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors: str = "pooled", *, backend: Backend = Backend()
+) -> IndexStore:
     index.mkdir(parents=True, exist_ok=True)
     db = Database(index, create=True)
     with db.transaction():
@@ -264,6 +283,7 @@ def _create(index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors:
             rules=text_rules(chunking),
             sentence_vectors=sentence_vectors,
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            uuid=uuid.uuid4().hex,
             **COUNTERS,
         )
     manifest = {
@@ -278,7 +298,11 @@ def _create(index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors:
     tmp = index / f".{_MANIFEST}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, index / _MANIFEST)
-    return IndexStore(index, db)
+    try:
+        return backend.wrap(index, db)
+    except BaseException:
+        db.close()
+        raise
 
 
 def _clear(index: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,6 +45,9 @@ FORMAT = "qa-index"
 FORMAT_VERSION = 2
 PASSAGE_VECTORS, SENTENCE_VECTORS = "passages.f16", "sentences.f16"
 _I32 = np.dtype("<i4")
+#: The vector index file is rewritten once the log since it covers this many passages, or this
+#: share of the index, whichever is more (opening replays at most that many additions).
+ANN_LOG_ROWS, ANN_LOG_SHARE = 20_000, 0.05
 
 
 class Lookup:
@@ -119,8 +123,9 @@ class IndexStore:
         self.speaker_words = Lookup(self, "SELECT 1 FROM speaker_words WHERE word = ? AND count > 0")
 
     @classmethod
-    def open(cls, folder: str | Path) -> IndexStore:
-        """Open the index at ``folder`` (it must exist and be of :data:`FORMAT_VERSION`)."""
+    def open(cls, folder: str | Path, **options) -> IndexStore:
+        """Open the index at ``folder`` (it must exist and be of :data:`FORMAT_VERSION`); ``options``
+        go to the constructor (a subclass's search side)."""
         folder = Path(folder)
         try:
             db = Database(folder)
@@ -133,7 +138,11 @@ class IndexStore:
         if missing or meta.get("format") != FORMAT:
             db.close()
             raise IndexCorruptError(f"index.sqlite is not a qa index (missing {', '.join(sorted(missing))})")
-        store = cls(folder, db)
+        try:
+            store = cls(folder, db, **options)
+        except BaseException:
+            db.close()
+            raise
         for vectors, key in ((store.passage_file, "next_passage"), (store.sentence_file, "next_sentence")):
             if vectors.rows < meta[key]:
                 db.close()
@@ -229,8 +238,49 @@ class IndexStore:
             ids = np.arange(first, first + count, dtype=np.int64)
             if op > 0:
                 self._ann.add(ids, self.passage_file.read(ids))
-            else:
-                self._ann.remove(ids)
+            elif op < 0:
+                self._ann.remove(ids)  # op 0: re-labelled, nothing for the vectors
+
+    def publish(self, conn: sqlite3.Connection, generation: int) -> None:
+        """Tell the search side of the commit in progress on ``conn``: its ``vector_log`` rows are
+        written (passage ranges added, removed, or re-labelled). Raising rolls the commit back.
+        The FAISS index needs nothing here: it replays ``vector_log``."""
+
+    def recover(self) -> None:
+        """Bring the search side in line with the last commit (called by a writer, under the
+        index's lock). The FAISS index needs nothing: :meth:`refresh` replays the log."""
+
+    def maintain(self, *, force: bool = False, first: bool = False) -> None:
+        """Rebuild the vector index when it no longer suits its size (flat past its limit, HNSW
+        with many removed nodes), and write its file when that happened, the log since the last
+        file is long, there is no file yet (``first``) or ``force``."""
+        meta = self.db.meta()
+        ann = self.vector_index
+        rebuild = ann.needs_rebuild
+        logged = self.db.execute("SELECT COALESCE(SUM(count), 0) FROM vector_log WHERE op != 0").fetchone()[0]
+        long_log = logged > max(ANN_LOG_ROWS, ANN_LOG_SHARE * len(ann))
+        if not (force or rebuild or long_log or (first and not meta.get("ann_file"))):
+            return
+        generation = int(meta["generation"])
+        if rebuild:
+            ids = self.live_ids()
+            ann = VectorIndex.build(ids, self.passage_file.read(ids), dimension=self.dimension)
+        name = f"ann-{generation:08d}.faiss"
+        tmp = self.folder / f".{name}.tmp"
+        ann.save(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.folder / name)
+        with self.db.transaction() as conn:
+            self.db.set(ann_file=name, ann_generation=generation, ann_kind=ann.kind, log_from=generation)
+            conn.execute("DELETE FROM vector_log WHERE gen <= ?", (generation,))
+            conn.execute("DELETE FROM ann_dead")
+            conn.executemany("INSERT INTO ann_dead(id) VALUES (?)", [(int(i),) for i in ann.dead])
+        with self._ann_lock:
+            self._ann, self._ann_file, self._ann_generation = ann, name, generation
+        for old in self.folder.glob("ann-*.faiss"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
 
     @property
     def vector_index(self) -> VectorIndex:

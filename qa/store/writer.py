@@ -9,21 +9,22 @@ its last commit left it:
    new postings segment, counts added), the passage id ranges in ``vector_log``, and the
    generation bumped.
 
-The vector index file is rewritten only now and then (see :meth:`StoreWriter.finish`); until
-then, opening the index replays ``vector_log`` on the last one written.
+The store's search side is told of the commit inside that transaction
+(:meth:`IndexStore.publish`: nothing for the FAISS index, which replays ``vector_log``; a
+Milvus collection is written there, so that a failure rolls the whole batch back). The vector
+index file is rewritten only now and then (see :meth:`StoreWriter.finish` and
+:meth:`IndexStore.maintain`); until then, opening the index replays ``vector_log`` on the last
+one written.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-
-from embeddings import VectorIndex
 
 from ..documents import ArticleMeta, FileState
 from ..facts import SentenceFacts
@@ -36,9 +37,6 @@ from .store import IndexStore
 __all__ = ["Prepared", "Skip", "StoreWriter"]
 
 _I32 = np.dtype("<i4")
-#: The vector index file is rewritten once the log since it covers this many passages, or this
-#: share of the index, whichever is more (opening replays at most that many additions).
-ANN_LOG_ROWS, ANN_LOG_SHARE = 20_000, 0.05
 
 
 @dataclass
@@ -89,6 +87,7 @@ class StoreWriter:
         for vectors, key in ((store.passage_file, "next_passage"), (store.sentence_file, "next_sentence")):
             if vectors.rows > meta[key]:
                 vectors.truncate(meta[key])  # rows an interrupted batch wrote and never committed
+        store.recover()
         store.refresh()
 
     # ------------------------------------------------------------------ ids and vectors
@@ -172,6 +171,7 @@ class StoreWriter:
                     for s in skip
                 ],
             )
+            self.store.publish(conn, generation)
             self.db.set(
                 generation=generation,
                 next_passage=next_passage,
@@ -366,7 +366,16 @@ class StoreWriter:
                     for d, g, m in changes
                 ],
             )
-            self.db.set(generation=int(self.db.get("generation")) + 1)
+            generation = int(self.db.get("generation")) + 1
+            ranges = select_in(
+                conn, "SELECT first_passage, passages FROM documents WHERE doc_id IN ({})", [d for d, _, _ in changes]
+            )
+            conn.executemany(
+                "INSERT INTO vector_log(gen, op, first, count) VALUES (?, 0, ?, ?)",
+                [(generation, first, count) for first, count in ranges if count],
+            )
+            self.store.publish(conn, generation)
+            self.db.set(generation=generation)
 
     def set(self, **values) -> None:
         """Store settings in their own transaction."""
@@ -388,37 +397,8 @@ class StoreWriter:
         self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _upkeep(self, *, force: bool = False, first: bool = False) -> None:
-        """Rebuild the vector index when it no longer suits its size (flat past its limit, IVF trained
-        for another size), and write it when that happened or the log since the last file is long."""
-        store = self.store
-        store.refresh()
-        meta = self.db.meta()
-        ann = store.vector_index
-        rebuild = ann.needs_rebuild
-        logged = self.db.execute("SELECT COALESCE(SUM(count), 0) FROM vector_log").fetchone()[0]
-        long_log = logged > max(ANN_LOG_ROWS, ANN_LOG_SHARE * len(ann))
-        if not (force or rebuild or long_log or (first and not meta.get("ann_file"))):
-            return
-        generation = int(meta["generation"])
-        if rebuild:
-            ids = store.live_ids()
-            ann = VectorIndex.build(ids, store.passage_file.read(ids), dimension=store.dimension)
-        name = f"ann-{generation:08d}.faiss"
-        tmp = store.folder / f".{name}.tmp"
-        ann.save(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, store.folder / name)
-        with self.db.transaction() as conn:
-            self.db.set(ann_file=name, ann_generation=generation, ann_kind=ann.kind)
-            conn.execute("DELETE FROM vector_log WHERE gen <= ?", (generation,))
-            conn.execute("DELETE FROM ann_dead")
-            conn.executemany("INSERT INTO ann_dead(id) VALUES (?)", [(int(i),) for i in ann.dead])
-        with store._ann_lock:
-            store._ann, store._ann_file, store._ann_generation = ann, name, generation
-        for old in store.folder.glob("ann-*.faiss"):
-            if old.name != name:
-                old.unlink(missing_ok=True)
+        self.store.refresh()
+        self.store.maintain(force=force, first=first)
 
 
 def _bounds(lengths: np.ndarray) -> list[tuple[int, int]]:

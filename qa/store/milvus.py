@@ -1,0 +1,621 @@
+"""Search on Milvus: the index's passages, their metadata and vectors in a Milvus collection.
+
+Selected by ``store="milvus-lite:PATH.db"`` (Milvus Lite, in-process, one file) or
+``store="milvus://HOST:PORT/COLLECTION"`` (a Milvus server or cluster; ``milvus+https://``
+for TLS, and the ``MILVUS_TOKEN`` environment variable for ``user:password`` or an API key).
+
+The collection holds one row per passage::
+
+    id       INT64, the passage's id in the index (primary key)
+    doc_id   its article          outlet  the article's outlet, lower-cased
+    date     the article's date (YYYY-MM-DD, "" when undated)
+    terms    the passage's BM25 terms (the index's own tokens, stemmed), analysed by Milvus
+    vector   the passage vector (FLAT up to embeddings.FLAT_LIMIT rows, HNSW above, inner product)
+    sparse   Milvus's BM25 function of ``terms`` (k1 and b as the index's own BM25)
+
+and a second collection, ``COLLECTION_state``, one row saying which index it mirrors (the
+index's uuid), the generation it reflects, and a write in progress.
+
+The two candidate searches run in Milvus, outlet and date filters included. The index folder
+stays the catalogue: articles, passage texts, sentence facts and vectors, BM25 vocabulary
+(SQLite and the vector files), read by id as before, so everything above the store is the
+same code for both backends.
+
+Writes are whole or nothing. A commit writes the collection inside the catalogue's SQLite
+transaction, before it commits: if Milvus fails, the transaction rolls back and the error
+says so. The state row marks the write as pending first (with the id ranges it removes), so a
+process killed mid-write is mended when the index is next opened for writing: rows past the
+last committed id are deleted, and removed rows the catalogue still holds are written again.
+A collection that is behind the catalogue (made with the FAISS store, say) is brought up to
+date from ``vector_log``, or rebuilt from the catalogue when the log no longer reaches back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from embeddings import FLAT_LIMIT
+from embeddings.index import HNSW_BUILD_DEPTH, HNSW_LINKS, HNSW_SEARCH_DEPTH
+
+from ..errors import StoreMismatchError, StoreSpecError, StoreUnavailableError, warn
+from .database import Database, select_in
+from .postings import B, K1
+from .store import IndexStore
+
+__all__ = ["Backend", "MilvusStore", "MilvusTarget", "Selection", "check_behind"]
+
+_I32 = np.dtype("<i4")
+#: Rows a write call carries (each about 1.5 KB of vector and 1 KB of terms for MiniLM).
+WRITE_ROWS = 1000
+#: Seconds to wait for a server before saying it is unreachable.
+CONNECT_TIMEOUT = 10.0
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+_MAX_TERMS_BYTES = 65_535
+_STATE_KEY = "state"
+
+
+@dataclass(frozen=True)
+class MilvusTarget:
+    """Where a Milvus collection is: ``uri`` (a server address or a Milvus Lite file), collection."""
+
+    uri: str
+    collection: str
+    lite: bool
+    token: str = field(default="", repr=False)
+
+    @classmethod
+    def parse(cls, spec: str) -> MilvusTarget:
+        """From ``milvus-lite:PATH.db[#COLLECTION]`` or ``milvus://HOST:PORT/COLLECTION``.
+
+        Raises:
+            StoreSpecError: ``spec`` is neither form.
+        """
+        spec = spec.strip()
+        if spec.startswith("milvus-lite:"):
+            path, _, collection = spec[len("milvus-lite:") :].partition("#")
+            if not path.endswith(".db"):
+                raise StoreSpecError(
+                    f"--store {spec!r}: a Milvus Lite file must end in .db (for example milvus-lite:index/milvus.db)"
+                )
+            return cls._checked(str(Path(path).expanduser().resolve()), collection or "qa_passages", lite=True)
+        match = re.match(r"^milvus(\+https?)?://([^/]+)/([^/?#]+)$", spec)
+        if match:
+            scheme = (match.group(1) or "+http")[1:]
+            return cls._checked(
+                f"{scheme}://{match.group(2)}", match.group(3), lite=False, token=os.environ.get("MILVUS_TOKEN", "")
+            )
+        raise StoreSpecError(
+            f"--store {spec!r} is not a store: use faiss (the default), milvus-lite:PATH.db, "
+            "or milvus://HOST:PORT/COLLECTION"
+        )
+
+    @classmethod
+    def _checked(cls, uri: str, collection: str, *, lite: bool, token: str = "") -> MilvusTarget:
+        if not _NAME.match(collection):
+            raise StoreSpecError(
+                f"Milvus collection name {collection!r}: use letters, digits and underscores, "
+                "starting with a letter or underscore"
+            )
+        return cls(uri, collection, lite, token)
+
+    def describe(self) -> str:
+        return f"Milvus Lite {self.uri}#{self.collection}" if self.lite else f"Milvus {self.uri}/{self.collection}"
+
+
+class Selection(np.ndarray):
+    """Sorted passage ids, with the Milvus filter expression (``where``) that selects them.
+
+    Arrays derived from one (slices, sums) are plain id arrays again: their filter is dropped.
+    """
+
+    where: str | None
+
+    def __new__(cls, ids: np.ndarray, where: str) -> Selection:
+        out = np.asarray(ids, dtype=np.int64).view(cls)
+        out.where = where
+        return out
+
+    def __array_finalize__(self, obj) -> None:
+        self.where = None
+
+
+def _literal(values: Iterable[str]) -> str:
+    """A Milvus list of string literals (Milvus Lite takes no filter parameters)."""
+    return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
+
+
+def _unavailable(target: MilvusTarget, exc: BaseException) -> StoreUnavailableError:
+    where = f"the Milvus Lite file {target.uri}" if target.lite else f"the Milvus server at {target.uri}"
+    hint = (
+        "check that the file is not open in another process and that the disk is not full"
+        if target.lite
+        else "check that the server is running and reachable from here (and MILVUS_TOKEN, if it needs one)"
+    )
+    return StoreUnavailableError(
+        f"{where} failed ({type(exc).__name__}: {str(exc).strip()[:300]}); {hint}. Nothing was half-written: "
+        "the index is as its last commit left it"
+    )
+
+
+class _Collection:
+    """The passages collection and its state row, on one Milvus client."""
+
+    def __init__(self, target: MilvusTarget, dimension: int) -> None:
+        try:
+            import pymilvus
+        except ImportError as exc:
+            raise StoreSpecError(
+                f"the Milvus store needs pymilvus{' and milvus-lite' if target.lite else ''}: "
+                "pip install -e '.[milvus]'"
+            ) from exc
+        self.target, self.dimension, self.m = target, dimension, pymilvus
+        self.name, self.state_name = target.collection, f"{target.collection}_state"
+        with self.calls():
+            if target.lite:
+                Path(target.uri).parent.mkdir(parents=True, exist_ok=True)
+                self.client = pymilvus.MilvusClient(target.uri)
+            else:
+                self.client = pymilvus.MilvusClient(uri=target.uri, token=target.token, timeout=CONNECT_TIMEOUT)
+
+    @contextlib.contextmanager
+    def calls(self) -> Iterator[None]:
+        """Milvus calls in the block: any failure becomes a :class:`StoreUnavailableError`."""
+        try:
+            yield
+        except (StoreUnavailableError, StoreSpecError, StoreMismatchError):
+            raise
+        except Exception as exc:
+            raise _unavailable(self.target, exc) from exc
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+    # ------------------------------------------------------------------ collections
+
+    def exists(self) -> bool:
+        with self.calls():
+            return self.client.has_collection(self.name) and self.client.has_collection(self.state_name)
+
+    def dimension_of(self) -> int | None:
+        with self.calls():
+            info = self.client.describe_collection(self.name)
+        for f in info.get("fields", []):
+            if f.get("name") == "vector":
+                return int(f.get("params", {}).get("dim", 0))
+        return None
+
+    def create(self, kind: str) -> None:
+        """Make both collections afresh (dropping what was there)."""
+        m = self.m
+        with self.calls():
+            for name in (self.name, self.state_name):
+                if self.client.has_collection(name):
+                    self.client.drop_collection(name)
+            schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+            schema.add_field("id", m.DataType.INT64, is_primary=True)
+            schema.add_field("doc_id", m.DataType.VARCHAR, max_length=4096)
+            schema.add_field("outlet", m.DataType.VARCHAR, max_length=1024)
+            schema.add_field("date", m.DataType.VARCHAR, max_length=32)
+            schema.add_field(
+                "terms",
+                m.DataType.VARCHAR,
+                max_length=_MAX_TERMS_BYTES,
+                enable_analyzer=True,
+                analyzer_params={"tokenizer": "standard"},
+            )
+            schema.add_field("vector", m.DataType.FLOAT_VECTOR, dim=self.dimension)
+            schema.add_field("sparse", m.DataType.SPARSE_FLOAT_VECTOR)
+            schema.add_function(
+                m.Function(
+                    name="bm25",
+                    function_type=m.FunctionType.BM25,
+                    input_field_names=["terms"],
+                    output_field_names=["sparse"],
+                )
+            )
+            params = self.client.prepare_index_params()
+            self._vector_index(params, kind)
+            params.add_index("doc_id", index_type="INVERTED")
+            params.add_index("outlet", index_type="INVERTED")
+            params.add_index("date", index_type="INVERTED")
+            params.add_index(
+                "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": K1, "bm25_b": B}
+            )
+            self.client.create_collection(self.name, schema=schema, index_params=params)
+            state = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+            state.add_field("key", m.DataType.VARCHAR, is_primary=True, max_length=64)
+            state.add_field("value", m.DataType.VARCHAR, max_length=65_535)
+            state.add_field("v", m.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
+            params = self.client.prepare_index_params()
+            params.add_index("v", index_type="FLAT", metric_type="L2")
+            self.client.create_collection(self.state_name, schema=state, index_params=params)
+
+    @staticmethod
+    def _vector_index(params, kind: str) -> None:
+        if kind == "hnsw":
+            params.add_index(
+                "vector",
+                index_type="HNSW",
+                metric_type="IP",
+                params={"M": HNSW_LINKS, "efConstruction": HNSW_BUILD_DEPTH},
+            )
+        else:
+            params.add_index("vector", index_type="FLAT", metric_type="IP")
+
+    def kind(self) -> str:
+        with self.calls():
+            info = self.client.describe_index(self.name, "vector")
+        return "hnsw" if str(info.get("index_type", "")).upper() == "HNSW" else "flat"
+
+    def reindex(self, kind: str) -> None:
+        """Build the vector index again as ``kind`` (flat or hnsw)."""
+        with self.calls():
+            self.client.release_collection(self.name)
+            self.client.drop_index(self.name, "vector")
+            params = self.client.prepare_index_params()
+            self._vector_index(params, kind)
+            self.client.create_index(self.name, params)
+            self.client.load_collection(self.name)
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> dict | None:
+        with self.calls():
+            rows = self.client.query(self.state_name, ids=[_STATE_KEY], output_fields=["value"])
+        return json.loads(rows[0]["value"]) if rows else None
+
+    def set_state(self, **values) -> None:
+        with self.calls():
+            self.client.upsert(self.state_name, [{"key": _STATE_KEY, "value": json.dumps(values), "v": [0.0, 0.0]}])
+
+    # ------------------------------------------------------------------ rows
+
+    def upsert(self, rows: list[dict]) -> None:
+        with self.calls():
+            for at in range(0, len(rows), WRITE_ROWS):
+                self.client.upsert(self.name, rows[at : at + WRITE_ROWS])
+
+    def delete_ranges(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Delete the rows of the id ranges (first, count)."""
+        with self.calls():
+            for first, count in ranges:
+                self.client.delete(self.name, filter=f"id >= {int(first)} and id < {int(first) + int(count)}")
+
+    def delete_from(self, first: int) -> None:
+        """Delete every row with an id of ``first`` or more (rows no commit made)."""
+        with self.calls():
+            self.client.delete(self.name, filter=f"id >= {int(first)}")
+
+    def count(self) -> int:
+        with self.calls():
+            rows = self.client.query(self.name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def ids(self) -> np.ndarray:
+        """Every row's id, sorted (for tests and checks: reads them all)."""
+        out: list[int] = []
+        with self.calls():
+            iterator = self.client.query_iterator(self.name, filter="id >= 0", output_fields=["id"], batch_size=10_000)
+            while batch := iterator.next():
+                out.extend(int(r["id"]) for r in batch)
+            iterator.close()
+        return np.array(sorted(out), dtype=np.int64)
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, data, field_name: str, k: int, metric: str, selection: np.ndarray | None) -> tuple[list, list]:
+        where = _filter(selection)
+        search_params: dict = {"metric_type": metric}
+        if field_name == "vector":
+            search_params["params"] = {"ef": max(HNSW_SEARCH_DEPTH, k)}
+        with self.calls():
+            found = self.client.search(
+                self.name,
+                data=[data],
+                anns_field=field_name,
+                limit=min(k, 16_384),
+                filter=where,
+                output_fields=[],
+                search_params=search_params,
+                consistency_level="Strong",
+            )
+        hits = found[0] if found else []
+        return [int(h["id"]) for h in hits], [float(h["distance"]) for h in hits]
+
+
+def _filter(selection: np.ndarray | None) -> str:
+    if selection is None:
+        return ""
+    where = getattr(selection, "where", None)
+    return where if where is not None else f"id in [{', '.join(str(int(i)) for i in selection)}]"
+
+
+class MilvusStore(IndexStore):
+    """An index whose candidate searches run in Milvus (see the module docstring).
+
+    Args:
+        folder: the index folder (the catalogue).
+        db: its database.
+        target: the Milvus collection.
+        claim: take the collection over even if it mirrors another index (a new or rebuilt index).
+
+    Raises:
+        StoreSpecError: pymilvus (or milvus-lite) is not installed.
+        StoreUnavailableError: Milvus cannot be reached.
+        StoreMismatchError: the collection mirrors another index.
+    """
+
+    def __init__(self, folder: Path, db: Database, *, target: MilvusTarget, claim: bool = False) -> None:
+        super().__init__(folder, db)
+        self.target = target
+        self.milvus = _Collection(target, self.dimension)
+        self.uuid = db.get("uuid")
+        if not self.uuid:
+            self.uuid = uuid.uuid4().hex
+            with db.transaction():
+                db.set(uuid=self.uuid)
+        state = self.milvus.state() if self.milvus.exists() else None
+        if state is not None and state.get("catalogue") != self.uuid and not claim:
+            raise StoreMismatchError(
+                f"{target.describe()} mirrors another index (made at {state.get('folder', '?')}), not {folder}; "
+                "name another collection, or rebuild this index (qa index --rebuild) to take the collection over"
+            )
+        self._fresh = state is None or state.get("catalogue") != self.uuid
+        if not self._fresh and self.milvus.dimension_of() != self.dimension:
+            self._fresh = True
+
+    def close(self) -> None:
+        self.milvus.close()
+        super().close()
+
+    @property
+    def manifest(self) -> dict:
+        out = super().manifest
+        out["vector_index"] = {"kind": "milvus", "store": self.target.describe()}
+        return out
+
+    # ------------------------------------------------------------------ keeping Milvus in step
+
+    def refresh(self, generation: int | None = None) -> None:
+        """Nothing to load: Milvus answers searches, and writers keep it in step (see :meth:`recover`)."""
+
+    def behind(self) -> str | None:
+        """Why the collection does not reflect the last commit, or None when it does."""
+        if self._fresh:
+            return "it has not been written from this index yet"
+        state = self.milvus.state() or {}
+        if state.get("pending"):
+            return "a write to it was interrupted"
+        if state.get("generation") != self.generation:
+            return f"it reflects generation {state.get('generation')}, the index is at {self.generation}"
+        return None
+
+    def recover(self) -> None:
+        """Bring the collection in line with the catalogue's last commit (the caller holds the
+        index's writer lock): mend an interrupted write, replay ``vector_log`` since the
+        generation it reflects, or write it all afresh."""
+        meta = self.db.meta()
+        generation, next_passage = int(meta["generation"]), int(meta["next_passage"])
+        state = None if self._fresh else self.milvus.state()
+        if state is not None and (
+            state.get("generation", -1) > generation or state.get("generation", -1) < int(meta.get("log_from", 0))
+        ):
+            state = None  # ahead of the catalogue (its commit failed after the write) or past the log's reach
+        if state is None:
+            self._rewrite(generation)
+            return
+        pending = state.get("pending")
+        if pending:
+            self.milvus.delete_from(next_passage)
+            live = self._live_in(pending.get("removed", []))
+            for at in range(0, len(live), WRITE_ROWS):
+                self.milvus.upsert(self._rows(self.db.connection, live[at : at + WRITE_ROWS]))
+        if state["generation"] < generation:
+            rows = self.db.execute(
+                "SELECT gen, op, first, count FROM vector_log WHERE gen > ? ORDER BY gen, rowid", (state["generation"],)
+            ).fetchall()
+            self.milvus.delete_ranges((f, c) for _, op, f, c in rows if op < 0)
+            written = np.concatenate(  # added (op 1) or re-labelled (op 0)
+                [np.arange(f, f + c, dtype=np.int64) for _, op, f, c in rows if op >= 0] or [np.zeros(0, np.int64)]
+            )
+            live = np.intersect1d(written, self.live_ids())
+            for at in range(0, len(live), WRITE_ROWS):
+                self.milvus.upsert(self._rows(self.db.connection, live[at : at + WRITE_ROWS]))
+        self._set_state(generation)
+
+    def _rewrite(self, generation: int) -> None:
+        ids = self.live_ids()
+        self.milvus.create(_plan(len(ids)))
+        self.milvus.set_state(catalogue=self.uuid, generation=-1, pending={"removed": []}, folder=str(self.folder))
+        for at in range(0, len(ids), WRITE_ROWS):
+            self.milvus.upsert(self._rows(self.db.connection, ids[at : at + WRITE_ROWS]))
+        self._fresh = False
+        self._set_state(generation)
+
+    def _set_state(self, generation: int, pending: dict | None = None) -> None:
+        self.milvus.set_state(catalogue=self.uuid, generation=generation, pending=pending, folder=str(self.folder))
+
+    def _live_in(self, ranges: Sequence[Sequence[int]]) -> np.ndarray:
+        if not ranges:
+            return np.zeros(0, np.int64)
+        wanted = np.concatenate([np.arange(f, f + c, dtype=np.int64) for f, c in ranges])
+        return np.intersect1d(wanted, self.live_ids())
+
+    def publish(self, conn: sqlite3.Connection, generation: int) -> None:
+        """Write this commit's changes to Milvus, inside the catalogue's transaction on ``conn``.
+
+        Raises:
+            StoreUnavailableError: Milvus failed; the caller's transaction rolls back.
+        """
+        if self._fresh:
+            self.recover()
+        entries = conn.execute("SELECT op, first, count FROM vector_log WHERE gen = ?", (generation,)).fetchall()
+        removed = [(f, c) for op, f, c in entries if op < 0]
+        self._set_state(generation - 1, pending={"generation": generation, "removed": removed})
+        self.milvus.delete_ranges(removed)
+        written = [np.arange(f, f + c, dtype=np.int64) for op, f, c in entries if op >= 0]  # added, re-labelled
+        ids = np.concatenate(written) if written else []
+        for at in range(0, len(ids), WRITE_ROWS):
+            self.milvus.upsert(self._rows(conn, ids[at : at + WRITE_ROWS]))
+        self._set_state(generation)
+
+    def maintain(self, *, force: bool = False, first: bool = False) -> None:
+        """Suit the collection's vector index to its size; drop ``vector_log`` rows it reflects."""
+        count = self.passage_count
+        kind = self.milvus.kind()
+        wanted = _plan(count)
+        if kind != wanted and not (kind == "hnsw" and count >= FLAT_LIMIT // 2):
+            self.milvus.reindex(wanted)
+        state = self.milvus.state() or {}
+        generation = self.generation
+        if state.get("generation") == generation and not state.get("pending"):
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM vector_log WHERE gen <= ?", (generation,))
+                conn.execute("DELETE FROM ann_dead")
+                self.db.set(log_from=generation, ann_file="", ann_generation=generation)  # FAISS: rebuild if opened
+            for old in self.folder.glob("ann-*.faiss"):
+                old.unlink(missing_ok=True)
+
+    def _rows(self, conn: sqlite3.Connection, ids: Sequence[int] | np.ndarray) -> list[dict]:
+        """Collection rows of the passages ``ids`` (as ``conn`` sees them; ids it lacks are left out)."""
+        ids = [int(i) for i in ids]
+        rows = select_in(
+            conn,
+            "SELECT p.id, p.doc_id, doc.outlet_key, doc.date, d.terms FROM passages p "
+            "JOIN passage_data d ON d.id = p.id JOIN documents doc ON doc.doc_id = p.doc_id WHERE p.id IN ({})",
+            ids,
+        )
+        rows.sort()
+        term_ids = sorted({int(t) for r in rows for t in np.frombuffer(r[4], _I32)})
+        names = dict(select_in(conn, "SELECT id, term FROM terms WHERE id IN ({})", term_ids))
+        vectors = self.passage_file.read(np.array([r[0] for r in rows], dtype=np.int64)).astype(np.float32)
+        out = []
+        for (pid, doc_id, outlet, day, terms), vector in zip(rows, vectors):
+            text = " ".join(names[int(t)] for t in np.frombuffer(terms, _I32))
+            if len(text.encode("utf-8")) > _MAX_TERMS_BYTES:
+                text = text.encode("utf-8")[: _MAX_TERMS_BYTES - 1].decode("utf-8", "ignore").rsplit(" ", 1)[0]
+            out.append(
+                {"id": pid, "doc_id": doc_id, "outlet": outlet, "date": day, "terms": text, "vector": vector.tolist()}
+            )
+        return out
+
+    # ------------------------------------------------------------------ search
+
+    def allowed(
+        self,
+        *,
+        outlets: frozenset[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        doc_ids: frozenset[str] | None = None,
+    ) -> Selection:
+        """As :meth:`IndexStore.allowed`, with the same filter as a Milvus expression for the searches."""
+        ids = super().allowed(outlets=outlets, date_from=date_from, date_to=date_to, doc_ids=doc_ids)
+        where = []
+        if outlets is not None:
+            where.append(f"outlet in {_literal(sorted(outlets))}")
+        if date_from or date_to:
+            where.append('date != ""')
+        if date_from:
+            where.append(f"date >= {json.dumps(date_from)}")
+        if date_to:
+            where.append(f"date <= {json.dumps(date_to)}")
+        if doc_ids is not None:
+            where.append(f"doc_id in {_literal(sorted(doc_ids))}")
+        return Selection(ids, " and ".join(where) or "id >= 0")
+
+    def search_dense(self, vector: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Ids of the ``k`` passages nearest ``vector`` (by inner product), among ``allowed``."""
+        if allowed is not None and not len(allowed):
+            return np.zeros(0, np.int64)
+        ids, _ = self.milvus.search(np.asarray(vector, np.float32).tolist(), "vector", k, "IP", allowed)
+        return np.array(ids, dtype=np.int64)
+
+    def search_lexical(
+        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, budget: int = 50_000
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and BM25 scores (Milvus's own) of the ``k`` best passages for ``tokens``, among ``allowed``.
+        ``budget`` is the FAISS store's; Milvus reads every posting."""
+        if not tokens or (allowed is not None and not len(allowed)):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        ids, scores = self.milvus.search(" ".join(tokens), "sparse", k, "BM25", allowed)
+        return np.array(ids, dtype=np.int64), np.abs(np.array(scores, dtype=np.float32))  # Lite reports them negated
+
+
+def _plan(count: int) -> str:
+    return "flat" if count <= FLAT_LIMIT else "hnsw"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How to open an index folder for one ``store`` setting."""
+
+    spec: str = "faiss"
+    target: MilvusTarget | None = None
+
+    @classmethod
+    def parse(cls, spec: str | None) -> Backend:
+        """From a ``store`` setting: None or ``"faiss"`` (the default), or a Milvus one (see the module docstring).
+
+        Raises:
+            StoreSpecError: ``spec`` is malformed.
+        """
+        if spec is None or spec.strip().lower() in ("", "faiss"):
+            return cls()
+        return cls(spec.strip(), MilvusTarget.parse(spec))
+
+    def check(self) -> None:
+        """Fail now if the backend is not installed or cannot be reached.
+
+        Raises:
+            StoreSpecError: pymilvus is not installed.
+            StoreUnavailableError: Milvus cannot be reached.
+        """
+        if self.target is not None and not self.target.lite:
+            _Collection(self.target, 0).close()
+        elif self.target is not None:
+            try:
+                import milvus_lite  # noqa: F401
+                import pymilvus  # noqa: F401
+            except ImportError as exc:
+                raise StoreSpecError("the Milvus Lite store needs pymilvus and milvus-lite: pip install -e '.[milvus]'") from exc
+
+    def open(self, folder: Path) -> IndexStore:
+        """Open an existing index folder."""
+        if self.target is None:
+            return IndexStore.open(folder)
+        return MilvusStore.open(folder, target=self.target)
+
+    def wrap(self, folder: Path, db: Database) -> IndexStore:
+        """The store of an index just made at ``folder`` (a Milvus collection is taken over)."""
+        if self.target is None:
+            return IndexStore(folder, db)
+        return MilvusStore(folder, db, target=self.target, claim=True)
+
+    def claim(self, folder: Path) -> IndexStore:
+        """Open an existing index, taking its Milvus collection over whatever it mirrored."""
+        if self.target is None:
+            return IndexStore.open(folder)
+        return MilvusStore.open(folder, target=self.target, claim=True)
+
+
+def check_behind(store: IndexStore) -> None:
+    """Warn when a Milvus collection does not reflect the index's last commit (opened without writing)."""
+    if isinstance(store, MilvusStore):
+        why = store.behind()
+        if why:
+            warn(
+                f"{store.target.describe()} does not reflect the index yet ({why}); "
+                "answers miss what it lacks until qa index --store ... brings it up to date"
+            )
