@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -47,8 +48,8 @@ from ..facts import FACTS_VERSION, SentenceFacts, name_words
 from ..lexical import STOPWORDS, TOKENIZER_VERSION, tokenize
 from ..passages import Chunking, make_passages
 from .database import COUNTERS, DATABASE, Database
-from .records import ORIGIN_CORPUS, ORIGIN_EXTERNAL
 from .milvus import Backend, check_behind
+from .records import ORIGIN_CORPUS, ORIGIN_EXTERNAL
 from .store import FORMAT, FORMAT_VERSION, PASSAGE_VECTORS, SENTENCE_VECTORS, IndexStore
 from .writer import Prepared, Skip, StoreWriter
 
@@ -239,6 +240,7 @@ def _open_or_create(
         _backup(index)
         manifest = None
     store = None
+    known = _uuid_of(index)  # an index made again keeps its id, so its Milvus collection stays its own
     if manifest is not None and not rebuild:
         try:
             store = backend.open(index)
@@ -254,8 +256,22 @@ def _open_or_create(
             store = None
     if store is None:
         _clear(index)
-        store = _create(index, encoder, chunking, sentence_vectors, backend=backend)
+        store = _create(index, encoder, chunking, sentence_vectors, backend=backend, uuid_=known, take_over=rebuild)
     return store
+
+
+def _uuid_of(index: Path) -> str | None:
+    """The id of the index at ``index``, if one can be read there."""
+    try:
+        db = Database(index)
+    except (FileNotFoundError, sqlite3.Error):
+        return None
+    try:
+        return db.get("uuid")
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
 
 
 def _read_manifest(index: Path) -> dict | None:
@@ -270,7 +286,14 @@ def _read_manifest(index: Path) -> dict | None:
 
 
 def _create(
-    index: Path, encoder: Encoder, chunking: Chunking, sentence_vectors: str = "pooled", *, backend: Backend = Backend()
+    index: Path,
+    encoder: Encoder,
+    chunking: Chunking,
+    sentence_vectors: str = "pooled",
+    *,
+    backend: Backend = Backend(),
+    uuid_: str | None = None,
+    take_over: bool = False,
 ) -> IndexStore:
     index.mkdir(parents=True, exist_ok=True)
     db = Database(index, create=True)
@@ -283,7 +306,7 @@ def _create(
             rules=text_rules(chunking),
             sentence_vectors=sentence_vectors,
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            uuid=uuid.uuid4().hex,
+            uuid=uuid_ or uuid.uuid4().hex,
             **COUNTERS,
         )
     manifest = {
@@ -299,7 +322,7 @@ def _create(
     tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, index / _MANIFEST)
     try:
-        return backend.wrap(index, db)
+        return backend.wrap(index, db, take_over=take_over)
     except BaseException:
         db.close()
         raise

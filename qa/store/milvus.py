@@ -37,6 +37,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from embeddings.index import HNSW_BUILD_DEPTH, HNSW_LINKS, HNSW_SEARCH_DEPTH
 
 from ..errors import StoreMismatchError, StoreSpecError, StoreUnavailableError, warn
 from .database import Database, select_in
-from .postings import B, K1
+from .postings import K1, B
 from .store import IndexStore
 
 __all__ = ["Backend", "MilvusStore", "MilvusTarget", "Selection", "check_behind"]
@@ -59,6 +60,17 @@ _I32 = np.dtype("<i4")
 WRITE_ROWS = 1000
 #: Seconds to wait for a server before saying it is unreachable.
 CONNECT_TIMEOUT = 10.0
+#: Tries of a call, on a fresh connection each, before Milvus is said to be unreachable (gRPC
+#: waits about 1.5 s before it reconnects to a server that was lost).
+CONNECT_TRIES, RETRY_SECONDS = 4, 0.6
+#: A connection of its own (not gRPC's shared pool, whose back-off grows with every failure) that
+#: tries again within a second once a lost server is back.
+_GRPC_OPTIONS = {
+    "grpc.use_local_subchannel_pool": 1,
+    "grpc.initial_reconnect_backoff_ms": 200,
+    "grpc.min_reconnect_backoff_ms": 200,
+    "grpc.max_reconnect_backoff_ms": 1000,
+}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
 _MAX_TERMS_BYTES = 65_535
 _STATE_KEY = "state"
@@ -160,36 +172,65 @@ class _Collection:
             ) from exc
         self.target, self.dimension, self.m = target, dimension, pymilvus
         self.name, self.state_name = target.collection, f"{target.collection}_state"
+        self._client = None
         with self.calls():
-            if target.lite:
-                Path(target.uri).parent.mkdir(parents=True, exist_ok=True)
-                self.client = pymilvus.MilvusClient(target.uri)
+            self.client  # noqa: B018 -- connect now: an unreachable server fails here
+
+    @property
+    def client(self):
+        """The Milvus client, connected again after a failure (pymilvus gives up on a lost server)."""
+        if self._client is None:
+            if self.target.lite:
+                Path(self.target.uri).parent.mkdir(parents=True, exist_ok=True)
+                self._client = self.m.MilvusClient(self.target.uri)
             else:
-                self.client = pymilvus.MilvusClient(uri=target.uri, token=target.token, timeout=CONNECT_TIMEOUT)
+                self._client = self.m.MilvusClient(
+                    uri=self.target.uri, token=self.target.token, timeout=CONNECT_TIMEOUT, grpc_options=_GRPC_OPTIONS
+                )
+            for name in (self.name, self.state_name):  # a restarted server may hold them released
+                if self._client.has_collection(name):
+                    self._client.load_collection(name)
+        return self._client
 
     @contextlib.contextmanager
     def calls(self) -> Iterator[None]:
-        """Milvus calls in the block: any failure becomes a :class:`StoreUnavailableError`."""
+        """Milvus calls in the block: any failure becomes a :class:`StoreUnavailableError` (and the
+        next call connects afresh)."""
         try:
             yield
         except (StoreUnavailableError, StoreSpecError, StoreMismatchError):
             raise
         except Exception as exc:
+            self.close()
             raise _unavailable(self.target, exc) from exc
 
+    def call(self, method: str, *args, **kwargs):
+        """``client.method(*args, **kwargs)``, tried once more on a fresh connection if it fails
+        (every call here is safe to repeat: upserts and deletes by id)."""
+        for attempt in range(CONNECT_TRIES):
+            try:
+                return getattr(self.client, method)(*args, **kwargs)
+            except Exception:
+                self.close()
+                if attempt == CONNECT_TRIES - 1:
+                    raise
+                time.sleep(RETRY_SECONDS)
+
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.close()
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
 
     # ------------------------------------------------------------------ collections
 
     def exists(self) -> bool:
         with self.calls():
-            return self.client.has_collection(self.name) and self.client.has_collection(self.state_name)
+            return self.call("has_collection", self.name) and self.call("has_collection", self.state_name)
 
     def dimension_of(self) -> int | None:
         with self.calls():
-            info = self.client.describe_collection(self.name)
+            info = self.call("describe_collection", self.name)
         for f in info.get("fields", []):
             if f.get("name") == "vector":
                 return int(f.get("params", {}).get("dim", 0))
@@ -200,8 +241,8 @@ class _Collection:
         m = self.m
         with self.calls():
             for name in (self.name, self.state_name):
-                if self.client.has_collection(name):
-                    self.client.drop_collection(name)
+                if self.call("has_collection", name):
+                    self.call("drop_collection", name)
             schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
             schema.add_field("id", m.DataType.INT64, is_primary=True)
             schema.add_field("doc_id", m.DataType.VARCHAR, max_length=4096)
@@ -232,14 +273,14 @@ class _Collection:
             params.add_index(
                 "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": K1, "bm25_b": B}
             )
-            self.client.create_collection(self.name, schema=schema, index_params=params)
+            self.call("create_collection", self.name, schema=schema, index_params=params)
             state = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
             state.add_field("key", m.DataType.VARCHAR, is_primary=True, max_length=64)
             state.add_field("value", m.DataType.VARCHAR, max_length=65_535)
             state.add_field("v", m.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
             params = self.client.prepare_index_params()
             params.add_index("v", index_type="FLAT", metric_type="L2")
-            self.client.create_collection(self.state_name, schema=state, index_params=params)
+            self.call("create_collection", self.state_name, schema=state, index_params=params)
 
     @staticmethod
     def _vector_index(params, kind: str) -> None:
@@ -255,61 +296,67 @@ class _Collection:
 
     def kind(self) -> str:
         with self.calls():
-            info = self.client.describe_index(self.name, "vector")
+            info = self.call("describe_index", self.name, "vector")
         return "hnsw" if str(info.get("index_type", "")).upper() == "HNSW" else "flat"
 
     def reindex(self, kind: str) -> None:
         """Build the vector index again as ``kind`` (flat or hnsw)."""
         with self.calls():
-            self.client.release_collection(self.name)
-            self.client.drop_index(self.name, "vector")
+            self.call("release_collection", self.name)
+            self.call("drop_index", self.name, "vector")
             params = self.client.prepare_index_params()
             self._vector_index(params, kind)
-            self.client.create_index(self.name, params)
-            self.client.load_collection(self.name)
+            self.call("create_index", self.name, params)
+            self.call("load_collection", self.name)
 
     # ------------------------------------------------------------------ state
 
     def state(self) -> dict | None:
         with self.calls():
-            rows = self.client.query(self.state_name, ids=[_STATE_KEY], output_fields=["value"])
+            rows = self.call("query", self.state_name, ids=[_STATE_KEY], output_fields=["value"])
         return json.loads(rows[0]["value"]) if rows else None
 
     def set_state(self, **values) -> None:
         with self.calls():
-            self.client.upsert(self.state_name, [{"key": _STATE_KEY, "value": json.dumps(values), "v": [0.0, 0.0]}])
+            self.call("upsert", self.state_name, [{"key": _STATE_KEY, "value": json.dumps(values), "v": [0.0, 0.0]}])
 
     # ------------------------------------------------------------------ rows
 
     def upsert(self, rows: list[dict]) -> None:
         with self.calls():
             for at in range(0, len(rows), WRITE_ROWS):
-                self.client.upsert(self.name, rows[at : at + WRITE_ROWS])
+                self.call("upsert", self.name, rows[at : at + WRITE_ROWS])
 
     def delete_ranges(self, ranges: Iterable[tuple[int, int]]) -> None:
         """Delete the rows of the id ranges (first, count)."""
         with self.calls():
             for first, count in ranges:
-                self.client.delete(self.name, filter=f"id >= {int(first)} and id < {int(first) + int(count)}")
+                self.call("delete", self.name, filter=f"id >= {int(first)} and id < {int(first) + int(count)}")
 
     def delete_from(self, first: int) -> None:
         """Delete every row with an id of ``first`` or more (rows no commit made)."""
         with self.calls():
-            self.client.delete(self.name, filter=f"id >= {int(first)}")
+            self.call("delete", self.name, filter=f"id >= {int(first)}")
 
     def count(self) -> int:
         with self.calls():
-            rows = self.client.query(self.name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+            rows = self.call("query", self.name, filter="", output_fields=["count(*)"], consistency_level="Strong")
         return int(rows[0]["count(*)"]) if rows else 0
 
-    def ids(self) -> np.ndarray:
-        """Every row's id, sorted (for tests and checks: reads them all)."""
+    def ids(self, upto: int) -> np.ndarray:
+        """Every row's id below ``upto``, sorted (for checks: reads them all, 10,000 ids a call)."""
         out: list[int] = []
         with self.calls():
-            iterator = self.client.query_iterator(self.name, filter="id >= 0", output_fields=["id"], batch_size=10_000)
-            while batch := iterator.next():
-                out.extend(int(r["id"]) for r in batch)
-            iterator.close()
+            for first in range(0, max(int(upto), 0), 10_000):
+                rows = self.call(
+                    "query",
+                    self.name,
+                    filter=f"id >= {first} and id < {first + 10_000}",
+                    output_fields=["id"],
+                    limit=10_000,
+                    consistency_level="Strong",
+                )
+                out.extend(int(r["id"]) for r in rows)
         return np.array(sorted(out), dtype=np.int64)
 
     # ------------------------------------------------------------------ search
@@ -320,7 +367,8 @@ class _Collection:
         if field_name == "vector":
             search_params["params"] = {"ef": max(HNSW_SEARCH_DEPTH, k)}
         with self.calls():
-            found = self.client.search(
+            found = self.call(
+                "search",
                 self.name,
                 data=[data],
                 anns_field=field_name,
@@ -348,7 +396,8 @@ class MilvusStore(IndexStore):
         folder: the index folder (the catalogue).
         db: its database.
         target: the Milvus collection.
-        claim: take the collection over even if it mirrors another index (a new or rebuilt index).
+        made: the index was just made (or made again): the collection is written afresh.
+        take_over: take the collection over even if it mirrors another index (``--rebuild``).
 
     Raises:
         StoreSpecError: pymilvus (or milvus-lite) is not installed.
@@ -356,7 +405,9 @@ class MilvusStore(IndexStore):
         StoreMismatchError: the collection mirrors another index.
     """
 
-    def __init__(self, folder: Path, db: Database, *, target: MilvusTarget, claim: bool = False) -> None:
+    def __init__(
+        self, folder: Path, db: Database, *, target: MilvusTarget, made: bool = False, take_over: bool = False
+    ) -> None:
         super().__init__(folder, db)
         self.target = target
         self.milvus = _Collection(target, self.dimension)
@@ -366,12 +417,12 @@ class MilvusStore(IndexStore):
             with db.transaction():
                 db.set(uuid=self.uuid)
         state = self.milvus.state() if self.milvus.exists() else None
-        if state is not None and state.get("catalogue") != self.uuid and not claim:
+        if state is not None and state.get("catalogue") != self.uuid and not take_over:
             raise StoreMismatchError(
                 f"{target.describe()} mirrors another index (made at {state.get('folder', '?')}), not {folder}; "
                 "name another collection, or rebuild this index (qa index --rebuild) to take the collection over"
             )
-        self._fresh = state is None or state.get("catalogue") != self.uuid
+        self._fresh = made or state is None or state.get("catalogue") != self.uuid
         if not self._fresh and self.milvus.dimension_of() != self.dimension:
             self._fresh = True
 
@@ -589,7 +640,9 @@ class Backend:
                 import milvus_lite  # noqa: F401
                 import pymilvus  # noqa: F401
             except ImportError as exc:
-                raise StoreSpecError("the Milvus Lite store needs pymilvus and milvus-lite: pip install -e '.[milvus]'") from exc
+                raise StoreSpecError(
+                    "the Milvus Lite store needs pymilvus and milvus-lite: pip install -e '.[milvus]'"
+                ) from exc
 
     def open(self, folder: Path) -> IndexStore:
         """Open an existing index folder."""
@@ -597,17 +650,12 @@ class Backend:
             return IndexStore.open(folder)
         return MilvusStore.open(folder, target=self.target)
 
-    def wrap(self, folder: Path, db: Database) -> IndexStore:
-        """The store of an index just made at ``folder`` (a Milvus collection is taken over)."""
+    def wrap(self, folder: Path, db: Database, *, take_over: bool = False) -> IndexStore:
+        """The store of an index just made at ``folder`` (its collection is written afresh;
+        ``take_over``: even one that mirrors another index)."""
         if self.target is None:
             return IndexStore(folder, db)
-        return MilvusStore(folder, db, target=self.target, claim=True)
-
-    def claim(self, folder: Path) -> IndexStore:
-        """Open an existing index, taking its Milvus collection over whatever it mirrored."""
-        if self.target is None:
-            return IndexStore.open(folder)
-        return MilvusStore.open(folder, target=self.target, claim=True)
+        return MilvusStore(folder, db, target=self.target, made=True, take_over=take_over)
 
 
 def check_behind(store: IndexStore) -> None:

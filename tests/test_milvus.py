@@ -1,0 +1,298 @@
+"""The Milvus store: same answers as the FAISS store, writes whole or nothing, clear failures.
+
+Run against Milvus Lite (``pip install -e '.[milvus]'``): a ``milvus-lite:PATH.db`` store, and a
+Milvus Lite gRPC server started on 127.0.0.1 for the ``milvus://HOST:PORT/COLLECTION`` form.
+Skipped, with the reason, where pymilvus or milvus-lite cannot be imported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+pymilvus = pytest.importorskip("pymilvus", reason="pymilvus is not installed: pip install -e '.[milvus]'")
+pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: pip install -e '.[milvus]'")
+
+from qa import Assistant  # noqa: E402
+from qa.errors import StoreMismatchError, StoreSpecError, StoreUnavailableError  # noqa: E402
+from qa.retrieval import RetrievalConfig  # noqa: E402
+from qa.store import milvus as milvus_store  # noqa: E402
+from qa.store.milvus import MilvusTarget  # noqa: E402
+
+from .conftest import CORPUS, DATA  # noqa: E402
+
+#: Few candidates, so that the five articles' 39 passages go through both searches.
+CONFIG = replace(RetrievalConfig(), candidates=8)
+QUESTIONS = [json.loads(line)["question"] for line in (DATA / "dev.jsonl").read_text().splitlines() if line.strip()]
+
+
+def _keys(answer) -> list[tuple[str, int]]:
+    return [(h.passage.doc_id, h.passage.char_start) for h in answer.hits]
+
+
+def _load(corpus, index, encoder, store=None, **kw) -> Assistant:
+    return Assistant.load(
+        corpus=corpus, index=index, encoder=encoder, progress=False, weights=CONFIG, store=store, **kw
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lite(tmp_path):
+    return f"milvus-lite:{tmp_path / 'milvus.db'}"
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A Milvus Lite gRPC server on 127.0.0.1: (start, stop, port); started once here."""
+    from milvus_lite.adapter.grpc.server import start_server_in_thread
+
+    port = _free_port()
+    running = {}
+
+    def start():
+        running["server"], running["db"], _ = start_server_in_thread(
+            data_dir=str(tmp_path / "server-data"), host="127.0.0.1", port=port
+        )
+
+    def stop():
+        running.pop("server").stop(grace=0)
+        running.pop("db").close()
+
+    start()
+    yield start, stop, port
+    if running:
+        stop()
+
+
+def _in_step(store) -> None:
+    """The collection holds exactly the catalogue's passages."""
+    assert np.array_equal(store.milvus.ids(store.db.get("next_passage") + 1000), store.live_ids())
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_store_settings_parse_and_bad_ones_name_the_forms(tmp_path):
+    lite = MilvusTarget.parse(f"milvus-lite:{tmp_path}/x.db")
+    assert lite.lite and lite.uri == str(tmp_path / "x.db") and lite.collection == "qa_passages"
+    server = MilvusTarget.parse("milvus://db.example:19530/news_2026")
+    assert not server.lite and server.uri == "http://db.example:19530" and server.collection == "news_2026"
+    assert MilvusTarget.parse("milvus+https://db.example:443/news").uri == "https://db.example:443"
+    with pytest.raises(StoreSpecError, match=r"milvus-lite:PATH\.db"):
+        MilvusTarget.parse("postgres://x")
+    with pytest.raises(StoreSpecError, match=r"\.db"):
+        MilvusTarget.parse("milvus-lite:/tmp/x.sqlite")
+    with pytest.raises(StoreSpecError, match="letters, digits and underscores"):
+        MilvusTarget.parse("milvus://h:1/bad-name")
+
+
+# --------------------------------------------------------------------------- same answers
+
+
+def test_same_top_passages_as_the_faiss_store_with_and_without_filters(tmp_path, fake_encoder, lite):
+    faiss = _load(CORPUS, tmp_path / "faiss", fake_encoder)
+    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=lite)
+    assert milvus.store.passage_count > CONFIG.candidates  # the searches are really used
+    _in_step(milvus.store)
+    for q in QUESTIONS:
+        assert _keys(milvus.ask(q, as_of="2025-06-01")) == _keys(faiss.ask(q, as_of="2025-06-01")), q
+    outlet = faiss.outlets[0]
+    for q in QUESTIONS[:10]:
+        hits = milvus.ask(q, outlets=[outlet])
+        assert _keys(hits) == _keys(faiss.ask(q, outlets=[outlet]))
+        assert all(h.passage.outlet == outlet for h in hits.hits)
+        dated = milvus.ask(q, date_from="2025-05-20", date_to="2025-12-31")
+        assert _keys(dated) == _keys(faiss.ask(q, date_from="2025-05-20", date_to="2025-12-31"))
+        assert all("2025-05-20" <= h.passage.date <= "2025-12-31" for h in dated.hits)
+
+
+def test_filters_run_inside_milvus(tmp_path, fake_encoder, lite):
+    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=lite)
+    store = milvus.store
+    outlet = milvus.outlets[0].lower()
+    selection = store.allowed(outlets=frozenset({outlet}))
+    assert "outlet in" in selection.where
+    vector = fake_encoder.encode(["prisoners exchange"])[0]
+    with store.reading():
+        ids = store.search_dense(vector, 50, allowed=selection)
+        lexical, scores = store.search_lexical(["prison", "exchang"], 50, allowed=selection)
+    assert len(ids) and set(ids.tolist()) <= set(selection.tolist())
+    assert len(lexical) and set(lexical.tolist()) <= set(selection.tolist()) and (scores > 0).all()
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def test_add_remove_and_relabel_reach_the_collection(tmp_path, corpus_copy, fake_encoder, lite):
+    index = tmp_path / "index"
+    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    store = milvus.store
+    before = store.passage_count
+    gone = sorted(corpus_copy.glob("*.txt"))[0]
+    shutil.move(gone, tmp_path / gone.name)
+    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    assert milvus.store.passage_count < before
+    _in_step(milvus.store)
+    report = milvus.add([tmp_path / gone.name])
+    assert report.added and milvus.store.passage_count == before
+    _in_step(milvus.store)
+    milvus.remove(report.added)
+    _in_step(milvus.store)
+    # a metadata edit re-labels the article in the collection too, so an outlet filter finds it
+    meta = corpus_copy / "metadata.toml"
+    first = sorted(p.name for p in corpus_copy.glob("*.txt"))[0]
+    head, entry = meta.read_text().split(f'["{first}"]\n', 1)
+    entry = re.sub(r'^outlet = ".*"$', 'outlet = "Relabel Wire"', entry, count=1, flags=re.M)
+    meta.write_text(f'{head}["{first}"]\n{entry}')
+    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    hits = milvus.ask("prisoners", outlets=["Relabel Wire"]).hits
+    assert hits and {h.passage.doc_id for h in hits} == {first}
+    selection = milvus.store.allowed(outlets=frozenset({"relabel wire"}))
+    with milvus.store.reading():
+        found = milvus.store.search_dense(fake_encoder.encode(["prisoners"])[0], 100, allowed=selection)
+    assert set(found.tolist()) == set(selection.tolist())
+
+
+def test_a_failed_write_rolls_the_batch_back_and_is_mended_on_the_next_open(
+    tmp_path, corpus_copy, fake_encoder, lite, monkeypatch
+):
+    index = tmp_path / "index"
+    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    generation, passages = milvus.store.generation, milvus.store.passage_count
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Kyiv, 3 June. " + "The mayor said the bridge over the river would reopen on Monday. " * 30)
+    real_upsert = pymilvus.MilvusClient.upsert
+
+    def failing(self, collection, rows, **kw):  # the state row and one passage land, then the connection goes
+        if collection.endswith("_state"):
+            return real_upsert(self, collection, rows, **kw)
+        real_upsert(self, collection, rows[:1], **kw)
+        raise ConnectionError("connection reset by peer")
+
+    monkeypatch.setattr(pymilvus.MilvusClient, "upsert", failing)
+    with pytest.raises(StoreUnavailableError, match="Nothing was half-written"):
+        milvus.add([extra])
+    monkeypatch.setattr(pymilvus.MilvusClient, "upsert", real_upsert)
+    assert milvus.store.generation == generation and milvus.store.passage_count == passages
+    assert milvus.store.document(str(extra)) is None
+    assert len(milvus.store.milvus.ids(10_000)) == passages + 1  # a row past the last commit is left in Milvus
+    milvus = _load(corpus_copy, index, fake_encoder, store=lite)  # a writer opens it: mended
+    _in_step(milvus.store)
+    assert milvus.add([extra]).added
+    _in_step(milvus.store)
+
+    # a removal that fails after its rows left Milvus: the article stays, and its rows come back
+    real_delete = pymilvus.MilvusClient.delete
+
+    def delete_then_fail(self, collection, **kw):
+        real_delete(self, collection, **kw)
+        raise ConnectionError("deadline exceeded")
+
+    monkeypatch.setattr(pymilvus.MilvusClient, "delete", delete_then_fail)
+    doc = milvus.store.document_ids()[0]
+    with pytest.raises(StoreUnavailableError):
+        milvus.remove([doc])
+    monkeypatch.setattr(pymilvus.MilvusClient, "delete", real_delete)
+    assert milvus.store.document(doc) is not None
+    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    _in_step(milvus.store)
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def test_a_server_index_answers_and_an_outage_is_a_clear_error(tmp_path, corpus_copy, fake_encoder, server):
+    start, stop, port = server
+    spec = f"milvus://127.0.0.1:{port}/news"
+    index = tmp_path / "index"
+    milvus = _load(corpus_copy, index, fake_encoder, store=spec)
+    faiss = _load(corpus_copy, tmp_path / "faiss", fake_encoder)
+    _in_step(milvus.store)
+    q = QUESTIONS[0]
+    assert _keys(milvus.ask(q)) == _keys(faiss.ask(q))
+    generation = milvus.store.generation
+
+    stop()  # the server goes away mid-session
+    with pytest.raises(StoreUnavailableError, match=f"127.0.0.1:{port}"):
+        milvus.ask(QUESTIONS[1])
+    from qa import webchat
+
+    reply = webchat.respond(QUESTIONS[1], [], assistant=milvus)
+    assert "qa-error" in reply and "Milvus server" in reply and "Traceback" not in reply
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Kyiv, 3 June. The mayor said the bridge would reopen on Monday. " * 20)
+    with pytest.raises(StoreUnavailableError):
+        milvus.add([extra])
+    assert milvus.store.generation == generation and milvus.store.document(str(extra)) is None
+
+    start()  # back: once it answers, so does the assistant, and a writer brings it up to date
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            pymilvus.MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=2).list_collections()
+            break
+        except Exception:
+            assert time.monotonic() < deadline, "the restarted server never answered"
+            time.sleep(0.5)
+    assert _keys(milvus.ask(q)) == _keys(faiss.ask(q))
+    milvus = _load(corpus_copy, index, fake_encoder, store=spec)
+    _in_step(milvus.store)
+
+
+def test_unreachable_at_start_fails_before_touching_the_index(tmp_path, corpus_copy, fake_encoder, monkeypatch):
+    monkeypatch.setattr(milvus_store, "CONNECT_TIMEOUT", 2.0)
+    index = tmp_path / "index"
+    started = time.perf_counter()
+    with pytest.raises(StoreUnavailableError, match="is running and reachable"):
+        _load(corpus_copy, index, fake_encoder, store=f"milvus://127.0.0.1:{_free_port()}/news")
+    assert time.perf_counter() - started < 30
+    assert not index.exists()
+
+
+def test_a_collection_of_another_index_is_not_taken_over(tmp_path, fake_encoder, lite):
+    _load(CORPUS, tmp_path / "one", fake_encoder, store=lite)
+    with pytest.raises(StoreMismatchError, match="another index"):
+        _load(CORPUS, tmp_path / "two", fake_encoder, store=lite, refresh=False)
+    # a new index takes an existing collection over only when it is made (or rebuilt)
+    two = _load(CORPUS, tmp_path / "three", fake_encoder, store=lite.replace("milvus.db", "milvus.db#other"))
+    _in_step(two.store)
+
+
+def test_the_catalogue_opens_with_either_store(tmp_path, fake_encoder, lite):
+    index = tmp_path / "index"
+    milvus = _load(CORPUS, index, fake_encoder, store=lite)
+    expected = {q: _keys(milvus.ask(q)) for q in QUESTIONS[:8]}
+    milvus.store.close()
+    faiss = _load(CORPUS, index, fake_encoder)  # no FAISS file: built from the stored vectors
+    assert {q: _keys(faiss.ask(q)) for q in QUESTIONS[:8]} == expected
+    faiss.store.close()
+    again = _load(CORPUS, index, fake_encoder, store=lite)
+    _in_step(again.store)
+    assert {q: _keys(again.ask(q)) for q in QUESTIONS[:8]} == expected
+
+
+@pytest.mark.model
+def test_cli_takes_store(tmp_path, lite, capsys):
+    from qa.cli import main
+
+    args = ["--corpus", str(CORPUS), "--index", str(tmp_path / "index"), "--store", lite]
+    assert main(["index", *args]) == 0
+    assert "Milvus Lite" in capsys.readouterr().out
+    assert main(["ask", "how many prisoners were exchanged?", "--json", *args]) == 0
+    assert json.loads(capsys.readouterr().out)["hits"]
+    assert main(["ask", "x", "--corpus", str(CORPUS), "--index", str(tmp_path / "i2"), "--store", "nope://"]) == 2
+    assert "milvus-lite:PATH.db" in capsys.readouterr().err
