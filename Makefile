@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# the optional Milvus and Ray backends, so that their tests run; skipped (with the reason) if they cannot be had
+	$(BIN)/python -m pip install --quiet -e '.[dev,milvus,ray]' \
+		|| echo "could not install the milvus and ray extras: their tests will be skipped"
 	touch $(STAMP)
 
 install: $(STAMP)

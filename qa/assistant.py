@@ -123,6 +123,7 @@ class Assistant:
         sentence_vectors: str = "pooled",
         report: Callable[[str], None] | None = None,
         store: str | None = None,
+        ray: str | None = None,
     ) -> Assistant:
         """Open the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
@@ -157,6 +158,9 @@ class Assistant:
                 own BM25, the default), ``"milvus-lite:PATH.db"`` (Milvus Lite, in-process) or
                 ``"milvus://HOST:PORT/COLLECTION"`` (a Milvus server; see :mod:`qa.store.milvus`).
                 The index folder keeps articles, texts and sentence evidence either way.
+            ray: read, cut and encode the articles to ingest on Ray Data: a Ray address
+                (``"auto"``, ``"ray://HOST:10001"``) or ``"local"`` for a cluster of this machine
+                (``pip install -e '.[ray]'``). Commits are made by this process, as without it.
 
         Raises:
             CorpusError: the corpus folder is missing or holds no readable article.
@@ -166,6 +170,7 @@ class Assistant:
             StoreSpecError: ``store`` is malformed, or its backend is not installed.
             StoreUnavailableError: the Milvus store cannot be reached.
             StoreMismatchError: the Milvus collection mirrors another index.
+            RayError: Ray is missing or unreachable, or its job failed (committed batches stay).
         """
         if weights is None or isinstance(weights, RetrievalConfig):
             config = weights or RetrievalConfig()
@@ -190,6 +195,7 @@ class Assistant:
             sentence_vectors=sentence_vectors,
             report=report,
             store=store,
+            ray=ray,
         )
         return cls(
             store,

@@ -58,6 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or refresh the index")
     _common(p)
     p.add_argument("--rebuild", action="store_true", help="rebuild even if the index is up to date")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="read, cut and encode on Ray Data: a cluster's address (ray://HOST:10001, HOST:6379, auto), "
+        "or none for a cluster of this machine (needs pip install -e '.[ray]'); commits are made here",
+    )
 
     p = sub.add_parser("add", help="index articles (files or folders) without a rebuild")
     _common(p)
@@ -152,7 +161,7 @@ def load_assistant(args, **kwargs):
 
 def _run(args) -> int:
     if args.command == "index":
-        assistant = load_assistant(args, rebuild=args.rebuild, report=lambda m: print(m, file=sys.stderr))
+        assistant = load_assistant(args, rebuild=args.rebuild, ray=args.ray, report=lambda m: print(m, file=sys.stderr))
         print(_describe_index(assistant))
         return 0
     if args.command in ("add", "remove"):

@@ -61,6 +61,11 @@ class StoreMismatchError(QAError):
     """A Milvus collection mirrors another index than the one opened."""
 
 
+class RayError(QAError):
+    """Ingest on Ray could not start (Ray missing or unreachable) or its job failed; the index
+    holds the batches committed before, each whole."""
+
+
 class FilterError(QAError, ValueError):
     """A retrieval filter (outlet, date range) is malformed."""
 

@@ -155,6 +155,7 @@ def open_index(
     sentence_vectors: str = "pooled",
     report: Callable[[str], None] | None = None,
     store: str | None = None,
+    ray: str | None = None,
 ) -> IndexStore:
     """Open the index of ``corpus`` at ``index``, making it or bringing it up to date with the corpus.
 
@@ -170,7 +171,9 @@ def open_index(
 
     ``store`` picks where the candidate searches run: None or ``"faiss"`` (FAISS and the
     index's own BM25, the default), ``"milvus-lite:PATH.db"`` or ``"milvus://HOST:PORT/COLLECTION"``
-    (see :mod:`qa.store.milvus`); the index folder is the catalogue either way.
+    (see :mod:`qa.store.milvus`); the index folder is the catalogue either way. With ``ray`` (a
+    Ray address, or ``"local"``), the articles to ingest are read, cut and encoded on Ray
+    (:mod:`qa.store.on_ray`); commits are made here as always.
 
     Raises:
         CorpusError: the corpus folder is missing or has no article.
@@ -178,6 +181,8 @@ def open_index(
         StoreSpecError: ``store`` is malformed, or its backend is not installed.
         StoreUnavailableError: the Milvus store cannot be reached.
         StoreMismatchError: the Milvus collection mirrors another index.
+        RayError: Ray is not installed, cannot be reached, or its job failed (what was committed
+            before stays; running again resumes).
     """
     backend = Backend.parse(store)
     backend.check()  # an unreachable Milvus fails here, before the index folder is touched
@@ -204,7 +209,7 @@ def open_index(
             check_behind(opened)
             return _emit_warnings(opened)
         opened = _open_or_create(index, encoder, chunking, sentence_vectors, rebuild=rebuild, say=say, backend=backend)
-        sync(opened, source, encoder, chunking=chunking, progress=progress, say=say)
+        sync(opened, source, encoder, chunking=chunking, progress=progress, say=say, ray=ray)
         _drop_backup(index)
     return _emit_warnings(opened)
 
@@ -405,9 +410,10 @@ def sync(
     chunking: Chunking = Chunking(),
     progress: bool = True,
     say: Callable[[str], None] = lambda _m: None,
+    ray: str | None = None,
 ) -> IngestReport:
     """Bring ``store`` in line with ``source``: ingest new and changed articles, remove gone ones,
-    re-label articles whose metadata changed."""
+    re-label articles whose metadata changed (read and encoded on Ray with ``ray``, see :func:`ingest`)."""
     started = time.perf_counter()
     writer = StoreWriter(store)
     report = IngestReport()
@@ -478,7 +484,7 @@ def sync(
     if relabel:
         writer.update_labels(relabel)
         report.relabelled = len(relabel)
-    ingest(writer, work, encoder, chunking=chunking, progress=progress, report=report)
+    ingest(writer, work, encoder, chunking=chunking, progress=progress, report=report, ray=ray)
     if not same_rules:
         writer.set(rules=text_rules(chunking))
     writer.finish()
@@ -551,23 +557,50 @@ class _Outcome:
 def _prepare_one(item: _Work, store: IndexStore, chunking: Chunking, max_bytes: int, contents: dict) -> _Outcome:
     """Read and prepare one article, or say why it is left out (``contents``: hashes of this run's articles)."""
     try:
-        if item.state.size > max_bytes:
-            raise CorpusError(
-                f"{item.doc_id} is {item.state.size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB an "
-                "article may have; split it into articles, or pass a larger max_article_bytes"
-            )
+        _check_size(item, max_bytes)
         document = item.load()
-        content = content_hash(document)
-        kept = contents.get(content) or _indexed_with(store, content, item.doc_id)
-        if kept is not None:
-            reason = f"it has the same text as {kept}, which is indexed; only {kept} is kept"
-            return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, reason, kept), reason=reason)
-        contents[content] = item.doc_id
-        return _Outcome(item, prepared=prepare(document, item, chunking))
+        duplicate = _duplicate(item, content_hash(document), store, contents)
+        return duplicate or _Outcome(item, prepared=prepare(document, item, chunking))
     except ArticleGoneError as exc:
         return _Outcome(item, reason=str(exc))
     except CorpusError as exc:
         return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, str(exc)), reason=str(exc))
+
+
+def read_one(item: _Work, chunking: Chunking, max_bytes: int) -> _Outcome:
+    """Read and prepare one article with no index at hand (on a worker): duplicates are found later,
+    by :func:`deduplicate`."""
+    try:
+        _check_size(item, max_bytes)
+        return _Outcome(item, prepared=prepare(item.load(), item, chunking))
+    except ArticleGoneError as exc:
+        return _Outcome(item, reason=str(exc))
+    except CorpusError as exc:
+        return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, str(exc)), reason=str(exc))
+
+
+def deduplicate(outcome: _Outcome, store: IndexStore, contents: dict) -> _Outcome:
+    """``outcome``, or the skip of a duplicate when its text is already indexed or read in this run."""
+    if outcome.prepared is None:
+        return outcome
+    return _duplicate(outcome.item, outcome.prepared.content, store, contents) or outcome
+
+
+def _check_size(item: _Work, max_bytes: int) -> None:
+    if item.state.size > max_bytes:
+        raise CorpusError(
+            f"{item.doc_id} is {item.state.size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB an "
+            "article may have; split it into articles, or pass a larger max_article_bytes"
+        )
+
+
+def _duplicate(item: _Work, content: str, store: IndexStore, contents: dict) -> _Outcome | None:
+    kept = contents.get(content) or _indexed_with(store, content, item.doc_id)
+    if kept is not None:
+        reason = f"it has the same text as {kept}, which is indexed; only {kept} is kept"
+        return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, reason, kept), reason=reason)
+    contents[content] = item.doc_id
+    return None
 
 
 def ingest(
@@ -579,11 +612,14 @@ def ingest(
     progress: bool = True,
     report: IngestReport | None = None,
     max_bytes: int = MAX_ARTICLE_BYTES,
+    ray: str | None = None,
 ) -> IngestReport:
     """Ingest ``work`` in batches of about :data:`BATCH_PASSAGES` passages, one commit each.
 
     The text side runs in this thread, between batches: on 2 cores a second thread for it
-    slowed the encoder more than it saved (measured in ``bench/RESULTS.md``).
+    slowed the encoder more than it saved (measured in ``bench/RESULTS.md``). With ``ray`` (a
+    Ray address, or ``"local"`` for a cluster of this machine) articles are read, cut and
+    encoded by Ray Data workers (:mod:`qa.store.on_ray`); the commits are the same, made here.
     """
     report = report if report is not None else IngestReport()
     if not work:
@@ -594,7 +630,7 @@ def ingest(
 
         bar = tqdm(total=len(work), desc="indexing", unit="article", dynamic_ncols=True)
     started, passages_done = time.perf_counter(), 0
-    batch: list[tuple[Prepared, _Work]] = []
+    batch: list[tuple[Prepared, _Work, tuple | None]] = []
     skips: list[Skip] = []
     gone: list[str] = []
 
@@ -612,11 +648,23 @@ def ingest(
         pending = 0
 
     contents: dict[str, str] = {}  # content hash -> article, for this run
+    if ray is None:
+        outcomes = ((_prepare_one(item, writer.store, chunking, max_bytes, contents), None) for item in work)
+    else:
+        from .on_ray import read_and_encode
+
+        pooled = writer.store.db.get("sentence_vectors", "pooled") == "pooled"
+        outcomes = (
+            (deduplicate(outcome, writer.store, contents), vectors)
+            for outcome, vectors in read_and_encode(
+                work, encoder, chunking=chunking, max_bytes=max_bytes, pooled=pooled, address=ray
+            )
+        )
     try:
-        for item in work:
-            outcome = _prepare_one(item, writer.store, chunking, max_bytes, contents)
+        for outcome, vectors in outcomes:
+            item = outcome.item
             if outcome.prepared is not None:
-                batch.append((outcome.prepared, item))
+                batch.append((outcome.prepared, item, vectors))
             else:
                 if outcome.skip is not None:
                     skips.append(outcome.skip)
@@ -626,7 +674,7 @@ def ingest(
                 if item.replaces:
                     gone.append(item.doc_id)  # its older version goes: the file no longer holds an article
             pending += 1
-            if sum(len(p.passages) for p, _ in batch) >= BATCH_PASSAGES:
+            if sum(len(p.passages) for p, _, _ in batch) >= BATCH_PASSAGES:
                 flush()
         flush()
     finally:
@@ -644,25 +692,30 @@ def _indexed_with(store: IndexStore, content: str, doc_id: str) -> str | None:
 
 def _commit(
     writer: StoreWriter,
-    batch: list[tuple[Prepared, _Work]],
+    batch: list[tuple[Prepared, _Work, tuple | None]],
     skips: list[Skip],
     gone: list[str],
     encoder: Encoder,
     report: IngestReport,
 ) -> int:
-    """Encode a batch (reusing the vectors of passages an unchanged file still has), write its vectors,
-    commit it; returns its passages."""
+    """Encode a batch (reusing the vectors of passages an unchanged file still has, and taking those
+    a worker encoded: ``(passage vectors, sentence vectors per passage)`` beside an article), write
+    its vectors, commit it; returns its passages."""
     texts, spans, slots = [], [], []
     p_vectors: list[np.ndarray | None] = []
     s_vectors: list[np.ndarray | None] = []
-    for prepared, item in batch:
+    for prepared, item, encoded in batch:
         old = writer.vectors_of(item.doc_id) if item.reuse else {}
-        for p in prepared.passages:
+        for j, p in enumerate(prepared.passages):
             key = (p.char_start, p.char_end, tuple(x for s in p.sentences for x in s))
             if key in old:
                 p_vectors.append(old[key][0])
                 s_vectors.append(old[key][1])
                 report.reused += 1
+            elif encoded is not None:
+                p_vectors.append(encoded[0][j])
+                s_vectors.append(encoded[1][j])
+                report.encoded += 1
             else:
                 slots.append(len(p_vectors))
                 p_vectors.append(None)
@@ -680,16 +733,16 @@ def _commit(
     passages = np.vstack(p_vectors) if p_vectors else np.zeros((0, dim), np.float32)
     sentences = np.vstack(s_vectors) if s_vectors else np.zeros((0, dim), np.float32)
     writer.write_vectors(first_passage, passages, first_sentence, sentences)
-    replaced = [item.doc_id for _, item in batch if item.replaces]
+    replaced = [item.doc_id for _, item, _ in batch if item.replaces]
     writer.commit(
-        add=[p for p, _ in batch],
+        add=[p for p, _, _ in batch],
         remove=[*gone, *replaced],
         skip=skips,
-        unskip=[p.doc_id for p, _ in batch],
+        unskip=[p.doc_id for p, _, _ in batch],
         first_passage=first_passage,
         first_sentence=first_sentence,
     )
-    for prepared, item in batch:
+    for prepared, item, _ in batch:
         (report.updated if item.replaces else report.added).append(prepared.doc_id)
     return len(p_vectors)
 
