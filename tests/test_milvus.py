@@ -134,6 +134,26 @@ def test_filters_run_inside_milvus(tmp_path, fake_encoder, lite):
     assert list(scores) == sorted(scores, reverse=True)
 
 
+def test_a_server_without_bm25_uses_the_index_postings(tmp_path, fake_encoder, lite, monkeypatch):
+    real = pymilvus.MilvusClient.create_collection
+
+    def old_server(self, name, *args, schema=None, **kw):  # a Milvus before 2.5: no BM25 function
+        if schema is not None and schema.functions:
+            raise pymilvus.MilvusException(message="function type BM25 is not supported")
+        return real(self, name, *args, schema=schema, **kw)
+
+    monkeypatch.setattr(pymilvus.MilvusClient, "create_collection", old_server)
+    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=lite)
+    assert not milvus.store.milvus.bm25
+    monkeypatch.setattr(pymilvus.MilvusClient, "create_collection", real)
+    faiss = _load(CORPUS, tmp_path / "faiss", fake_encoder)
+    for q in QUESTIONS[:10]:
+        assert _keys(milvus.ask(q)) == _keys(faiss.ask(q)), q
+    milvus.store.close()
+    again = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=lite)
+    assert not again.store.milvus.bm25  # read back from the collection
+
+
 # --------------------------------------------------------------------------- writes
 
 

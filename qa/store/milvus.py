@@ -173,6 +173,9 @@ class _Collection:
         self.target, self.dimension, self.m = target, dimension, pymilvus
         self.name, self.state_name = target.collection, f"{target.collection}_state"
         self._client = None
+        #: Whether BM25 runs in Milvus (False: the server has no BM25 function, and the index's own
+        #: postings answer the BM25 search).
+        self.bm25 = True
         with self.calls():
             self.client  # noqa: B018 -- connect now: an unreachable server fails here
 
@@ -237,25 +240,44 @@ class _Collection:
         return None
 
     def create(self, kind: str) -> None:
-        """Make both collections afresh (dropping what was there)."""
+        """Make both collections afresh (dropping what was there). Where the server has no BM25
+        function (Milvus before 2.5), the collection is made without it and :attr:`bm25` is False."""
         m = self.m
         with self.calls():
             for name in (self.name, self.state_name):
                 if self.call("has_collection", name):
                     self.call("drop_collection", name)
-            schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
-            schema.add_field("id", m.DataType.INT64, is_primary=True)
-            schema.add_field("doc_id", m.DataType.VARCHAR, max_length=4096)
-            schema.add_field("outlet", m.DataType.VARCHAR, max_length=1024)
-            schema.add_field("date", m.DataType.VARCHAR, max_length=32)
-            schema.add_field(
-                "terms",
-                m.DataType.VARCHAR,
-                max_length=_MAX_TERMS_BYTES,
-                enable_analyzer=True,
-                analyzer_params={"tokenizer": "standard"},
-            )
-            schema.add_field("vector", m.DataType.FLOAT_VECTOR, dim=self.dimension)
+            try:
+                self.call(
+                    "create_collection", self.name, schema=self._schema(True), index_params=self._params(kind, True)
+                )
+                self.bm25 = True
+            except Exception as exc:
+                if not re.search(r"function|bm25|analyzer|sparse", str(exc), re.I):
+                    raise
+                self.call(
+                    "create_collection", self.name, schema=self._schema(False), index_params=self._params(kind, False)
+                )
+                self.bm25 = False
+            state = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+            state.add_field("key", m.DataType.VARCHAR, is_primary=True, max_length=64)
+            state.add_field("value", m.DataType.VARCHAR, max_length=65_535)
+            state.add_field("v", m.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
+            params = self.client.prepare_index_params()
+            params.add_index("v", index_type="FLAT", metric_type="L2")
+            self.call("create_collection", self.state_name, schema=state, index_params=params)
+
+    def _schema(self, bm25: bool):
+        m = self.m
+        schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", m.DataType.INT64, is_primary=True)
+        schema.add_field("doc_id", m.DataType.VARCHAR, max_length=4096)
+        schema.add_field("outlet", m.DataType.VARCHAR, max_length=1024)
+        schema.add_field("date", m.DataType.VARCHAR, max_length=32)
+        analysed = {"enable_analyzer": True, "analyzer_params": {"tokenizer": "standard"}} if bm25 else {}
+        schema.add_field("terms", m.DataType.VARCHAR, max_length=_MAX_TERMS_BYTES, **analysed)
+        schema.add_field("vector", m.DataType.FLOAT_VECTOR, dim=self.dimension)
+        if bm25:
             schema.add_field("sparse", m.DataType.SPARSE_FLOAT_VECTOR)
             schema.add_function(
                 m.Function(
@@ -265,22 +287,24 @@ class _Collection:
                     output_field_names=["sparse"],
                 )
             )
-            params = self.client.prepare_index_params()
-            self._vector_index(params, kind)
-            params.add_index("doc_id", index_type="INVERTED")
-            params.add_index("outlet", index_type="INVERTED")
-            params.add_index("date", index_type="INVERTED")
+        return schema
+
+    def _params(self, kind: str, bm25: bool):
+        params = self.client.prepare_index_params()
+        self._vector_index(params, kind)
+        for name in ("doc_id", "outlet", "date"):
+            params.add_index(name, index_type="INVERTED")
+        if bm25:
             params.add_index(
                 "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": K1, "bm25_b": B}
             )
-            self.call("create_collection", self.name, schema=schema, index_params=params)
-            state = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
-            state.add_field("key", m.DataType.VARCHAR, is_primary=True, max_length=64)
-            state.add_field("value", m.DataType.VARCHAR, max_length=65_535)
-            state.add_field("v", m.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
-            params = self.client.prepare_index_params()
-            params.add_index("v", index_type="FLAT", metric_type="L2")
-            self.call("create_collection", self.state_name, schema=state, index_params=params)
+        return params
+
+    def has_bm25(self) -> bool:
+        """Whether the collection has Milvus's BM25 function (read from the server)."""
+        with self.calls():
+            info = self.call("describe_collection", self.name)
+        return bool(info.get("functions"))
 
     @staticmethod
     def _vector_index(params, kind: str) -> None:
@@ -425,6 +449,8 @@ class MilvusStore(IndexStore):
         self._fresh = made or state is None or state.get("catalogue") != self.uuid
         if not self._fresh and self.milvus.dimension_of() != self.dimension:
             self._fresh = True
+        if not self._fresh:
+            self.milvus.bm25 = self.milvus.has_bm25()
 
     def close(self) -> None:
         self.milvus.close()
@@ -597,7 +623,10 @@ class MilvusStore(IndexStore):
         self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, budget: int = 50_000
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ids and BM25 scores (Milvus's own) of the ``k`` best passages for ``tokens``, among ``allowed``.
-        ``budget`` is the FAISS store's; Milvus reads every posting."""
+        ``budget`` is the FAISS store's; Milvus reads every posting. Where the server has no BM25
+        function, the index's own postings answer (as in the FAISS store)."""
+        if not self.milvus.bm25:
+            return super().search_lexical(tokens, k, allowed=allowed, budget=budget)
         if not tokens or (allowed is not None and not len(allowed)):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         ids, scores = self.milvus.search(" ".join(tokens), "sparse", k, "BM25", allowed)
