@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export OMP_WAIT_POLICY := PASSIVE
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint format browser bench bench-rerank bench-scale mpnet clean
+.PHONY: install run test lint format browser bench bench-rerank bench-scale bench-backends mpnet clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ bench: install
 # The optional second stage on the archive questions (all-mpnet-base-v2 on the 20 best; about an hour on 2 cores).
 bench-rerank: mpnet
 	$(BIN)/python bench/bench_archive.py --rerank all-mpnet-base-v2
+
+# The Milvus store and ingest on Ray (the optional extras), on the archive: about 40 minutes on 2 cores,
+# most of it Milvus Lite's BM25, which scans every row in Python.
+bench-backends: install
+	$(BIN)/python bench/bench_milvus.py
+	$(BIN)/python bench/bench_ray.py
 
 # Archive scale (bench/bench_scale.py; hours on 2 cores): ingest the shared archive with the real model,
 # then the index at 1k to 1M passages and 1k to 100k articles (vectors fed to the index layer).
