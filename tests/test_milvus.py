@@ -11,6 +11,8 @@ import json
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import replace
 
@@ -281,6 +283,33 @@ def test_unreachable_at_start_fails_before_touching_the_index(tmp_path, corpus_c
         _load(corpus_copy, index, fake_encoder, store=f"milvus://127.0.0.1:{_free_port()}/news")
     assert time.perf_counter() - started < 30
     assert not index.exists()
+
+
+def test_a_lite_file_held_by_another_process_is_a_clear_error(tmp_path, fake_encoder, lite):
+    index = tmp_path / "index"
+    _load(CORPUS, index, fake_encoder, store=lite).store.close()
+    milvus_store.MilvusTarget.parse(lite)  # the same path the holder opens
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path / "milvus.db")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        before = (index / "index.sqlite").read_bytes()
+        with pytest.raises(StoreUnavailableError, match="open in another process"):
+            _load(CORPUS, index, fake_encoder, store=lite)
+        assert (index / "index.sqlite").read_bytes() == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD = """
+import sys, time
+from pymilvus import MilvusClient
+client = MilvusClient(sys.argv[1])
+print("holding", flush=True)
+time.sleep(60)
+"""
 
 
 def test_a_collection_of_another_index_is_not_taken_over(tmp_path, fake_encoder, lite):

@@ -453,7 +453,14 @@ class MilvusStore(IndexStore):
             self.milvus.bm25 = self.milvus.has_bm25()
 
     def close(self) -> None:
+        """Close the database and the Milvus connection; a Milvus Lite file is let go, so that
+        another process may open it."""
         self.milvus.close()
+        if self.target.lite:
+            with contextlib.suppress(Exception):
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(self.target.uri)
         super().close()
 
     @property
