@@ -23,7 +23,9 @@ from .lexical import STOPWORDS
 __all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker"]
 
 #: Bump when the rules change: indexes made with other rules are rebuilt.
-ATTRIBUTION_VERSION = 6  # 6: a description before a name is skipped; sentence-start words need other capitals
+#: 7: a subject's name, not a place after it; appositions and relative clauses skipped; "reported";
+#: "according to the X"; organisations and titles never stand for "he"/"she".
+ATTRIBUTION_VERSION = 7
 
 _VERB = (
     r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"
@@ -36,7 +38,7 @@ _VERB = (
     r"|accused|accuses|dismissed|dismisses|reiterated|reiterates|cautioned|cautions|tweeted|posted"
     r"|addressed|addresses|was\s+quoted|was\s+blunt|responded|responds|recalled|recalls|assured|assures"
     r"|complained|complains|signaled|signalled|signals|hinted|hints|called|calls|frames|framed|portrays|portrayed"
-    r"|considers|considered|regards|regarded|sees|views|viewed|made\s+(?:\w+\s+)?(?:statements?|remarks?|comments?))"
+    r"|reported|reports|considers|considered|regards|regarded|sees|views|viewed|made\s+(?:\w+\s+)?(?:statements?|remarks?|comments?))"
 )
 _VERB_RE = re.compile(rf"\b{_VERB}\b")
 _AUXILIARY = re.compile(
@@ -264,6 +266,39 @@ def _names_in(text: str) -> list[str]:
     return names
 
 
+_PREPOSITION = re.compile(r"\b(?:in|at|from|for|with|on|near|by|of|outside|inside)\b", re.IGNORECASE)
+
+
+def _subject_name(phrase: str) -> str | None:
+    """The name a subject phrase is about: its first name, moving on past descriptions to the name
+    they introduce ("Kremlin spokesperson Dmitry Peskov", "Former NBC sportscaster Bob Costas"),
+    but not into a place or employer after a preposition ("Daniel Goldin of Boswell Book Company
+    in Milwaukee")."""
+    runs = [(m.end(), _clean_name(m.group(0)), m.start()) for m in _NAME_SEQ.finditer(phrase)]
+    runs = [(start, end, name) for end, name, start in runs if name]
+    if not runs:
+        return None
+    chosen = runs[0]
+    for run in runs[1:]:
+        gap = phrase[chosen[1] : run[0]]
+        if _PREPOSITION.search(gap) or re.search(r"[,;:()]", gap):
+            break
+        chosen = run
+    person, of, _ = chosen[2].partition(" of ")
+    return person if of and len(person.split()) >= 2 else chosen[2]  # "Daniel Goldin of Boswell Book Company"
+
+
+def _bare_name(phrase: str) -> bool:
+    """Whether ``phrase`` is a name and nothing else ("Bill Franke", "TASS"), not a sentence opener."""
+    tokens = phrase.split()
+    return (
+        (2 <= len(tokens) <= 4 or (len(tokens) == 1 and phrase.isupper() and len(phrase) > 1))
+        and all(t[:1].isupper() or t in ("al-", "bin", "von", "van", "de", "der") for t in tokens)
+        and not _function_word(tokens[0])
+        and tokens[0].lower() not in _TITLES
+    )
+
+
 def _speaker_before(clause: str) -> str | None:
     """The speaker named just before a speech verb, or the pronoun standing for it."""
     clause = clause.split("”")[-1].split("“")[-1]
@@ -275,13 +310,15 @@ def _speaker_before(clause: str) -> str | None:
     if not parts:
         return None
     head, tail = parts[0].strip(), parts[-1].strip()
+    if len(parts) > 1 and _bare_name(head) and re.search(r"\b[a-z]", tail):
+        return _subject_name(head)  # "Satyendra Prasad, Fiji's ambassador to the United Nations, said"
     tail_names = _names_in(tail)
-    if tail_names and tail[:1].isupper():
-        return tail_names[-1]
+    if tail_names and (tail[:1].isupper() or re.match(r"the\s+[A-Z]", tail)):
+        return _subject_name(tail)  # "Kremlin spokesperson Dmitry Peskov", "the UN Secretary General António Guterres"
     if len(parts) > 1 and tail[:1].islower():  # "Trump, currently on a tour of the Middle East, expressed"
         head_names = _names_in(head)
-        if head_names and head.startswith(head_names[0].split()[0]):
-            return head_names[0]
+        if head_names and head[:1].isupper() and not _function_word(head.split()[0]):
+            return _subject_name(head)  # "Former NBC sportscaster Bob Costas, who has covered ..., says"
     return _role(tail) or (tail_names[-1] if tail_names else None)
 
 
@@ -338,7 +375,7 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
             return speaker
     if inside and all(mask):
         return None
-    according = re.search(r"\baccording to\s+((?:[A-Z][\w’'.\-]*\s*){1,4})", sentence)
+    according = re.search(r"\baccording to\s+(?:the\s+)?((?:[A-Z][\w’'.\-]*\s*){1,4})", sentence)
     if according:
         return _clean_name(according.group(1))
     according = re.search(
@@ -350,12 +387,30 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
     return None
 
 
+#: Words that make a name an organisation's or a work's, never what "he" or "she" stands for.
+_NOT_A_PERSON = frozenset(
+    "organization organisation institute programme program club party association agency department ministry "
+    "council committee commission company corporation inc ltd university college school times post news journal "
+    "fund bank foundation society union league service services group network office court board center centre "
+    "museum church games prize award awards cup championship festival act bill report list".split()
+)
+
+
+def _personal(sentence: str, name: str) -> bool:
+    """Whether ``name`` may be a person: not an acronym, an organisation or a title ("The Casual Vacancy")."""
+    tokens = name.replace("-", " ").split()
+    if any(t.lower().strip(".,’'") in _NOT_A_PERSON for t in tokens) or (name.isupper() and len(name) > 1):
+        return False
+    at = sentence.find(name)
+    return not (at >= 4 and sentence[max(0, at - 4) : at] == "The ")
+
+
 def _person(sentence: str, speaker: str | None) -> str | None:
     """Who a later "he"/"she" most likely means: the speaker, a full name, or the subject."""
     if speaker and speaker not in ("he", "she", "they"):
-        return speaker
+        return speaker if _personal(sentence, speaker) else None
     names = _names_in(sentence)
-    full = [n for n in names if len(n.split()) >= 2 and not _mask_at(sentence, n)]
+    full = [n for n in names if len(n.split()) >= 2 and not _mask_at(sentence, n) and _personal(sentence, n)]
     if full:
         return full[-1]
     return _subject(sentence)
@@ -368,7 +423,9 @@ def _mask_at(sentence: str, name: str) -> bool:
 
 def _subject(sentence: str) -> str | None:
     names = _names_in(sentence[:60])
-    return names[0] if names and sentence.lstrip(_OPEN).startswith(names[0].split()[0]) else None
+    if names and sentence.lstrip(_OPEN).startswith(names[0].split()[0]) and _personal(sentence, names[0]):
+        return names[0]
+    return None
 
 
 def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[bool]) -> list[str | None]:

@@ -152,6 +152,40 @@ class AliasTable:
         return self.canonical.get(name_key(name))
 
 
+_LINKS = frozenset({"of", "and", "for", "the", "on", "&"})
+
+
+def _initials(words: list[str]) -> str:
+    return "".join(w[0] for w in words if w.lower() not in _LINKS)
+
+
+def _spelled_out(acronym: str, text: str) -> str | None:
+    """The name an acronym stands for in ``text``: written before it in brackets ("Customs and
+    Border Protection (CBP)"), or else the one capitalised run whose initials begin with it
+    ("The New York Times" for NYT, "Centers for Disease Control" for CDC)."""
+    bracketed = re.search(rf"((?:[A-Z][\w’'\-]*\s+(?:(?:of|and|for|the|on|&)\s+)*)+)\(\s*{acronym}\s*\)", text)
+    if bracketed:
+        words = bracketed.group(1).split()
+        while words and not _initials(words).endswith(acronym):
+            words.pop()
+        while words and _initials(words) != acronym:
+            words.pop(0)  # "Official figures released by Customs ...": keep the acronym's own words
+        return " ".join(words) or None
+    found = set()
+    for run in re.findall(r"[A-Z][\w’'\-]*(?:\s+(?:(?:of|and|for|the|on|&)\s+)*[A-Z][\w’'\-]*)+", text):
+        words = run.split()
+        for first in range(len(words)):
+            for last in range(first + 1, len(words) + 1):
+                if (
+                    _initials(words[first:last]) == acronym
+                    and words[first].lower() not in _LINKS - {"the"}
+                    and words[last - 1].lower() not in _LINKS
+                ):
+                    found.add(" ".join(words[first + (words[first] == "The") : last]))
+    found = {f for f in found if not any(f != g and f in g for g in found)}  # the longest spelling
+    return found.pop() if len(found) == 1 else None
+
+
 def resolve_article(speakers: Iterable[str], text: str, aliases: AliasTable) -> dict[str, str]:
     """For the speakers one article quotes, the name each stands for.
 
@@ -178,6 +212,8 @@ def resolve_article(speakers: Iterable[str], text: str, aliases: AliasTable) -> 
                 }
                 if len(given) == 1:
                     chosen = f"{given.pop()} {name}"
+        if chosen == name and re.fullmatch(r"[A-Z]{2,6}", name):
+            chosen = _spelled_out(name, text) or name  # "CDEMA": the Caribbean Disaster Emergency Management Agency
         role = _ROLE_WORD.search(name.lower())
         if role and chosen == name:
             after = re.search(

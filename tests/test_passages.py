@@ -204,3 +204,37 @@ def test_a_word_capitalised_only_where_a_sentence_starts_is_not_a_name():
     assert attribute_sentences(["Landslides displaced 22,000 people, the news site adds."], [True]) != ["Landslides"]
     # a name right before its speech verb stays a name even where only sentences start with it
     assert attribute_sentences(["Dymov warned:", "“It is late.”"], [True, True]) == ["Dymov", "Dymov"]
+
+
+def test_the_subject_named_is_the_speaker_not_a_place_a_description_or_an_aside():
+    said = sentence_speaker
+    assert said("Daniel Goldin of Boswell Book Company in Milwaukee says the copies were late.") == "Daniel Goldin"
+    assert said("Former NBC sportscaster Bob Costas, who has covered 12 Olympic Games, says it is wrong.") == "Bob Costas"
+    assert said("Satyendra Prasad, Fiji’s ambassador to the United Nations, said the cyclone was severe.") == (
+        "Satyendra Prasad"
+    )
+    assert said("Kremlin spokesperson Dmitry Peskov said talks would go on.") == "Dmitry Peskov"
+    assert said("Nevertheless, Russian officials told The Moscow Times that Putin would not come.") == (
+        "Russian officials"
+    )
+    assert said("The heaviest snow in 50 years brought the city to a standstill, Euronews reported.") == "Euronews"
+    assert said("At least 120 soldiers deployed, according to the CDEMA report.") == "CDEMA"
+
+
+def test_he_or_she_never_stands_for_an_organisation_or_a_title():
+    sentences = [
+        "In Denver, Cathy Langer of Tattered Cover says the delay hurt sales.",
+        "Many fans wanted The Casual Vacancy on their shelves, and the World Health Organization agreed.",
+        "“It is a question of timing,” she says.",
+    ]
+    assert attribute_sentences(sentences, [True, True, True])[2] == "Cathy Langer"
+
+
+def test_an_acronym_speaker_is_named_as_the_article_spells_it():
+    from qa.speakers import AliasTable, resolve_article
+
+    text = "Official figures released by Customs and Border Protection (CBP) show a rise. CBP said more would come."
+    assert resolve_article({"CBP"}, text, AliasTable()) == {"CBP": "Customs and Border Protection"}
+    text = "The Centers for Disease Control and Prevention met. The CDC said the vaccine works."
+    assert resolve_article({"CDC"}, text, AliasTable())["CDC"] == "Centers for Disease Control"
+    assert resolve_article({"NATO"}, "NATO said so.", AliasTable()) == {"NATO": "NATO"}  # nothing spelled out
