@@ -72,8 +72,7 @@ bench: install
 bench-rerank: mpnet
 	$(BIN)/python bench/bench_archive.py --rerank all-mpnet-base-v2
 
-# The Milvus store and ingest on Ray (the optional extras), on the archive: about 40 minutes on 2 cores,
-# most of it Milvus Lite's BM25, which scans every row in Python.
+# The Milvus store and ingest on Ray (the optional extras), on the archive: about 6 minutes on 2 cores.
 bench-backends: install
 	$(BIN)/python bench/bench_milvus.py
 	$(BIN)/python bench/bench_ray.py

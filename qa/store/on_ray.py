@@ -180,7 +180,7 @@ def read_and_encode(
                 "pooled": pooled,
             },
             batch_size=ARTICLES_PER_BATCH,
-            concurrency=count,
+            compute=ray.data.ActorPoolStrategy(size=count),
             num_cpus=1,
             max_restarts=MAX_RESTARTS,
             max_task_retries=MAX_RESTARTS,
