@@ -8,10 +8,14 @@ Laid out as the pipeline runs:
 * :mod:`~qa.store.store`: the opened index as retrieval reads it (:class:`IndexStore`);
 * :mod:`~qa.store.postings`: BM25 postings, segmented and merged;
 * :mod:`~qa.store.database`: the SQLite schema and connections;
-* :mod:`~qa.store.records`: the rows handed out (stored articles, a question's candidates).
+* :mod:`~qa.store.records`: the rows handed out (stored articles, a question's candidates);
+* :mod:`~qa.store.milvus`: the Milvus store, where the candidate searches run in a Milvus
+  collection and the index folder stays the catalogue (``store="milvus://..."``);
+* :mod:`~qa.store.on_ray`: ingest read, cut and encoded on Ray Data (``ray=...``).
 
 :class:`Store` names the few operations retrieval and the assistant need from an index, so
-that another backend (a distributed vector database) can stand behind the same code.
+that another backend (a distributed vector database) can stand behind the same code;
+:class:`~qa.store.milvus.MilvusStore` is one.
 """
 
 from __future__ import annotations
