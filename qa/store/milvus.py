@@ -173,6 +173,8 @@ class _Collection:
         self.target, self.dimension, self.m = target, dimension, pymilvus
         self.name, self.state_name = target.collection, f"{target.collection}_state"
         self._client = None
+        self._kind: str | None = None  # the vector index's kind, once known
+        self.written: dict | None = None  # the state row this process last wrote
         #: Whether BM25 runs in Milvus (False: the server has no BM25 function, and the index's own
         #: postings answer the BM25 search).
         self.bm25 = True
@@ -243,6 +245,7 @@ class _Collection:
         """Make both collections afresh (dropping what was there). Where the server has no BM25
         function (Milvus before 2.5), the collection is made without it and :attr:`bm25` is False."""
         m = self.m
+        self._kind = None
         with self.calls():
             for name in (self.name, self.state_name):
                 if self.call("has_collection", name):
@@ -319,9 +322,12 @@ class _Collection:
             params.add_index("vector", index_type="FLAT", metric_type="IP")
 
     def kind(self) -> str:
-        with self.calls():
-            info = self.call("describe_index", self.name, "vector")
-        return "hnsw" if str(info.get("index_type", "")).upper() == "HNSW" else "flat"
+        """The vector index's kind, flat or hnsw (asked of the server once, then remembered)."""
+        if self._kind is None:
+            with self.calls():
+                info = self.call("describe_index", self.name, "vector")
+            self._kind = "hnsw" if str(info.get("index_type", "")).upper() == "HNSW" else "flat"
+        return self._kind
 
     def reindex(self, kind: str) -> None:
         """Build the vector index again as ``kind`` (flat or hnsw)."""
@@ -330,6 +336,7 @@ class _Collection:
             self.call("drop_index", self.name, "vector")
             params = self.client.prepare_index_params()
             self._vector_index(params, kind)
+            self._kind = None
             self.call("create_index", self.name, params)
             self.call("load_collection", self.name)
 
@@ -343,6 +350,7 @@ class _Collection:
     def set_state(self, **values) -> None:
         with self.calls():
             self.call("upsert", self.state_name, [{"key": _STATE_KEY, "value": json.dumps(values), "v": [0.0, 0.0]}])
+        self.written = values
 
     # ------------------------------------------------------------------ rows
 
@@ -561,7 +569,7 @@ class MilvusStore(IndexStore):
         wanted = _plan(count)
         if kind != wanted and not (kind == "hnsw" and count >= FLAT_LIMIT // 2):
             self.milvus.reindex(wanted)
-        state = self.milvus.state() or {}
+        state = self.milvus.written or self.milvus.state() or {}  # this writer's own last word, if any
         generation = self.generation
         if state.get("generation") == generation and not state.get("pending"):
             with self.db.transaction() as conn:

@@ -1,6 +1,7 @@
 """Ingest on Ray: articles are read, cut and encoded by Ray Data workers; commits stay here.
 
-    work (article indices) -> map_batches(encoder actors: read, cut, encode) -> rows, in order
+    work (each article's reader, serialised) -> map_batches(encoder actors: read, cut, encode)
+        -> rows, in order
 
 Each actor loads the encoder once (by name for this package's encoders, so every machine of
 the cluster loads its own copy; any other encoder object is shipped as it is), then for each
@@ -109,20 +110,21 @@ def _encoder_spec(encoder: Encoder) -> tuple[str, object]:
 class _ReadAndEncode:
     """A Ray Data actor: reads, cuts and encodes batches of articles (see the module docstring)."""
 
-    def __init__(self, work, encoder_spec, chunking: Chunking, max_bytes: int, pooled: bool) -> None:
+    def __init__(self, encoder_spec, chunking: Chunking, max_bytes: int, pooled: bool) -> None:
         from embeddings import load_encoder
 
         kind, value = encoder_spec
         self.encoder = load_encoder(value) if kind == "name" else value
-        self.work, self.chunking, self.max_bytes, self.pooled = work, chunking, max_bytes, pooled
+        self.chunking, self.max_bytes, self.pooled = chunking, max_bytes, pooled
 
     def __call__(self, batch: dict) -> dict:
         import numpy as np
+        from ray import cloudpickle
 
         from .ingest import read_one
 
         rows = [int(i) for i in batch["at"]]
-        outcomes = [read_one(self.work[i], self.chunking, self.max_bytes) for i in rows]
+        outcomes = [read_one(cloudpickle.loads(w), self.chunking, self.max_bytes) for w in batch["work"]]
         texts, spans, owners = [], [], []
         for at, outcome in enumerate(outcomes):
             if outcome.prepared is not None:
@@ -169,11 +171,13 @@ def read_and_encode(
         context.execution_options.preserve_order = True
         count = actors or max(1, int(ray.cluster_resources().get("CPU", os.cpu_count() or 1)))
         blocks = max(1, min(math.ceil(len(work) / ARTICLES_PER_BATCH), 1000))
-        dataset = ray.data.from_items([{"at": i} for i in range(len(work))], override_num_blocks=blocks)
+        from ray import cloudpickle  # an article's reader is a closure over its source
+
+        items = [{"at": i, "work": cloudpickle.dumps(item)} for i, item in enumerate(work)]
+        dataset = ray.data.from_items(items, override_num_blocks=blocks)
         dataset = dataset.map_batches(
             _ReadAndEncode,
             fn_constructor_kwargs={
-                "work": list(work),
                 "encoder_spec": _encoder_spec(encoder),
                 "chunking": chunking,
                 "max_bytes": max_bytes,
