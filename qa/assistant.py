@@ -179,7 +179,7 @@ class Assistant:
         if isinstance(corpus, (str, os.PathLike)):
             corpus = CorpusFolder(corpus)
             scan_corpus(corpus.location)  # fail fast, before the model loads
-        Backend.parse(store).check()  # fail fast, before the model loads
+        Backend.parse(store)  # a malformed setting fails before the model loads; open_index checks the server
         if encoder is None:
             built_with = index_model(index) if model is None else None
             encoder = _load_encoder(built_with or model, index=index if built_with else None)

@@ -47,7 +47,9 @@ _AUXILIARY = re.compile(
     re.IGNORECASE,
 )
 _PRONOUN = re.compile(r"\b(he|she|they)\b(?:\s+\w+ly)?\s*$", re.IGNORECASE)
-_NAME_TOKEN = r"(?:[A-Z\u00C0-\u024F][\w\u00C0-\u024F’'.\-]*|al-|bin|von|van|de|der|of|the)"
+#: Lower-case words inside names ("Mohammed bin Salman", "Ursula von der Leyen").
+_PARTICLES = ("al-", "bin", "von", "van", "de", "der")
+_NAME_TOKEN = rf"(?:[A-Z\u00C0-\u024F][\w\u00C0-\u024F’'.\-]*|{'|'.join(_PARTICLES)}|of|the)"
 _NAME_SEQ = re.compile(rf"(?<![\w’'])[A-Z\u00C0-\u024F][\w\u00C0-\u024F’'.\-]*(?:\s+{_NAME_TOKEN})*")
 _OPEN = '“"«‘'
 _CLOSE = '”"»’'
@@ -227,7 +229,7 @@ _INDEFINITE = frozenset("one someone everyone anyone nobody everybody somebody m
 def _clean_name(candidate: str) -> str | None:
     """Strip titles and trailing punctuation from a capitalised run; None if nothing is left."""
     tokens = candidate.replace("’s", "").replace("'s", "").split()
-    while tokens and tokens[-1].lower() in {"of", "the", "and", "al-", "bin", "von", "van", "de", "der"}:
+    while tokens and (tokens[-1].lower() in {"of", "the", "and"} or tokens[-1].lower() in _PARTICLES):
         tokens.pop()
     while tokens and (tokens[0].lower() in _TITLES or tokens[0].lower() in _NOT_NAMES or _function_word(tokens[0])):
         tokens.pop(0)
@@ -293,7 +295,7 @@ def _bare_name(phrase: str) -> bool:
     tokens = phrase.split()
     return (
         (2 <= len(tokens) <= 4 or (len(tokens) == 1 and phrase.isupper() and len(phrase) > 1))
-        and all(t[:1].isupper() or t in ("al-", "bin", "von", "van", "de", "der") for t in tokens)
+        and all(t[:1].isupper() or t in _PARTICLES for t in tokens)
         and not _function_word(tokens[0])
         and tokens[0].lower() not in _TITLES
     )

@@ -554,25 +554,20 @@ class _Outcome:
     reason: str | None = None
 
 
-def _prepare_one(item: _Work, store: IndexStore, chunking: Chunking, max_bytes: int, contents: dict) -> _Outcome:
-    """Read and prepare one article, or say why it is left out (``contents``: hashes of this run's articles)."""
+def read_one(
+    item: _Work, chunking: Chunking, max_bytes: int, *, store: IndexStore | None = None, contents: dict | None = None
+) -> _Outcome:
+    """Read and prepare one article, or say why it is left out. With ``store`` (and ``contents``,
+    the hashes of this run's articles) a duplicate is found before it is prepared; without them
+    (on a worker, with no index at hand) :func:`deduplicate` finds it later."""
     try:
         _check_size(item, max_bytes)
         document = item.load()
-        duplicate = _duplicate(item, content_hash(document), store, contents)
-        return duplicate or _Outcome(item, prepared=prepare(document, item, chunking))
-    except ArticleGoneError as exc:
-        return _Outcome(item, reason=str(exc))
-    except CorpusError as exc:
-        return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, str(exc)), reason=str(exc))
-
-
-def read_one(item: _Work, chunking: Chunking, max_bytes: int) -> _Outcome:
-    """Read and prepare one article with no index at hand (on a worker): duplicates are found later,
-    by :func:`deduplicate`."""
-    try:
-        _check_size(item, max_bytes)
-        return _Outcome(item, prepared=prepare(item.load(), item, chunking))
+        if store is not None:
+            duplicate = _duplicate(item, content_hash(document), store, contents)
+            if duplicate is not None:
+                return duplicate
+        return _Outcome(item, prepared=prepare(document, item, chunking))
     except ArticleGoneError as exc:
         return _Outcome(item, reason=str(exc))
     except CorpusError as exc:
@@ -649,7 +644,7 @@ def ingest(
 
     contents: dict[str, str] = {}  # content hash -> article, for this run
     if ray is None:
-        outcomes = ((_prepare_one(item, writer.store, chunking, max_bytes, contents), None) for item in work)
+        outcomes = ((read_one(item, chunking, max_bytes, store=writer.store, contents=contents), None) for item in work)
     else:
         from .on_ray import read_and_encode
 

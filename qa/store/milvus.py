@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings import FLAT_LIMIT
+from embeddings import FLAT_LIMIT, plan
 from embeddings.index import HNSW_BUILD_DEPTH, HNSW_LINKS, HNSW_SEARCH_DEPTH
 
 from ..errors import StoreMismatchError, StoreSpecError, StoreUnavailableError, warn
@@ -56,7 +56,8 @@ from .store import IndexStore
 __all__ = ["Backend", "MilvusStore", "MilvusTarget", "Selection", "check_behind"]
 
 _I32 = np.dtype("<i4")
-#: Rows a write call carries (each about 1.5 KB of vector and 1 KB of terms for MiniLM).
+#: Rows read from the catalogue and sent in one write call (each about 1.5 KB of vector and 1 KB
+#: of terms for MiniLM).
 WRITE_ROWS = 1000
 #: Seconds to wait for a server before saying it is unreachable.
 CONNECT_TIMEOUT = 10.0
@@ -356,8 +357,7 @@ class _Collection:
 
     def upsert(self, rows: list[dict]) -> None:
         with self.calls():
-            for at in range(0, len(rows), WRITE_ROWS):
-                self.call("upsert", self.name, rows[at : at + WRITE_ROWS])
+            self.call("upsert", self.name, rows)
 
     def delete_ranges(self, ranges: Iterable[tuple[int, int]]) -> None:
         """Delete the rows of the id ranges (first, count)."""
@@ -510,28 +510,20 @@ class MilvusStore(IndexStore):
         pending = state.get("pending")
         if pending:
             self.milvus.delete_from(next_passage)
-            live = self._live_in(pending.get("removed", []))
-            for at in range(0, len(live), WRITE_ROWS):
-                self.milvus.upsert(self._rows(self.db.connection, live[at : at + WRITE_ROWS]))
+            self._write(self.db.connection, self._live_in(pending.get("removed", [])))
         if state["generation"] < generation:
             rows = self.db.execute(
                 "SELECT gen, op, first, count FROM vector_log WHERE gen > ? ORDER BY gen, rowid", (state["generation"],)
             ).fetchall()
             self.milvus.delete_ranges((f, c) for _, op, f, c in rows if op < 0)
-            written = np.concatenate(  # added (op 1) or re-labelled (op 0)
-                [np.arange(f, f + c, dtype=np.int64) for _, op, f, c in rows if op >= 0] or [np.zeros(0, np.int64)]
-            )
-            live = np.intersect1d(written, self.live_ids())
-            for at in range(0, len(live), WRITE_ROWS):
-                self.milvus.upsert(self._rows(self.db.connection, live[at : at + WRITE_ROWS]))
+            self._write(self.db.connection, self._live_in([(f, c) for _, op, f, c in rows if op >= 0]))  # op 1, 0
         self._set_state(generation)
 
     def _rewrite(self, generation: int) -> None:
         ids = self.live_ids()
-        self.milvus.create(_plan(len(ids)))
-        self.milvus.set_state(catalogue=self.uuid, generation=-1, pending={"removed": []}, folder=str(self.folder))
-        for at in range(0, len(ids), WRITE_ROWS):
-            self.milvus.upsert(self._rows(self.db.connection, ids[at : at + WRITE_ROWS]))
+        self.milvus.create(plan(len(ids)))
+        self._set_state(-1, pending={"removed": []})
+        self._write(self.db.connection, ids)
         self._fresh = False
         self._set_state(generation)
 
@@ -539,10 +531,13 @@ class MilvusStore(IndexStore):
         self.milvus.set_state(catalogue=self.uuid, generation=generation, pending=pending, folder=str(self.folder))
 
     def _live_in(self, ranges: Sequence[Sequence[int]]) -> np.ndarray:
-        if not ranges:
-            return np.zeros(0, np.int64)
-        wanted = np.concatenate([np.arange(f, f + c, dtype=np.int64) for f, c in ranges])
-        return np.intersect1d(wanted, self.live_ids())
+        """The ids of ``ranges`` (first, count) that the catalogue still holds."""
+        return np.intersect1d(_ids(ranges), self.live_ids()) if ranges else np.zeros(0, np.int64)
+
+    def _write(self, conn: sqlite3.Connection, ids: np.ndarray) -> None:
+        """Upsert the rows of passages ``ids``, :data:`WRITE_ROWS` read and sent at a time."""
+        for at in range(0, len(ids), WRITE_ROWS):
+            self.milvus.upsert(self._rows(conn, ids[at : at + WRITE_ROWS]))
 
     def publish(self, conn: sqlite3.Connection, generation: int) -> None:
         """Write this commit's changes to Milvus, inside the catalogue's transaction on ``conn``.
@@ -556,17 +551,14 @@ class MilvusStore(IndexStore):
         removed = [(f, c) for op, f, c in entries if op < 0]
         self._set_state(generation - 1, pending={"generation": generation, "removed": removed})
         self.milvus.delete_ranges(removed)
-        written = [np.arange(f, f + c, dtype=np.int64) for op, f, c in entries if op >= 0]  # added, re-labelled
-        ids = np.concatenate(written) if written else []
-        for at in range(0, len(ids), WRITE_ROWS):
-            self.milvus.upsert(self._rows(conn, ids[at : at + WRITE_ROWS]))
+        self._write(conn, _ids([(f, c) for op, f, c in entries if op >= 0]))  # added, re-labelled
         self._set_state(generation)
 
     def maintain(self, *, force: bool = False, first: bool = False) -> None:
         """Suit the collection's vector index to its size; drop ``vector_log`` rows it reflects."""
         count = self.passage_count
         kind = self.milvus.kind()
-        wanted = _plan(count)
+        wanted = plan(count)
         if kind != wanted and not (kind == "hnsw" and count >= FLAT_LIMIT // 2):
             self.milvus.reindex(wanted)
         state = self.milvus.written or self.milvus.state() or {}  # this writer's own last word, if any
@@ -604,16 +596,12 @@ class MilvusStore(IndexStore):
 
     # ------------------------------------------------------------------ search
 
-    def allowed(
-        self,
-        *,
-        outlets: frozenset[str] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        doc_ids: frozenset[str] | None = None,
-    ) -> Selection:
-        """As :meth:`IndexStore.allowed`, with the same filter as a Milvus expression for the searches."""
-        ids = super().allowed(outlets=outlets, date_from=date_from, date_to=date_to, doc_ids=doc_ids)
+    def allowed(self, **filters) -> Selection:
+        """As :meth:`IndexStore.allowed` (same keyword filters), with the same filter as a Milvus
+        expression for the searches."""
+        ids = super().allowed(**filters)
+        outlets, doc_ids = filters.get("outlets"), filters.get("doc_ids")
+        date_from, date_to = filters.get("date_from"), filters.get("date_to")
         where = []
         if outlets is not None:
             where.append(f"outlet in {_literal(sorted(outlets))}")
@@ -648,15 +636,15 @@ class MilvusStore(IndexStore):
         return np.array(ids, dtype=np.int64), np.abs(np.array(scores, dtype=np.float32))  # Lite reports them negated
 
 
-def _plan(count: int) -> str:
-    return "flat" if count <= FLAT_LIMIT else "hnsw"
+def _ids(ranges: Sequence[Sequence[int]]) -> np.ndarray:
+    """The ids of id ranges (first, count)."""
+    return np.concatenate([np.arange(f, f + c, dtype=np.int64) for f, c in ranges] or [np.zeros(0, np.int64)])
 
 
 @dataclass(frozen=True)
 class Backend:
     """How to open an index folder for one ``store`` setting."""
 
-    spec: str = "faiss"
     target: MilvusTarget | None = None
 
     @classmethod
@@ -668,7 +656,7 @@ class Backend:
         """
         if spec is None or spec.strip().lower() in ("", "faiss"):
             return cls()
-        return cls(spec.strip(), MilvusTarget.parse(spec))
+        return cls(MilvusTarget.parse(spec))
 
     def check(self) -> None:
         """Fail now if the backend is not installed or cannot be reached.
