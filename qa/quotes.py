@@ -25,7 +25,10 @@ __all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker"]
 #: Bump when the rules change: indexes made with other rules are rebuilt.
 #: 7: a subject's name, not a place after it; appositions and relative clauses skipped; "reported";
 #: "according to the X"; organisations and titles never stand for "he"/"she".
-ATTRIBUTION_VERSION = 7
+#: 8: common-noun speakers ("grocers said", "the committee said") and descriptions resolved to the
+#: name they stand for ("the Labour leader", "the paper"); "said X in The Guardian"; the speaker
+#: after an inverted verb first; a source's quoted words go on through its paragraph.
+ATTRIBUTION_VERSION = 8
 
 _VERB = (
     r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"
@@ -41,6 +44,30 @@ _VERB = (
     r"|reported|reports|considers|considered|regards|regarded|sees|views|viewed|made\s+(?:\w+\s+)?(?:statements?|remarks?|comments?))"
 )
 _VERB_RE = re.compile(rf"\b{_VERB}\b")
+#: Verb forms that are also plural nouns, and what marks them as nouns: "Trump's false claims".
+_NOUN_FORM = re.compile(r"claims|reports|calls|comments|remarks|notes|views|statements|tweets|posts|warns")
+_NOUN_BEFORE = re.compile(
+    r"(?:[’']s|\b(?:the|a|an|his|her|their|its|our|my|your|these|those|such|any|no|false|new|recent|earlier|"
+    r"repeated|unfounded|baseless|similar|further|several|many))\s+(?:(?:false|new|recent|earlier|repeated|"
+    r"unfounded|baseless|similar|further)\s+)?$",
+    re.IGNORECASE,
+)
+#: Verbs that come before their speaker after a quotation ("..., said Tom Coleman"); "told
+#: Bloomberg" names the listener, so "told" is not one.
+_INVERTS = re.compile(
+    r"said|says|added|adds|wrote|writes|noted|notes|reported|reports|explained|explains|stated|states|argued"
+    r"|argues|insisted|insists|declared|declares|concluded|concludes|recalled|recalls|replied|replies|continued"
+    r"|continues|observed|observes|estimated|estimates|admitted|admits|announced|announces|claimed|claims"
+    r"|remarked|remarks|commented|comments|suggested|suggests|predicted|predicts|asked|asks"
+)
+_PARTICIPLE = re.compile(r"\s+(?:in|by|to|from|at|as|across|among)\b")
+#: Verbs whose subject is a speaker whatever it is: "grocers said", "the report adds".
+_CORE_VERB = re.compile(
+    r"said|says|say|stated|states|told|tells|noted|notes|added|adds|warned|warns|claimed|claims|announced"
+    r"|announces|argued|argues|insisted|insists|confirmed|confirms|explained|explains|wrote|writes|reported"
+    r"|reports|denied|denies|acknowledged|acknowledges|admitted|admits|predicted|predicts|replied|replies"
+    r"|responded|responds|complained|complains|cautioned|cautions|urged|urges|stressed|stresses"
+)
 _AUXILIARY = re.compile(
     r"(?:\s+(?:has|have|had|did|does|will|would|not|never|also|now|then|later|once|repeatedly|publicly|recently|"
     r"reportedly|again|already|further|initially|previously|earlier|today|yesterday|firmly|clearly))+\s*$",
@@ -52,6 +79,8 @@ _PARTICLES = ("al-", "bin", "von", "van", "de", "der")
 _NAME_TOKEN = rf"(?:[A-Z\u00C0-\u024F][\w\u00C0-\u024F’'.\-]*|{'|'.join(_PARTICLES)}|of|the)"
 _NAME_SEQ = re.compile(rf"(?<![\w’'])[A-Z\u00C0-\u024F][\w\u00C0-\u024F’'.\-]*(?:\s+{_NAME_TOKEN})*")
 _OPEN = '“"«‘'
+#: Quoted words inside a sentence (three words or more, so not a title or a scare-quoted term).
+_QUOTED_WORDS = re.compile(r"[“\"«][^”\"»]*\w+\s+\w+\s+\w+[^”\"»]*[”\"»]")
 _CLOSE = '”"»’'
 
 #: Titles and descriptors stripped from the left of a speaker's name.
@@ -301,9 +330,10 @@ def _bare_name(phrase: str) -> bool:
     )
 
 
-def _speaker_before(clause: str) -> str | None:
-    """The speaker named just before a speech verb, or the pronoun standing for it."""
-    clause = clause.split("”")[-1].split("“")[-1]
+def _speaker_before(clause: str, *, core: bool = True) -> str | None:
+    """The speaker named just before a speech verb, or the pronoun standing for it; ``core``:
+    the verb is one only speakers do ("said", not "calls"), so a common noun may be its speaker."""
+    clause = re.split(r"[”“\"]", clause)[-1]
     pronoun = _PRONOUN.search(clause)
     if pronoun:
         return pronoun.group(1).lower()
@@ -314,6 +344,13 @@ def _speaker_before(clause: str) -> str | None:
     head, tail = parts[0].strip(), parts[-1].strip()
     if len(parts) > 1 and _bare_name(head) and re.search(r"\b[a-z]", tail):
         return _subject_name(head)  # "Satyendra Prasad, Fiji's ambassador to the United Nations, said"
+    described = _description(tail) if tail.split()[-1][:1].islower() else None
+    if described and len(parts) > 1 and head[:1].isupper() and _names_in(head) and not _function_word(head.split()[0]):
+        return _subject_name(head)  # "Bill Franke, chair of Frontier's board, Frontier's majority shareholder, said"
+    if described and (core or described.split()[-1] in _PERSON_HEADS | _SOURCE_HEADS | _DOCUMENT_HEADS):
+        if described.startswith("the "):
+            return described  # "the Labour leader added", "the suit claims": resolved in its article
+        return _role(tail) or described  # "grocers said", "a Russian diplomat stated"
     tail_names = _names_in(tail)
     if tail_names and (tail[:1].isupper() or re.match(r"the\s+[A-Z]", tail)):
         return _subject_name(tail)  # "Kremlin spokesperson Dmitry Peskov", "the UN Secretary General António Guterres"
@@ -324,18 +361,103 @@ def _speaker_before(clause: str) -> str | None:
     return _role(tail) or (tail_names[-1] if tail_names else None)
 
 
+#: Words that end the phrase naming a speaker after its verb: "said David Hytner in The Guardian".
+_PHRASE_END = re.compile(r"\s(?:in|on|at|of|from|for|with|to|during|after|before|about|that|who|when|while|as)\b")
+
+
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|Dr|Mr|Mrs|Ms|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|St|Jr|Sr|Prof|Rev|Hon|No)$")
+
+
+def _to_full_stop(text: str) -> str:
+    """``text`` up to its first full stop that is not an abbreviation's ("Dr. David Hill")."""
+    for match in re.finditer(r"\.(?=\s|$)", text):
+        if not _ABBREVIATION.search(text[: match.start()]):
+            return text[: match.start()]
+    return text
+
+
+#: Heads of descriptions that stand for a person named earlier ("the Labour leader added").
+_PERSON_HEADS = frozenset(
+    "leader president premier chancellor chairman chairwoman chair founder actor actress singer star player coach "
+    "manager boss captain author writer novelist critic musician rapper comedian host presenter expatriate lawmaker "
+    "senator congressman congresswoman governor mayor judge qc lawyer attorney general executive ceo billionaire "
+    "businessman businesswoman entrepreneur candidate nominee incumbent monarch king queen prince princess pope "
+    "pm minister secretary ambassador envoy director commissioner chief officer veteran former".split()
+)
+#: Heads of descriptions that stand for an outlet or body named earlier ("the paper adds").
+_SOURCE_HEADS = frozenset(
+    "paper newspaper site outlet magazine broadcaster network daily tabloid publication journal channel "
+    "station agency".split()
+)
+#: Written sources that speak for their authors: "a study from X found", "according to data from X".
+_DOCUMENT_HEADS = frozenset(
+    "study report survey poll analysis data figures statistics research review investigation lawsuit suit "
+    "complaint filing statement letter memo document documents records order ruling website release "
+    "assessment estimate estimates forecast audit census paper".split()
+)
+#: Modifiers that leave a description as general as its noun ("the news site", "the former president").
+_GENERIC = frozenset("news online daily weekly sunday same former current local national".split())
+_DETERMINER = r"(?:the|a|an|some|many|most|several|other|few|two|three|four|five|both|all|[\w\-]+[’']s)"
+_DESCRIPTION = re.compile(rf"^(?:{_DETERMINER}\s+)?((?:[\w\-’'.]+\s+){{0,3}})([a-z][a-z\-]*[a-z])$", re.IGNORECASE)
+_CLAUSE_WORDS = frozenset(
+    "that which who whom whose when where while if because as than since although though despite unless until "
+    "after before and or but nor so yet is are was were be been has have had will would could should can may "
+    "might must do does did not".split()
+)
+_NOT_HEADS = frozenset("who which that also who whom whose what where when there here it this these those".split())
+
+
+def _description(phrase: str, *, after: bool = False) -> str | None:
+    """A speaker given by a common noun phrase: "grocers", "the committee", "a Conservative
+    spokesperson", "the paper". ``after``: the phrase follows its verb ("said the paper"), where
+    only a phrase with a determiner is a speaker."""
+    phrase = phrase.strip(" ,")
+    match = _DESCRIPTION.match(phrase)
+    if not match or len(phrase.split()) > 5:
+        return None
+    head = match.group(2)
+    if any(w.lower() in _CLAUSE_WORDS for w in phrase.split()):
+        return None  # "a decision that the company", "despite": not a noun phrase
+    if not head.islower() or head in STOPWORDS or head in _NOT_HEADS or head.endswith("ly"):
+        return None
+    if after and not re.match(rf"{_DETERMINER}\s", phrase, re.IGNORECASE):
+        return None
+    first = phrase.split()[0]
+    if _function_word(first) and not re.fullmatch(_DETERMINER, first, re.IGNORECASE):
+        return None  # "It", "This", "who runs the store": not a description
+    return phrase[0].lower() + phrase[1:] if first in ("The", "A", "An", "Some", "Many") else phrase
+
+
 def _speaker_after(rest: str) -> str | None:
     """The speaker named right after a speech verb: "said Peskov", "told The Guardian" (none). A
-    description before the name is skipped: "said Paix Bouche native Emerline Anselm" names
-    Emerline Anselm, the last capitalised run of the phrase (up to its comma or full stop)."""
-    match = re.match(r"\s+((?:[A-Z][\w’'.\-]*\s*){1,4})", rest)
-    if not match:
+    description before the name is skipped: "said Paix Bouche native Emerline Anselm" and "said
+    shopper Kathy Hinkle" name the last capitalised run of the phrase (up to its comma, full stop
+    or a preposition: "said David Hytner in The Guardian"). "said the BBC" names the BBC, and
+    "said the paper" gives the description, for :func:`attribute_sentences` to resolve."""
+    phrase = re.match(r"\s+([^,;:!?“”\"()]{0,80})", rest)
+    if not phrase:
         return None
-    phrase = re.match(r"\s+([^,;:.!?“”\"]{0,80})", rest)
-    runs = re.findall(r"(?:[A-Z][\w’'\-]*\s+)*[A-Z][\w’'\-]*", phrase.group(1)) if phrase else []
-    if len(runs) > 1 and len(runs[-1].split()) >= 2:
-        return _clean_name(runs[-1])
-    return _clean_name(match.group(1))
+    words = _to_full_stop(phrase.group(1))
+    for cut in _PHRASE_END.finditer(words):
+        before = words[: cut.start()].split()
+        if cut.group(0).strip() == "of" and before and before[-1].lower() in _TITLES:
+            continue  # "Chief of Staff Don Stewart", "Secretary of State Antony Blinken"
+        if cut.start() > 0:
+            words = words[: cut.start()]
+            break
+    words = words.strip(" .")
+    runs = re.findall(r"(?:[A-Z][\w’'.\-]*\s+)*[A-Z][\w’'\-]*", words)
+    if not runs:
+        return _description(words, after=True)
+    if words[:1].isupper():
+        if len(runs) > 1 and len(runs[-1].split()) >= 2:
+            return _clean_name(runs[-1])
+        return _clean_name(runs[0])
+    if re.match(r"(?:the|a|an)\s", words) and words.endswith(runs[-1]):
+        return _clean_name(runs[-1])  # "said the BBC", "reports the Evening Standard"
+    if words.endswith(runs[-1]) and re.fullmatch(r"(?:[a-z][\w\-]*\s+){1,5}", words[: len(words) - len(runs[-1])]):
+        return _clean_name(runs[-1])  # "said shopper Kathy Hinkle", "said pediatrician Dr. David Hill"
+    return None
 
 
 def _quoted_mask(sentence: str, inside: bool = False) -> list[bool]:
@@ -369,10 +491,22 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
             0
         ):
             continue  # passive: "was mentioned"
-        speaker = _speaker_before(before)
+        if _NOUN_FORM.fullmatch(match.group(0)) and _NOUN_BEFORE.search(before):
+            continue  # "Trump's false claims", "the reports": a noun
+        after = sentence[match.end() :]
         inverted = before.rstrip().endswith((",", "”", '"')) or not before.strip()
-        if speaker is None and inverted and re.match(r"\s+[A-Z]", sentence[match.end() :]):
-            speaker = _speaker_after(sentence[match.end() :])
+        if (
+            inverted
+            and _INVERTS.fullmatch(match.group(0))
+            and re.match(r"\s+(?:[A-Z]|the\s|an?\s)", after)
+            and not _PRONOUN.search(before)
+        ):
+            speaker = _speaker_after(after)  # "..., said Tom Coleman", "..., reports the Evening Standard"
+            if speaker:
+                return speaker
+        speaker = _speaker_before(before, core=bool(_CORE_VERB.fullmatch(match.group(0))))
+        if speaker and speaker[:1].islower() and speaker not in ("he", "she", "they") and _PARTICIPLE.match(after):
+            continue  # "The cases reported in Arizona are ...": a participle, not a speech verb
         if speaker:
             return speaker
     if inside and all(mask):
@@ -394,7 +528,7 @@ _NOT_A_PERSON = frozenset(
     "organization organisation institute programme program club party association agency department ministry "
     "council committee commission company corporation inc ltd university college school times post news journal "
     "fund bank foundation society union league service services group network office court board center centre "
-    "museum church games prize award awards cup championship festival act bill report list".split()
+    "museum church games prize award awards cup championship festival act bill report list day eve week".split()
 )
 
 
@@ -423,7 +557,14 @@ def _mask_at(sentence: str, name: str) -> bool:
     return at >= 0 and _quoted_mask(sentence)[at]
 
 
+#: A phrase before a sentence's subject: "Speaking after the match, Southgate ...".
+_OPENER = re.compile(r"(?:[A-Z][a-z]+ing|After|Before|When|While|As|In|At|On|Asked)\b[^,“”\"]{0,60},\s+")
+
+
 def _subject(sentence: str) -> str | None:
+    opener = _OPENER.match(sentence)
+    if opener:  # "Speaking after the match, Southgate was full of praise"
+        sentence = sentence[opener.end() :]
     names = _names_in(sentence[:60])
     if names and sentence.lstrip(_OPEN).startswith(names[0].split()[0]) and _personal(sentence, names[0]):
         return names[0]
@@ -445,6 +586,8 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
     opened: list[bool] = []  # the sentence leaves a quotation open
     within: list[bool] = []  # the sentence starts inside a quotation opened before it
     named: list[bool] = []  # the sentence names its own speaker
+    earlier: list[str] = []  # the sentences before this one
+    last_source: str | None = None  # the last organisation or outlet quoted
     for text, new_par in zip(sentences, paragraph_starts):
         stripped = text.strip()
         continuing = in_quote
@@ -456,14 +599,29 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         within.append(continuing)
         if speaker in ("he", "she", "they"):
             speaker = last_person
+        elif speaker and speaker[:1].islower():
+            earlier.append(stripped)
+            speaker = _antecedent(speaker, " ".join(earlier), last_person, last_source)
+            earlier.pop()
         if speaker is None and continuing and out:
             speaker = out[-1]  # the quotation goes on
         elif speaker is None and opens_quote:
             speaker = carrier if new_par else (out[-1] if out and out[-1] else carrier)
+        elif speaker is None and not new_par and out and out[-1] and _QUOTED_WORDS.search(stripped):
+            speaker = out[-1]  # more of the same source's words in its paragraph: "It was “a mismatch”."
         if speaker and ((not opens_quote and not continuing) or (continuing and named[-1])):
             carrier = speaker  # narration naming someone, or a quotation closed with "..., Peskov said"
         out.append(speaker)
-        last_person = _person(stripped, speaker) or last_person
+        earlier.append(stripped)
+        if (
+            speaker
+            and speaker[:1].isupper()
+            and (not _personal(stripped, speaker) or re.search(rf"\b[Tt]he\s+{re.escape(speaker)}", stripped))
+        ):
+            last_source = speaker  # an organisation, or an outlet written "the Evening Standard"
+        elif speaker and speaker.split()[-1] in _SOURCE_HEADS:
+            last_source = speaker  # "said the i news site": "the site" later is that site
+        last_person = _as_named(_person(stripped, speaker), stripped, named_inside) or last_person
         in_quote = _inside_quote_after(stripped, in_quote)
         opened.append(in_quote and not continuing)
     for i in range(len(out)):  # “... capitulation. That's it,” a diplomat stated.
@@ -477,6 +635,49 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
                 if not named[k]:
                     out[k] = out[end]
     return out
+
+
+_NAME = r"[A-Z][\w’'\-.]*(?:\s+(?:[A-Z][\w’'\-.]*|of|the|and|on|for)){0,5}"
+
+
+def _antecedent(description: str, text: str, last_person: str | None, last_source: str | None) -> str:
+    """Who a description stands for ("the Labour leader", "the paper", "the company's website",
+    "a statement from the airline"), from the article ``text`` up to its sentence: the name the
+    text gives with that noun ("Labour leader Keir Starmer", "Merritt Wallick, a former
+    expatriate"), else the last person or the last outlet quoted for a person's or an outlet's
+    noun; a description with neither stays as it is ("grocers", "the committee")."""
+    phrase = description
+    author = re.search(rf"\b(?:from|by|of)\s+((?:the\s+)?{_NAME}|the\s+[a-z]+)\s*$", phrase)
+    words = phrase.split()
+    head_at = next((i for i, w in enumerate(words) if w in ("from", "by", "of")), len(words))
+    head = words[head_at - 1].lower() if head_at else ""
+    if author and head in _DOCUMENT_HEADS:  # "a statement from the airline": the airline speaks
+        phrase = description = author.group(1)
+        if phrase[:1].isupper() or re.match(r"the\s+[A-Z]", phrase):
+            return _clean_name(phrase) or description
+    owner = re.match(r"^((?:the\s+)?[\w\-]+)[’']s\s+(\w+)$", phrase)
+    if owner and owner.group(2).lower() in _DOCUMENT_HEADS:  # "the company's website"
+        phrase = owner.group(1)
+        if phrase[:1].isupper():
+            return phrase
+    if not re.match(r"the\s", phrase):
+        return description  # indefinite: a new speaker ("a father in the camp", "grocers")
+    head = phrase.split()[-1].lower()
+    if head.endswith("s") and not head.endswith("ss"):
+        return description  # "the three comedians": several people, not the one named last
+    noun = re.escape(head)
+    named = [m for m in re.finditer(rf"\b(?i:{noun})\s+({_NAME})", text)]
+    named += [m for m in re.finditer(rf"({_NAME}),\s+(?:a|an|the)\s+(?:[\w\-’']+\s+){{0,3}}?(?i:{noun})\b", text)]
+    for match in sorted(named, key=lambda m: -m.start()):
+        name = _clean_name(_to_full_stop(match.group(1)))
+        if name and (head not in _PERSON_HEADS or _personal(text, name)):
+            return name
+    if head in _PERSON_HEADS and last_person:
+        return last_person
+    bare = all(w in _GENERIC for w in phrase.split()[1:-1])
+    if head in _SOURCE_HEADS and last_source and bare:
+        return last_source  # "the paper", "the news site"; not "the i news site", a site of its own
+    return description
 
 
 def _capitalised_inside(sentences: Sequence[str]) -> frozenset[str]:
