@@ -41,8 +41,14 @@ _VERB = (
     r"|accused|accuses|dismissed|dismisses|reiterated|reiterates|cautioned|cautions|tweeted|posted"
     r"|addressed|addresses|was\s+quoted|was\s+blunt|responded|responds|recalled|recalls|assured|assures"
     r"|complained|complains|signaled|signalled|signals|hinted|hints|called|calls|frames|framed|portrays|portrayed"
-    r"|reported|reports|considers|considered|regards|regarded|sees|views|viewed|made\s+(?:\w+\s+)?(?:statements?|remarks?|comments?))"
+    r"|reported|reports|considers|considered|regards|regarded|sees|views|viewed|made\s+(?:\w+\s+)?(?:statements?|remarks?|comments?)"
+    r"|revealed|reveals|alleged|alleges|estimated|estimates|recommended|recommends|threatened|threatens|critici[sz]ed"
+    r"|critici[sz]es|exclaimed|lamented|laments|advised|advises|testified|testifies|conceded|concedes|contended"
+    r"|contends|quipped|joked|boasted|continued|continues|found|finds|show|shows|showed|maintained|maintains)"
 )
+#: Verbs that report speech only in some uses: "Campbell-Johnston continues," but not "the rain
+#: continued"; "the study found that" or "data show", but not "police found the body".
+_LOOSE_VERB = re.compile(r"continued|continues|found|finds|show|shows|showed|maintained|maintains")
 _VERB_RE = re.compile(rf"\b{_VERB}\b")
 #: Verb forms that are also plural nouns, and what marks them as nouns: "Trump's false claims".
 _NOUN_FORM = re.compile(r"claims|reports|calls|comments|remarks|notes|views|statements|tweets|posts|warns")
@@ -61,6 +67,8 @@ _INVERTS = re.compile(
     r"|remarked|remarks|commented|comments|suggested|suggests|predicted|predicts|asked|asks"
 )
 _PARTICIPLE = re.compile(r"\s+(?:in|by|to|from|at|as|across|among)\b")
+#: A word right before a verb form that makes it an adjective or a noun ("over alleged parties").
+_MODIFIER_BEFORE = re.compile(r"\b(?:the|a|an|over|of|for|about|his|her|their|its|our|into|on|with|amid)\s+$", re.I)
 #: Verbs whose subject is a speaker whatever it is: "grocers said", "the report adds".
 _CORE_VERB = re.compile(
     r"said|says|say|stated|states|told|tells|noted|notes|added|adds|warned|warns|claimed|claims|announced"
@@ -255,6 +263,13 @@ def _function_word(token: str) -> bool:
 _INDEFINITE = frozenset("one someone everyone anyone nobody everybody somebody many several".split())
 
 
+#: Titles that end a description inside a capitalised run, before the person's name.
+_STRONG_TITLES = frozenset(
+    "president minister secretary director chief spokesperson spokesman spokeswoman commissioner chancellor "
+    "governor senator ambassador dr. mr. mrs. ms. gen. general mayor chairman chairwoman ceo judge leader".split()
+)
+
+
 def _clean_name(candidate: str) -> str | None:
     """Strip titles and trailing punctuation from a capitalised run; None if nothing is left."""
     tokens = candidate.replace("’s", "").replace("'s", "").split()
@@ -262,6 +277,10 @@ def _clean_name(candidate: str) -> str | None:
         tokens.pop()
     while tokens and (tokens[0].lower() in _TITLES or tokens[0].lower() in _NOT_NAMES or _function_word(tokens[0])):
         tokens.pop(0)
+    for i in range(len(tokens) - 3, 0, -1):  # "CDC Director Dr. Rochelle Walensky", "Court Judge Michael Stern"
+        if tokens[i].lower() in _STRONG_TITLES and all(t[:1].isupper() for t in tokens[i + 1 :]):
+            tokens = tokens[i + 1 :]
+            break
     name = " ".join(tokens).strip(" ,.;:")
     if not name or not name[0].isupper():
         return None
@@ -312,8 +331,9 @@ def _subject_name(phrase: str) -> str | None:
     chosen = runs[0]
     for run in runs[1:]:
         gap = phrase[chosen[1] : run[0]]
-        if _PREPOSITION.search(gap) or re.search(r"[,;:()]", gap):
-            break
+        title_of = gap.strip() in ("of", "for") and chosen[2].split()[-1].lower() in _STRONG_TITLES | _PERSON_HEADS
+        if (_PREPOSITION.search(gap) and not title_of) or re.search(r"[,;:()]", gap):
+            break  # not "Parliamentary Commissioner for Standards Kathryn Stone"
         chosen = run
     person, of, _ = chosen[2].partition(" of ")
     return person if of and len(person.split()) >= 2 else chosen[2]  # "Daniel Goldin of Boswell Book Company"
@@ -337,6 +357,9 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     pronoun = _PRONOUN.search(clause)
     if pronoun:
         return pronoun.group(1).lower()
+    relative = re.search(rf"({_NAME}),\s+(?:which|who)\s+(?:\w+ly\s+)?$", clause)
+    if relative:  # "an investigation by the Los Angeles Times, which revealed"
+        return _clean_name(relative.group(1))
     window = _AUXILIARY.sub("", re.split(r"[;:—–]", clause)[-1])
     parts = [p for p in window.split(",") if p.strip()]
     if not parts:
@@ -345,7 +368,8 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     if len(parts) > 1 and _bare_name(head) and re.search(r"\b[a-z]", tail):
         return _subject_name(head)  # "Satyendra Prasad, Fiji's ambassador to the United Nations, said"
     described = _description(tail) if tail.split()[-1][:1].islower() else None
-    if described and len(parts) > 1 and head[:1].isupper() and _names_in(head) and not _function_word(head.split()[0]):
+    head_names = _names_in(head)
+    if described and len(parts) > 1 and head_names and head.startswith(head_names[0].split()[0]):
         return _subject_name(head)  # "Bill Franke, chair of Frontier's board, Frontier's majority shareholder, said"
     if described and (core or described.split()[-1] in _PERSON_HEADS | _SOURCE_HEADS | _DOCUMENT_HEADS):
         if described.startswith("the "):
@@ -362,7 +386,9 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
 
 
 #: Words that end the phrase naming a speaker after its verb: "said David Hytner in The Guardian".
-_PHRASE_END = re.compile(r"\s(?:in|on|at|of|from|for|with|to|during|after|before|about|that|who|when|while|as)\b")
+_PHRASE_END = re.compile(
+    r"\s(?:in|on|at|of|from|for|with|within|to|during|after|before|about|that|who|when|while|as|cited|obtained)\b"
+)
 
 
 _ABBREVIATION = re.compile(r"(?:\b[A-Z]|Dr|Mr|Mrs|Ms|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|St|Jr|Sr|Prof|Rev|Hon|No)$")
@@ -393,7 +419,7 @@ _SOURCE_HEADS = frozenset(
 _DOCUMENT_HEADS = frozenset(
     "study report survey poll analysis data figures statistics research review investigation lawsuit suit "
     "complaint filing statement letter memo document documents records order ruling website release "
-    "assessment estimate estimates forecast audit census paper".split()
+    "assessment estimate estimates forecast audit census".split()
 )
 #: Modifiers that leave a description as general as its noun ("the news site", "the former president").
 _GENERIC = frozenset("news online daily weekly sunday same former current local national".split())
@@ -493,6 +519,8 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
             continue  # passive: "was mentioned"
         if _NOUN_FORM.fullmatch(match.group(0)) and _NOUN_BEFORE.search(before):
             continue  # "Trump's false claims", "the reports": a noun
+        if _MODIFIER_BEFORE.search(before) or re.match(r"\s+by\b", sentence[match.end() :]):
+            continue  # "over alleged garden parties", "the suspension recommended by the committee"
         after = sentence[match.end() :]
         inverted = before.rstrip().endswith((",", "”", '"')) or not before.strip()
         if (
@@ -505,22 +533,56 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
             if speaker:
                 return speaker
         speaker = _speaker_before(before, core=bool(_CORE_VERB.fullmatch(match.group(0))))
+        owner = re.match(rf"^({_NAME})[’']s\s+(?:\w+\s+)?(\w+)$", speaker or "")
+        if owner and owner.group(2).lower() in _DOCUMENT_HEADS:
+            speaker = _clean_name(owner.group(1)) or speaker  # "Gatto’s statement continued"
+        if speaker and _LOOSE_VERB.fullmatch(match.group(0)) and not _speech_use(match.group(0), speaker, after):
+            continue
         if speaker and speaker[:1].islower() and speaker not in ("he", "she", "they") and _PARTICIPLE.match(after):
             continue  # "The cases reported in Arizona are ...": a participle, not a speech verb
         if speaker:
             return speaker
     if inside and all(mask):
         return None
-    according = re.search(r"\baccording to\s+(?:the\s+)?((?:[A-Z][\w’'.\-]*\s*){1,4})", sentence)
-    if according:
-        return _clean_name(according.group(1))
-    according = re.search(
-        rf"\baccording to\s+(?:a|an|the)\s+((?:[\w’'.\-]+\s+){{0,3}}?{_ROLE_NOUN})\b",
-        sentence,
-    )
-    if according:
-        return according.group(1)
+    for according in re.finditer(r"\b[Aa]ccording to\s+", sentence):
+        if not mask[according.start()]:
+            return _according(sentence[according.end() :])
     return None
+
+
+def _speech_use(verb: str, speaker: str, after: str) -> bool:
+    """Whether a verb of :data:`_LOOSE_VERB` reports what ``speaker`` said, from what follows it."""
+    if verb.startswith("continue"):
+        return bool(re.match(r"\s*(?:[,.:;”\"]|$|\s+that\b)", after))
+    if re.match(r"\s+that\b", after):
+        return True
+    return verb.startswith("show") and speaker.split()[-1].lower() in _DOCUMENT_HEADS
+
+
+def _according(rest: str) -> str | None:
+    """The source of "according to ...": a name ("TASS", "the Arizona Department of Health
+    Services", "the CDEMA report"), the author of a document ("a study from Iowa State
+    University", "data published by the US Department of Health"), or a description ("an
+    official", "one company active in the market", "the report")."""
+    phrase = _to_full_stop(re.split(r"[,;:!?“”\"()]", rest)[0]).strip()
+    name = re.match(rf"(?:the\s+)?({_NAME})", phrase)
+    if name:
+        return _clean_name(re.split(_PHRASE_END, name.group(1))[0]) or None
+    words = phrase.split()
+    for i, word in enumerate(words[:6]):
+        if word.lower().strip(".") in _DOCUMENT_HEADS:
+            owner = [w for w in words[1:i] if w[:1].isupper() and not _function_word(w)]
+            if owner:
+                return _clean_name(" ".join(owner)) or None  # "a CDEMA report", "a NASA statement"
+            author = re.search(
+                rf"\b(?:from|by|of)\s+(?:the\s+)?(?:[a-z][\w\-]*\s+){{0,3}}({_NAME})", " ".join(words[i + 1 : i + 10])
+            )
+            if author:
+                return _clean_name(author.group(1)) or None  # "a survey from market research company NPD Group"
+            break
+    cut = _PHRASE_END.search(" " + phrase)
+    head = phrase[: cut.start() - 1] if cut and cut.start() > 1 else phrase
+    return _description(head, after=True) or _description(" ".join(head.split()[:4]), after=True)
 
 
 #: Words that make a name an organisation's or a work's, never what "he" or "she" stands for.
@@ -666,7 +728,16 @@ def _antecedent(description: str, text: str, last_person: str | None, last_sourc
     if head.endswith("s") and not head.endswith("ss"):
         return description  # "the three comedians": several people, not the one named last
     noun = re.escape(head)
-    named = [m for m in re.finditer(rf"\b(?i:{noun})\s+({_NAME})", text)]
+    if head in _DOCUMENT_HEADS:  # "the report": the one "from the Caribbean Disaster Emergency Management Agency"
+        authors = list(re.finditer(rf"\b(?i:{noun})s?\b[^.;“”\"]{{0,40}}?\b(?:from|by)\s+(?:the\s+)?({_NAME})", text))
+        for match in reversed(authors):
+            name = _clean_name(_to_full_stop(match.group(1)))
+            if name:
+                return name
+        return description
+    named = []
+    if head in _PERSON_HEADS | _SOURCE_HEADS:  # "Labour leader Keir Starmer", "news site Gizmodo"
+        named = [m for m in re.finditer(rf"\b(?i:{noun})\s+({_NAME})", text)]
     named += [m for m in re.finditer(rf"({_NAME}),\s+(?:a|an|the)\s+(?:[\w\-’']+\s+){{0,3}}?(?i:{noun})\b", text)]
     for match in sorted(named, key=lambda m: -m.start()):
         name = _clean_name(_to_full_stop(match.group(1)))
