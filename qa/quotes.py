@@ -48,7 +48,7 @@ _VERB = (
 )
 #: Verbs that report speech only in some uses: "Campbell-Johnston continues," but not "the rain
 #: continued"; "the study found that" or "data show", but not "police found the body".
-_LOOSE_VERB = re.compile(r"continued|continues|found|finds|show|shows|showed|maintained|maintains")
+_LOOSE_VERB = re.compile(r"continued|continues|found|finds|show|shows|showed|maintained|maintains|states")
 _VERB_RE = re.compile(rf"\b{_VERB}\b")
 #: Verb forms that are also plural nouns, and what marks them as nouns: "Trump's false claims".
 _NOUN_FORM = re.compile(r"claims|reports|calls|comments|remarks|notes|views|statements|tweets|posts|warns")
@@ -68,7 +68,9 @@ _INVERTS = re.compile(
 )
 _PARTICIPLE = re.compile(r"\s+(?:in|by|to|from|at|as|across|among)\b")
 #: A word right before a verb form that makes it an adjective or a noun ("over alleged parties").
-_MODIFIER_BEFORE = re.compile(r"\b(?:the|a|an|over|of|for|about|his|her|their|its|our|into|on|with|amid)\s+$", re.I)
+_MODIFIER_BEFORE = re.compile(
+    r"\b(?:the|a|an|over|of|for|about|his|her|their|its|our|into|on|with|amid|most|more|less|least|widely)\s+$", re.I
+)
 #: Verbs whose subject is a speaker whatever it is: "grocers said", "the report adds".
 _CORE_VERB = re.compile(
     r"said|says|say|stated|states|told|tells|noted|notes|added|adds|warned|warns|claimed|claims|announced"
@@ -350,6 +352,10 @@ def _bare_name(phrase: str) -> bool:
     )
 
 
+#: A noun phrase with a participle after it: "the lawsuit obtained by NBC News", "figures released by CBP".
+_MODIFIED = re.compile(r"(.+?)\s+(obtained|cited|quoted|seen|reviewed|released|published|filed|issued)\s+by\s+(.+)$")
+
+
 def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     """The speaker named just before a speech verb, or the pronoun standing for it; ``core``:
     the verb is one only speakers do ("said", not "calls"), so a common noun may be its speaker."""
@@ -360,15 +366,27 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     relative = re.search(rf"({_NAME}),\s+(?:which|who)\s+(?:\w+ly\s+)?$", clause)
     if relative:  # "an investigation by the Los Angeles Times, which revealed"
         return _clean_name(relative.group(1))
-    window = _AUXILIARY.sub("", re.split(r"[;:—–]", clause)[-1])
+    clause = re.sub(r"\s(?:—|–|--)\s[^—–]*?\s(?:—|–|--)\s", " ", clause)  # "Hy-Vee, ... — Illinois, Iowa — said"
+    window = _AUXILIARY.sub("", re.split(r"[;:—–]|--", clause)[-1])
     parts = [p for p in window.split(",") if p.strip()]
     if not parts:
         return None
     head, tail = parts[0].strip(), parts[-1].strip()
+    modified = _MODIFIED.match(tail)
+    if modified and modified.group(1).split()[-1][:1].islower():
+        author = re.match(rf"(?:the\s+)?({_NAME})", modified.group(3))
+        if modified.group(2) in ("released", "published", "filed", "issued") and author:
+            return _clean_name(author.group(1))  # "Official figures released by Customs and Border Protection show"
+        tail = modified.group(1)  # "the lawsuit obtained by NBC News states": the lawsuit speaks
     if len(parts) > 1 and _bare_name(head) and re.search(r"\b[a-z]", tail):
         return _subject_name(head)  # "Satyendra Prasad, Fiji's ambassador to the United Nations, said"
     described = _description(tail) if tail.split()[-1][:1].islower() else None
     head_names = _names_in(head)
+    if len(parts) > 1 and head_names and re.match(r"(?:the|a|an)\s", tail) and not _names_in(head[1:])[1:]:
+        named = head_names[0]
+        opener = re.sub(r"^(?:But|And|Yet|So|Now|Still)\s+", "", head)
+        if head.endswith(named) and opener.startswith(named.split()[0]) and _personal(head, named):
+            return named  # "But Holsether, the CEO of Yara, said"
     if described and len(parts) > 1 and head_names and head.startswith(head_names[0].split()[0]):
         return _subject_name(head)  # "Bill Franke, chair of Frontier's board, Frontier's majority shareholder, said"
     if described and (core or described.split()[-1] in _PERSON_HEADS | _SOURCE_HEADS | _DOCUMENT_HEADS):
@@ -481,7 +499,13 @@ def _speaker_after(rest: str) -> str | None:
         return _clean_name(runs[0])
     if re.match(r"(?:the|a|an)\s", words) and words.endswith(runs[-1]):
         return _clean_name(runs[-1])  # "said the BBC", "reports the Evening Standard"
-    if words.endswith(runs[-1]) and re.fullmatch(r"(?:[a-z][\w\-]*\s+){1,5}", words[: len(words) - len(runs[-1])]):
+    described = words[: len(words) - len(runs[-1])].split()
+    if (
+        words.endswith(runs[-1])
+        and 1 <= len(described) <= 5
+        and all(re.fullmatch(r"[a-z][\w\-]*", w) for w in described)
+        and not any((w in STOPWORDS and w != "and") or _VERB_RE.fullmatch(w) for w in described)
+    ):
         return _clean_name(runs[-1])  # "said shopper Kathy Hinkle", "said pediatrician Dr. David Hill"
     return None
 
@@ -526,7 +550,7 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
         if (
             inverted
             and _INVERTS.fullmatch(match.group(0))
-            and re.match(r"\s+(?:[A-Z]|the\s|an?\s)", after)
+            and re.match(r"\s+(?:[A-Z]|the\s|an?\s|(?:[a-z][\w\-]*\s+){1,4}[A-Z])", after)
             and not _PRONOUN.search(before)
         ):
             speaker = _speaker_after(after)  # "..., said Tom Coleman", "..., reports the Evening Standard"
@@ -554,6 +578,8 @@ def _speech_use(verb: str, speaker: str, after: str) -> bool:
     """Whether a verb of :data:`_LOOSE_VERB` reports what ``speaker`` said, from what follows it."""
     if verb.startswith("continue"):
         return bool(re.match(r"\s*(?:[,.:;”\"]|$|\s+that\b)", after))
+    if verb == "states":  # "the lawsuit states:", not "Eleven states have"
+        return bool(re.match(r"\s*(?:[,.:;”“\"]|$|\s+that\b)", after))
     if re.match(r"\s+that\b", after):
         return True
     return verb.startswith("show") and speaker.split()[-1].lower() in _DOCUMENT_HEADS
@@ -590,7 +616,9 @@ _NOT_A_PERSON = frozenset(
     "organization organisation institute programme program club party association agency department ministry "
     "council committee commission company corporation inc ltd university college school times post news journal "
     "fund bank foundation society union league service services group network office court board center centre "
-    "museum church games prize award awards cup championship festival act bill report list day eve week".split()
+    "museum church games prize award awards cup championship festival act bill report list day eve week team crew "
+    "staff airport airline airlines city county river island park street road hospital hotel station america "
+    "africa europe asia".split()
 )
 
 
@@ -650,6 +678,7 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
     named: list[bool] = []  # the sentence names its own speaker
     earlier: list[str] = []  # the sentences before this one
     last_source: str | None = None  # the last organisation or outlet quoted
+    last_group: str | None = None  # the last speaker that is several people ("Dutch officials")
     for text, new_par in zip(sentences, paragraph_starts):
         stripped = text.strip()
         continuing = in_quote
@@ -659,7 +688,9 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         speaker = _as_named(sentence_speaker(stripped, inside=continuing), stripped, named_inside)
         named.append(speaker is not None)
         within.append(continuing)
-        if speaker in ("he", "she", "they"):
+        if speaker == "they":
+            speaker = last_group or last_person  # "Dutch officials ... they said"
+        elif speaker in ("he", "she"):
             speaker = last_person
         elif speaker and speaker[:1].islower():
             earlier.append(stripped)
@@ -683,7 +714,12 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
             last_source = speaker  # an organisation, or an outlet written "the Evening Standard"
         elif speaker and speaker.split()[-1] in _SOURCE_HEADS:
             last_source = speaker  # "said the i news site": "the site" later is that site
-        last_person = _as_named(_person(stripped, speaker), stripped, named_inside) or last_person
+        if speaker and speaker.split()[-1].endswith("s") and (speaker[:1].islower() or _ROLE_PLURAL.search(speaker)):
+            last_group = speaker
+        elif speaker and speaker != last_group:
+            last_group = None if named[-1] else last_group
+        if not re.match(r"[“\"]?(?:He|She)\b", stripped):  # a sentence about "him" keeps him in view
+            last_person = _as_named(_person(stripped, speaker), stripped, named_inside) or last_person
         in_quote = _inside_quote_after(stripped, in_quote)
         opened.append(in_quote and not continuing)
     for i in range(len(out)):  # “... capitulation. That's it,” a diplomat stated.
@@ -729,9 +765,11 @@ def _antecedent(description: str, text: str, last_person: str | None, last_sourc
         return description  # "the three comedians": several people, not the one named last
     noun = re.escape(head)
     if head in _DOCUMENT_HEADS:  # "the report": the one "from the Caribbean Disaster Emergency Management Agency"
-        authors = list(re.finditer(rf"\b(?i:{noun})s?\b[^.;“”\"]{{0,40}}?\b(?:from|by)\s+(?:the\s+)?({_NAME})", text))
+        authors = list(re.finditer(rf"\b(?i:{noun})s?\b([^.;“”\"]{{0,40}}?)\b(?:from|by)\s+(?:the\s+)?({_NAME})", text))
         for match in reversed(authors):
-            name = _clean_name(_to_full_stop(match.group(1)))
+            if re.search(r"\b(?:obtained|seen|reviewed|cited|quoted|reported)\s+$", match.group(1)):
+                continue  # "the lawsuit obtained by NBC News": NBC did not write it
+            name = _clean_name(_to_full_stop(match.group(2)))
             if name:
                 return name
         return description
@@ -749,6 +787,9 @@ def _antecedent(description: str, text: str, last_person: str | None, last_sourc
     if head in _SOURCE_HEADS and last_source and bare:
         return last_source  # "the paper", "the news site"; not "the i news site", a site of its own
     return description
+
+
+_ROLE_PLURAL = re.compile(rf"\b{_ROLE_NOUN[:-3]})s\b")
 
 
 def _capitalised_inside(sentences: Sequence[str]) -> frozenset[str]:
