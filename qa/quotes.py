@@ -275,7 +275,7 @@ _STRONG_TITLES = frozenset(
 def _clean_name(candidate: str) -> str | None:
     """Strip titles and trailing punctuation from a capitalised run; None if nothing is left."""
     tokens = candidate.replace("’s", "").replace("'s", "").split()
-    while tokens and (tokens[-1].lower() in {"of", "the", "and"} or tokens[-1].lower() in _PARTICLES):
+    while tokens and (tokens[-1].lower() in {"of", "the", "and", "on", "for"} or tokens[-1].lower() in _PARTICLES):
         tokens.pop()
     while tokens and (tokens[0].lower() in _TITLES or tokens[0].lower() in _NOT_NAMES or _function_word(tokens[0])):
         tokens.pop(0)
@@ -679,13 +679,20 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
     earlier: list[str] = []  # the sentences before this one
     last_source: str | None = None  # the last organisation or outlet quoted
     last_group: str | None = None  # the last speaker that is several people ("Dutch officials")
+    labels = _transcript_labels(sentences, paragraph_starts)
+    answering: str | None = None  # in an interview transcript, who is answering
     for text, new_par in zip(sentences, paragraph_starts):
         stripped = text.strip()
         continuing = in_quote
         opens_quote = stripped[:1] in _OPEN
         if new_par and not opens_quote and not continuing:
             carrier = None
+        label = _LABEL.match(stripped) if new_par and labels else None
+        if label and label.group(1).split()[-1] in named_inside:
+            answering = labels.get(_label_key(label.group(1)))  # None for the interviewer
         speaker = _as_named(sentence_speaker(stripped, inside=continuing), stripped, named_inside)
+        if answering:
+            speaker = answering  # "Hill: That is a great question. ... The CDC has said ...": Hill's answer
         named.append(speaker is not None)
         within.append(continuing)
         if speaker == "they":
@@ -790,6 +797,38 @@ def _antecedent(description: str, text: str, last_person: str | None, last_sourc
 
 
 _ROLE_PLURAL = re.compile(rf"\b{_ROLE_NOUN[:-3]})s\b")
+
+
+#: A paragraph opened by a speaker's name and a colon, as interview transcripts are written.
+_LABEL = re.compile(r"([A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3}):\s+\S")
+
+
+def _label_key(label: str) -> str:
+    return label.split()[-1].lower()
+
+
+def _transcript_labels(sentences: Sequence[str], paragraph_starts: Sequence[bool]) -> dict[str, str]:
+    """The speakers of an interview transcript ("CNN: ...?", "Dr. David Hill: ...", "Hill: ..."):
+    names that open two paragraphs or more with a colon, each with its fullest form."""
+    named = _capitalised_inside(sentences)
+    seen: dict[str, list[str]] = {}
+    asking: dict[str, int] = {}  # how many of a label's paragraphs end with a question
+    key = None
+    for i, (text, new_par) in enumerate(zip(sentences, paragraph_starts)):
+        label = _LABEL.match(text.strip()) if new_par else None
+        if new_par:
+            key = None
+        if label and not _function_word(label.group(1).split()[0]) and label.group(1).split()[-1] in named:
+            key = _label_key(label.group(1))
+            seen.setdefault(key, []).append(label.group(1))
+        last = i + 1 == len(sentences) or paragraph_starts[i + 1]
+        if key and last and text.strip().endswith("?"):
+            asking[key] = asking.get(key, 0) + 1
+    return {
+        key: _clean_name(max(forms, key=len)) or max(forms, key=len)
+        for key, forms in seen.items()
+        if len(forms) >= 2 and asking.get(key, 0) * 2 <= len(forms)  # the interviewer's questions are not quotes
+    }
 
 
 def _capitalised_inside(sentences: Sequence[str]) -> frozenset[str]:
