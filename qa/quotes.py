@@ -48,13 +48,14 @@ _VERB = (
 )
 #: Verbs that report speech only in some uses: "Campbell-Johnston continues," but not "the rain
 #: continued"; "the study found that" or "data show", but not "police found the body".
-_LOOSE_VERB = re.compile(r"continued|continues|found|finds|show|shows|showed|maintained|maintains|states")
+_LOOSE_VERB = re.compile(r"continued|continues|found|finds|show|shows|showed|maintained|maintains|states|added|adds")
 _VERB_RE = re.compile(rf"\b{_VERB}\b")
 #: Verb forms that are also plural nouns, and what marks them as nouns: "Trump's false claims".
-_NOUN_FORM = re.compile(r"claims|reports|calls|comments|remarks|notes|views|statements|tweets|posts|warns")
+_NOUN_FORM = re.compile(r"claims|reports|calls|comments|remarks|notes|views|statements|tweets|posts|warns|states")
 _NOUN_BEFORE = re.compile(
     r"(?:[’']s|\b(?:the|a|an|his|her|their|its|our|my|your|these|those|such|any|no|false|new|recent|earlier|"
-    r"repeated|unfounded|baseless|similar|further|several|many))\s+(?:(?:false|new|recent|earlier|repeated|"
+    r"repeated|unfounded|baseless|similar|further|several|many|other|all|both|two|three|four|five|six|seven|eight|"
+    r"nine|ten|\d+))\s+(?:(?:false|new|recent|earlier|repeated|"
     r"unfounded|baseless|similar|further)\s+)?$",
     re.IGNORECASE,
 )
@@ -67,9 +68,11 @@ _INVERTS = re.compile(
     r"|remarked|remarks|commented|comments|suggested|suggests|predicted|predicts|asked|asks"
 )
 _PARTICIPLE = re.compile(r"\s+(?:in|by|to|from|at|as|across|among)\b")
+_AS_PARTICIPLE = re.compile(r"regarded|considered|viewed|described|characteri[sz]ed|portrayed|framed")
 #: A word right before a verb form that makes it an adjective or a noun ("over alleged parties").
 _MODIFIER_BEFORE = re.compile(
-    r"\b(?:the|a|an|over|of|for|about|his|her|their|its|our|into|on|with|amid|most|more|less|least|widely)\s+$", re.I
+    r"\b(?:the|a|an|over|of|for|about|his|her|their|its|our|into|on|with|amid|most|more|less|least|widely|to)\s+$",
+    re.I,
 )
 #: Verbs whose subject is a speaker whatever it is: "grocers said", "the report adds".
 _CORE_VERB = re.compile(
@@ -455,7 +458,7 @@ def _description(phrase: str, *, after: bool = False) -> str | None:
     """A speaker given by a common noun phrase: "grocers", "the committee", "a Conservative
     spokesperson", "the paper". ``after``: the phrase follows its verb ("said the paper"), where
     only a phrase with a determiner is a speaker."""
-    phrase = phrase.strip(" ,")
+    phrase = re.sub(r"^(?:But|And|Yet|So|Still|Now|Meanwhile|Instead)\s+", "", phrase.strip(" ,"))
     match = _DESCRIPTION.match(phrase)
     if not match or len(phrase.split()) > 5:
         return None
@@ -543,10 +546,15 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
             continue  # passive: "was mentioned"
         if _NOUN_FORM.fullmatch(match.group(0)) and _NOUN_BEFORE.search(before):
             continue  # "Trump's false claims", "the reports": a noun
-        if _MODIFIER_BEFORE.search(before) or re.match(r"\s+by\b", sentence[match.end() :]):
+        if (
+            _MODIFIER_BEFORE.search(before)
+            or re.match(r"\s+by\b", sentence[match.end() :])
+            or (re.match(r"\s+as\b", sentence[match.end() :]) and _AS_PARTICIPLE.fullmatch(match.group(0)))
+        ):  # "regarded as a companion"
             continue  # "over alleged garden parties", "the suspension recommended by the committee"
         after = sentence[match.end() :]
-        inverted = before.rstrip().endswith((",", "”", '"')) or not before.strip()
+        # "..., said Peskov", "“...,” said Peskov", "So says Madonna"
+        inverted = before.rstrip().endswith((",", "”", '"')) or before.strip() in ("", "So", "Thus")
         if (
             inverted
             and _INVERTS.fullmatch(match.group(0))
@@ -578,6 +586,8 @@ def _speech_use(verb: str, speaker: str, after: str) -> bool:
     """Whether a verb of :data:`_LOOSE_VERB` reports what ``speaker`` said, from what follows it."""
     if verb.startswith("continue"):
         return bool(re.match(r"\s*(?:[,.:;”\"]|$|\s+that\b)", after))
+    if verb.startswith("add"):  # "he added that", "she added:", not "added a $1 surcharge"
+        return not re.match(r"\s+(?:a|an|the|its|his|her|their|another|more|new|\$|\d)", after)
     if verb == "states":  # "the lawsuit states:", not "Eleven states have"
         return bool(re.match(r"\s*(?:[,.:;”“\"]|$|\s+that\b)", after))
     if re.match(r"\s+that\b", after):
@@ -681,7 +691,7 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
     last_group: str | None = None  # the last speaker that is several people ("Dutch officials")
     labels = _transcript_labels(sentences, paragraph_starts)
     answering: str | None = None  # in an interview transcript, who is answering
-    for text, new_par in zip(sentences, paragraph_starts):
+    for i, (text, new_par) in enumerate(zip(sentences, paragraph_starts)):
         stripped = text.strip()
         continuing = in_quote
         opens_quote = stripped[:1] in _OPEN
@@ -691,6 +701,9 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         if label and label.group(1).split()[-1] in named_inside:
             answering = labels.get(_label_key(label.group(1)))  # None for the interviewer
         speaker = _as_named(sentence_speaker(stripped, inside=continuing), stripped, named_inside)
+        alone = new_par and (i + 1 == len(sentences) or paragraph_starts[i + 1])
+        if alone and not _ENDS.search(stripped) and len(stripped.split()) <= 15 and not re.search('[“”"]', stripped):
+            speaker = None  # a line of its own with no full stop: a headline or a link ("Madonna sued, reports say")
         if answering:
             speaker = answering  # "Hill: That is a great question. ... The CDC has said ...": Hill's answer
         named.append(speaker is not None)
@@ -799,6 +812,7 @@ def _antecedent(description: str, text: str, last_person: str | None, last_sourc
 _ROLE_PLURAL = re.compile(rf"\b{_ROLE_NOUN[:-3]})s\b")
 
 
+_ENDS = re.compile(r"[.!?:;…”\"’')]\s*$")
 #: A paragraph opened by a speaker's name and a colon, as interview transcripts are written.
 _LABEL = re.compile(r"([A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3}):\s+\S")
 
