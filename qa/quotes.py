@@ -339,6 +339,10 @@ def _subject_name(phrase: str) -> str | None:
         title_of = gap.strip() in ("of", "for") and chosen[2].split()[-1].lower() in _STRONG_TITLES | _PERSON_HEADS
         if (_PREPOSITION.search(gap) and not title_of) or re.search(r"[,;:()]", gap):
             break  # not "Parliamentary Commissioner for Standards Kathryn Stone"
+        if title_of:  # "Commissioner for Standards Kathryn Stone": the name is the run's end
+            words = run[2].split()
+            keep = 3 if len(words) >= 3 and re.fullmatch(r"[A-Z]\.", words[-2]) else 2
+            run = (run[0], run[1], " ".join(words[-keep:]))
         chosen = run
     person, of, _ = chosen[2].partition(" of ")
     return person if of and len(person.split()) >= 2 else chosen[2]  # "Daniel Goldin of Boswell Book Company"
@@ -376,7 +380,7 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
         return None
     head, tail = parts[0].strip(), parts[-1].strip()
     modified = _MODIFIED.match(tail)
-    if modified and modified.group(1).split()[-1][:1].islower():
+    if modified and (modified.group(1).split()[-1].islower() or modified.group(1).lower() in _DOCUMENT_HEADS):
         author = re.match(rf"(?:the\s+)?({_NAME})", modified.group(3))
         if modified.group(2) in ("released", "published", "filed", "issued") and author:
             return _clean_name(author.group(1))  # "Official figures released by Customs and Border Protection show"
@@ -568,7 +572,7 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
         owner = re.match(rf"^({_NAME})[’']s\s+(?:\w+\s+)?(\w+)$", speaker or "")
         if owner and owner.group(2).lower() in _DOCUMENT_HEADS:
             speaker = _clean_name(owner.group(1)) or speaker  # "Gatto’s statement continued"
-        if speaker and _LOOSE_VERB.fullmatch(match.group(0)) and not _speech_use(match.group(0), speaker, after):
+        if speaker and _LOOSE_VERB.fullmatch(match.group(0)) and not _speech_use(match.group(0), before, after):
             continue
         if speaker and speaker[:1].islower() and speaker not in ("he", "she", "they") and _PARTICIPLE.match(after):
             continue  # "The cases reported in Arizona are ...": a participle, not a speech verb
@@ -582,8 +586,8 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
     return None
 
 
-def _speech_use(verb: str, speaker: str, after: str) -> bool:
-    """Whether a verb of :data:`_LOOSE_VERB` reports what ``speaker`` said, from what follows it."""
+def _speech_use(verb: str, before: str, after: str) -> bool:
+    """Whether a verb of :data:`_LOOSE_VERB` reports speech, from the words ``before`` and ``after`` it."""
     if verb.startswith("continue"):
         return bool(re.match(r"\s*(?:[,.:;”\"]|$|\s+that\b)", after))
     if verb.startswith("add"):  # "he added that", "she added:", not "added a $1 surcharge"
@@ -592,7 +596,8 @@ def _speech_use(verb: str, speaker: str, after: str) -> bool:
         return bool(re.match(r"\s*(?:[,.:;”“\"]|$|\s+that\b)", after))
     if re.match(r"\s+that\b", after):
         return True
-    return verb.startswith("show") and speaker.split()[-1].lower() in _DOCUMENT_HEADS
+    subject = re.split(r"[,;:—–]", before)[-1].split()
+    return verb.startswith("show") and any(w.lower().strip(".,’'") in _DOCUMENT_HEADS for w in subject[-8:])
 
 
 def _according(rest: str) -> str | None:
@@ -698,8 +703,8 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         if new_par and not opens_quote and not continuing:
             carrier = None
         label = _LABEL.match(stripped) if new_par and labels else None
-        if label and label.group(1).split()[-1] in named_inside:
-            answering = labels.get(_label_key(label.group(1)))  # None for the interviewer
+        if label and _label_key(label.group(1)) in labels:
+            answering = labels[_label_key(label.group(1))]  # None for the interviewer
         speaker = _as_named(sentence_speaker(stripped, inside=continuing), stripped, named_inside)
         alone = new_par and (i + 1 == len(sentences) or paragraph_starts[i + 1])
         if alone and not _ENDS.search(stripped) and len(stripped.split()) <= 15 and not re.search('[“”"]', stripped):
@@ -821,7 +826,7 @@ def _label_key(label: str) -> str:
     return label.split()[-1].lower()
 
 
-def _transcript_labels(sentences: Sequence[str], paragraph_starts: Sequence[bool]) -> dict[str, str]:
+def _transcript_labels(sentences: Sequence[str], paragraph_starts: Sequence[bool]) -> dict[str, str | None]:
     """The speakers of an interview transcript ("CNN: ...?", "Dr. David Hill: ...", "Hill: ..."):
     names that open two paragraphs or more with a colon, each with its fullest form."""
     named = _capitalised_inside(sentences)
@@ -832,17 +837,21 @@ def _transcript_labels(sentences: Sequence[str], paragraph_starts: Sequence[bool
         label = _LABEL.match(text.strip()) if new_par else None
         if new_par:
             key = None
-        if label and not _function_word(label.group(1).split()[0]) and label.group(1).split()[-1] in named:
+        if label and not _function_word(label.group(1).split()[0]) and label.group(1).lower() not in _NOT_NAMES:
             key = _label_key(label.group(1))
             seen.setdefault(key, []).append(label.group(1))
         last = i + 1 == len(sentences) or paragraph_starts[i + 1]
         if key and last and text.strip().endswith("?"):
             asking[key] = asking.get(key, 0) + 1
-    return {
-        key: _clean_name(max(forms, key=len)) or max(forms, key=len)
-        for key, forms in seen.items()
-        if len(forms) >= 2 and asking.get(key, 0) * 2 <= len(forms)  # the interviewer's questions are not quotes
-    }
+    labels: dict[str, str | None] = {}
+    for key, forms in seen.items():
+        if len(forms) < 2:
+            continue
+        if asking.get(key, 0) * 2 > len(forms):
+            labels[key] = None  # the interviewer: questions are not quotes
+        elif forms[0].split()[-1] in named:  # a name the article uses ("Hill"), not "SOURCE:" or "UPDATE:"
+            labels[key] = _clean_name(max(forms, key=len)) or max(forms, key=len)
+    return labels
 
 
 def _capitalised_inside(sentences: Sequence[str]) -> frozenset[str]:

@@ -238,3 +238,86 @@ def test_an_acronym_speaker_is_named_as_the_article_spells_it():
     text = "The Centers for Disease Control and Prevention met. The CDC said the vaccine works."
     assert resolve_article({"CDC"}, text, AliasTable())["CDC"] == "Centers for Disease Control"
     assert resolve_article({"NATO"}, "NATO said so.", AliasTable()) == {"NATO": "NATO"}  # nothing spelled out
+
+
+def test_common_nouns_and_documents_are_speakers():
+    said = sentence_speaker
+    assert said("So far, shoppers have seen no shortages, grocers said.") == "grocers"
+    assert said("The suspect was arrested on Tuesday after a long search, authorities said.") == "authorities"
+    assert said("The committee said the rules had been broken.") == "the committee"
+    assert said("Prices rose by 12%, according to a study from the Egg Industry Center.") == "Egg Industry Center"
+    assert said("Cases fell, according to data published Friday by the Department of Health.") == "Department of Health"
+    assert said("Figures released by Customs and Border Protection show a rise in crossings.") == (
+        "Customs and Border Protection"
+    )
+    assert said("A new report shows students are lagging in history.") == "a new report"
+    # not speech: a noun, an adjective, a participle, an infinitive, a plural noun, an object
+    assert said("He resigned after rebuking Trump's false claims about the election.") is None
+    assert said("The minister faces questions over alleged parties at his office.") is None
+    assert said("The four cases reported in Arizona are part of a wider investigation.") is None
+    assert said("The breed is regarded as a good guard dog.") is None
+    assert said("Relatives gathered to say goodbye at the cathedral.") is None
+    assert said("Eleven states have received no vaccine doses.") is None
+    assert said("The diner added a $1 surcharge to egg dishes.") is None
+    assert said("“We will go on,” Jane Roe, chief executive of Acme, told Bloomberg.") == "Jane Roe"
+
+
+def test_the_speaker_after_an_inverted_verb():
+    said = sentence_speaker
+    assert said("It was a “sad end” to a poor tournament for Bale, said Tom Kirk on WalesOnline.") == "Tom Kirk"
+    assert said("The side showed its “Midas touch” again, said Sam Mills in the Daily Mail.") == "Sam Mills"
+    assert said("“I am not buying as many,” said shopper Kathy Hill of Houston.") == "Kathy Hill"
+    assert said("Membership is “mostly judges”, reports the Evening Standard.") == "Evening Standard"
+    assert said("“It is a very big project,” said the BBC.") == "BBC"
+    assert said("Satyendra Prasad, Fiji’s ambassador, said the cyclone was severe.") == "Satyendra Prasad"
+    assert said("A vote was held, said Chief of Staff Don Stewart.") == "Don Stewart"
+    assert said("Commissioner for Standards Kathryn Stone found that the rules applied.") == "Kathryn Stone"
+    assert said("CDC Director Dr. Rochelle Walensky said testing would expand.") == "Rochelle Walensky"
+
+
+def test_descriptions_stand_for_the_name_the_article_gave():
+    sentences = [
+        "Labour leader Keir Starmer spoke in the Commons on Monday.",
+        "“The rot starts at the top,” the Labour leader added.",
+        "The row was first reported by The Washington Post.",
+        "Voters are worried, The Washington Post reports.",
+        "Border crossings “prompted strong criticism”, the paper adds.",
+        "The retired couple say they wanted to help.",
+    ]
+    said = attribute_sentences(sentences, [True] * len(sentences))
+    assert said[1] == "Keir Starmer"
+    assert said[4] == "Washington Post"
+    assert said[5] == "the retired couple"  # several people: not the one named last
+
+
+def test_a_source_s_quoted_words_go_on_through_its_paragraph_and_they_is_a_group():
+    sentences = [
+        "The defeat was “a mismatch from start to finish”, said Ian Cole in The Telegraph.",
+        "The visitors “simply had too much pace and balance” for the hosts.",
+        "Dutch officials said the man was taken to hospital.",
+        "They said they would decide on his status later.",
+    ]
+    said = attribute_sentences(sentences, [True, False, True, True])
+    assert said == ["Ian Cole", "Ian Cole", "Dutch officials", "Dutch officials"]
+
+
+def test_an_interview_transcript_gives_the_answers_to_the_one_answering():
+    sentences = [
+        "CNN asked Ann Bell, a pediatrician, about boosters.",
+        "CNN: When will boosters be available?",
+        "Dr. Ann Bell: That is a great question.",
+        "The CDC has said a meeting is planned.",
+        "Supplies may vary by area.",
+        "CNN: What should parents bring?",
+        "Bell: Bring the vaccine card.",
+    ]
+    starts = [True, True, True, False, True, True, True]
+    said = attribute_sentences(sentences, starts)
+    assert said[1] is None and said[5] is None  # the interviewer's questions are not quotes
+    assert said[2:5] == ["Ann Bell", "Ann Bell", "Ann Bell"]
+    assert said[6] == "Ann Bell"
+
+
+def test_a_headline_line_is_not_attributed():
+    sentences = ["Singer sued by fan for starting her show late, reports say", "The show began at 12:30 a.m."]
+    assert attribute_sentences(sentences, [True, True]) == [None, None]
