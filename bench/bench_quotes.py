@@ -16,6 +16,11 @@ Label sets, each one JSON object per quoted sentence (``doc``, ``char_start``,
   scored once v7 was committed: no rule has been written from it;
 * ``bench/data/archive_quotes_4.jsonl``: a fourth sample of 10 more articles, labelled after
   v7 was committed, while the parser was tried; scored once, with no change made after.
+  (Attribution v8 was then written from the misses of all four samples, which are therefore
+  no longer unseen.)
+* ``bench/data/archive_quotes_5.jsonl``: a fifth sample of 20 articles in none of the others,
+  labelled by two readers while v8 was written, and scored once v8 was committed: no rule has
+  been written from it.
 
 The articles go through the same cleaning, sentence splitting and attribution as the index.
 A labelled sentence is **found** when a sentence the system attributes overlaps it by half its
@@ -136,6 +141,7 @@ def main() -> None:
     parser.add_argument("--archive-2", default=str(ROOT / "bench" / "data" / "archive_quotes_2.jsonl"))
     parser.add_argument("--archive-3", default=str(ROOT / "bench" / "data" / "archive_quotes_3.jsonl"))
     parser.add_argument("--archive-4", default=str(ROOT / "bench" / "data" / "archive_quotes_4.jsonl"))
+    parser.add_argument("--archive-5", default=str(ROOT / "bench" / "data" / "archive_quotes_5.jsonl"))
     args = parser.parse_args()
     results = {}
     sets = {}
@@ -143,8 +149,9 @@ def main() -> None:
         ("five articles", args.five, ROOT / "corpus"),
         ("archive sample", args.archive, ARCHIVE),
         ("second archive sample", args.archive_2, ARCHIVE),
-        ("third archive sample (unseen)", args.archive_3, ARCHIVE),
-        ("fourth archive sample (unseen)", args.archive_4, ARCHIVE),
+        ("third archive sample", args.archive_3, ARCHIVE),
+        ("fourth archive sample", args.archive_4, ARCHIVE),
+        ("fifth archive sample (unseen)", args.archive_5, ARCHIVE),
     ):
         if not Path(labels).exists() or not folder.exists():
             print(f"{name}: {labels} or {folder} is missing; skipped")
