@@ -44,7 +44,9 @@ _VERB = (
     r"|reported|reports|considers|considered|regards|regarded|sees|views|viewed|made\s+(?:\w+\s+)?(?:statements?|remarks?|comments?)"
     r"|revealed|reveals|alleged|alleges|estimated|estimates|recommended|recommends|threatened|threatens|critici[sz]ed"
     r"|critici[sz]es|exclaimed|lamented|laments|advised|advises|testified|testifies|conceded|concedes|contended"
-    r"|contends|quipped|joked|boasted|continued|continues|found|finds|show|shows|showed|maintained|maintains)"
+    r"|contends|quipped|joked|boasted|continued|continues|found|finds|show|shows|showed|maintained|maintains"
+    r"|warn|tell|note|add|claim|argue|insist|confirm|explain|write|suggest|acknowledge|admit|deny|predict|urge"
+    r"|estimate|allege|contend|forecast|forecasts)"
 )
 #: Verbs that report speech only in some uses: "Campbell-Johnston continues," but not "the rain
 #: continued"; "the study found that" or "data show", but not "police found the body".
@@ -83,7 +85,10 @@ _CORE_VERB = re.compile(
 )
 _AUXILIARY = re.compile(
     r"(?:\s+(?:has|have|had|did|does|will|would|not|never|also|now|then|later|once|repeatedly|publicly|recently|"
-    r"reportedly|again|already|further|initially|previously|earlier|today|yesterday|firmly|clearly))+\s*$",
+    r"reportedly|again|already|further|initially|previously|earlier|today|yesterday|firmly|clearly|first|last|"
+    r"formally|officially|quickly|swiftly|subsequently|separately|jointly|privately|"
+    r"(?:on|last|this|early|late)\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|week|month|year|"
+    r"night|morning|afternoon|evening)))+\s*$",
     re.IGNORECASE,
 )
 _PRONOUN = re.compile(r"\b(he|she|they)\b(?:\s+\w+ly)?\s*$", re.IGNORECASE)
@@ -271,7 +276,7 @@ _INDEFINITE = frozenset("one someone everyone anyone nobody everybody somebody m
 #: Titles that end a description inside a capitalised run, before the person's name.
 _STRONG_TITLES = frozenset(
     "president minister secretary director chief spokesperson spokesman spokeswoman commissioner chancellor "
-    "governor senator ambassador dr. mr. mrs. ms. gen. general mayor chairman chairwoman ceo judge leader".split()
+    "governor senator ambassador dr. mr. mrs. ms. gen. general mayor chairman chairwoman chair ceo judge leader".split()
 )
 
 
@@ -287,8 +292,8 @@ def _clean_name(candidate: str) -> str | None:
             tokens = tokens[i + 1 :]
             break
     name = " ".join(tokens).strip(" ,.;:")
-    if not name or not name[0].isupper():
-        return None
+    if not name or not name[0].isupper() or re.fullmatch(r"[RDI]-[A-Z][a-z]+\.?", name):
+        return None  # nothing left, or a party and state ("R-Fla.")
     return name
 
 
@@ -363,6 +368,10 @@ def _bare_name(phrase: str) -> bool:
 _MODIFIED = re.compile(r"(.+?)\s+(obtained|cited|quoted|seen|reviewed|released|published|filed|issued)\s+by\s+(.+)$")
 
 
+#: A description after a name, between commas: "city manager of Naples", "the CEO of Yara".
+_APPOSITIVE = re.compile(r"(?:a|an|the|[a-z][\w\-]*)\b")
+
+
 def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     """The speaker named just before a speech verb, or the pronoun standing for it; ``core``:
     the verb is one only speakers do ("said", not "calls"), so a common noun may be its speaker."""
@@ -379,6 +388,14 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     if not parts:
         return None
     head, tail = parts[0].strip(), parts[-1].strip()
+    if len(parts) > 2 and _APPOSITIVE.match(tail) and _bare_name(parts[-2].strip()):
+        return _subject_name(parts[-2].strip())  # "..., Larry Summers, Treasury secretary under Obama, said"
+    relative = re.match(r"(.+?)\s+(?:that|who|which)\s+\S.*$", tail)
+    if relative and len(relative.group(1).split()) <= 5:
+        tail = relative.group(1)  # "The retail company that introduced millions of Americans to ... said"
+    role = re.fullmatch(r"(?:the|The)\s+([A-Z][a-z]+)", tail)
+    if role and role.group(1).lower() in _PERSON_HEADS:
+        tail = f"the {role.group(1).lower()}"  # "The President has told advisers": a description to resolve
     modified = _MODIFIED.match(tail)
     if modified and (modified.group(1).split()[-1].islower() or modified.group(1).lower() in _DOCUMENT_HEADS):
         author = re.match(rf"(?:the\s+)?({_NAME})", modified.group(3))
@@ -572,6 +589,8 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
         owner = re.match(rf"^({_NAME})[’']s\s+(?:\w+\s+)?(\w+)$", speaker or "")
         if owner and owner.group(2).lower() in _DOCUMENT_HEADS:
             speaker = _clean_name(owner.group(1)) or speaker  # "Gatto’s statement continued"
+        if speaker and _BASE_FORM.fullmatch(match.group(0)) and not _plural(speaker):
+            continue  # "officials warn", "they add"; not "Read this and tell me", "Moe's first estimate"
         if speaker and _LOOSE_VERB.fullmatch(match.group(0)) and not _speech_use(match.group(0), before, after):
             continue
         if speaker and speaker[:1].islower() and speaker not in ("he", "she", "they") and _PARTICIPLE.match(after):
@@ -584,6 +603,18 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
         if not mask[according.start()]:
             return _according(sentence[according.end() :])
     return None
+
+
+_BASE_FORM = re.compile(
+    r"warn|tell|note|add|claim|argue|insist|confirm|explain|write|suggest|acknowledge|admit|deny|predict|urge"
+    r"|estimate|allege|contend|forecast"
+)
+
+
+def _plural(speaker: str) -> bool:
+    """Whether a speaker is several people or a pronoun for them ("they", "officials", "critics")."""
+    last = speaker.split()[-1]
+    return speaker == "they" or (last.islower() and last.endswith("s") and not last.endswith("ss"))
 
 
 def _speech_use(verb: str, before: str, after: str) -> bool:
@@ -646,15 +677,36 @@ def _personal(sentence: str, name: str) -> bool:
     return not (at >= 4 and sentence[max(0, at - 4) : at] == "The ")
 
 
-def _person(sentence: str, speaker: str | None) -> str | None:
-    """Who a later "he"/"she" most likely means: the speaker, a full name, or the subject."""
+def _person(sentence: str, speaker: str | None, surnames: frozenset[str] = frozenset()) -> str | None:
+    """Who a later "he"/"she" most likely means: the speaker, a full name, or the subject. A full
+    name counts when the article also calls it by its last word alone ("Peter Sokolowski" ...
+    "Sokolowski said"), as news writes people and not places ("Los Angeles") or credits."""
     if speaker and speaker not in ("he", "she", "they"):
         return speaker if _personal(sentence, speaker) else None
     names = _names_in(sentence)
     full = [n for n in names if len(n.split()) >= 2 and not _mask_at(sentence, n) and _personal(sentence, n)]
-    if full:
-        return full[-1]
-    return _subject(sentence)
+    people = [n for n in full if n.split()[-1] in surnames]
+    subject = _subject(sentence)
+    if subject:
+        return subject
+    if people or full:
+        return (people or full)[-1] if people or not surnames else None
+    return None
+
+
+def _surnames(sentences: Sequence[str]) -> frozenset[str]:
+    """Capitalised words an article writes alone inside a sentence ("..., Sokolowski said"): the
+    last names of the people it quotes or writes about."""
+    found = set()
+    for text in sentences:
+        tokens = text.split()
+        for i in range(1, len(tokens)):
+            word, before = tokens[i].strip(',.;:!?”"()'), tokens[i - 1]
+            after = tokens[i + 1] if i + 1 < len(tokens) else ""
+            alone = (before[:1].islower() or before[-1:] in ',;:)”"') and not after[:1].isupper()
+            if alone and re.fullmatch(r"[A-Z][\w’'\-]+", word):
+                found.add(word.removesuffix("’s").removesuffix("'s"))
+    return frozenset(found)
 
 
 def _mask_at(sentence: str, name: str) -> bool:
@@ -684,6 +736,7 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         paragraph_starts: True where a sentence opens a new paragraph.
     """
     named_inside = _capitalised_inside(sentences)
+    surnames = _surnames(sentences)
     out: list[str | None] = []
     last_person: str | None = None
     carrier: str | None = None  # the speaker the narration last named, for quotations that follow
@@ -744,7 +797,7 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         elif speaker and speaker != last_group:
             last_group = None if named[-1] else last_group
         if not re.match(r"[“\"]?(?:He|She)\b", stripped):  # a sentence about "him" keeps him in view
-            last_person = _as_named(_person(stripped, speaker), stripped, named_inside) or last_person
+            last_person = _as_named(_person(stripped, speaker, surnames), stripped, named_inside) or last_person
         in_quote = _inside_quote_after(stripped, in_quote)
         opened.append(in_quote and not continuing)
     for i in range(len(out)):  # “... capitulation. That's it,” a diplomat stated.

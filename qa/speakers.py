@@ -200,7 +200,7 @@ def resolve_article(speakers: Iterable[str], text: str, aliases: AliasTable) -> 
         key = name_key(name)
         words = _words(key)
         chosen = name
-        if len(words) == 1:
+        if len(words) == 1 and name[:1].isupper():  # a short form, not a description ("the city")
             longer = [f for f in full if f != name and words[0] in _words(name_key(f))]
             if len({name_key(f) for f in longer}) == 1:
                 chosen = longer[0]
