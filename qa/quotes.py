@@ -411,7 +411,7 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
         opener = re.sub(r"^(?:But|And|Yet|So|Now|Still)\s+", "", head)
         if head.endswith(named) and opener.startswith(named.split()[0]) and _personal(head, named):
             return named  # "But Holsether, the CEO of Yara, said"
-    if described and len(parts) > 1 and head_names and head.startswith(head_names[0].split()[0]):
+    if described and len(parts) > 1 and head_names and _bare_name(head):
         return _subject_name(head)  # "Bill Franke, chair of Frontier's board, Frontier's majority shareholder, said"
     if described and (core or described.split()[-1] in _PERSON_HEADS | _SOURCE_HEADS | _DOCUMENT_HEADS):
         if described.startswith("the "):
@@ -465,11 +465,13 @@ _DOCUMENT_HEADS = frozenset(
 )
 #: Modifiers that leave a description as general as its noun ("the news site", "the former president").
 _GENERIC = frozenset("news online daily weekly sunday same former current local national".split())
-_DETERMINER = r"(?:the|a|an|some|many|most|several|other|few|two|three|four|five|both|all|[\w\-]+[’']s)"
+_DETERMINER = (
+    r"(?:the|a|an|some|many|most|several|other|few|two|three|four|five|both|all|one|another|each|every|[\w\-]+[’']s)"
+)
 _DESCRIPTION = re.compile(rf"^(?:{_DETERMINER}\s+)?((?:[\w\-’'.]+\s+){{0,3}})([a-z][a-z\-]*[a-z])$", re.IGNORECASE)
 _CLAUSE_WORDS = frozenset(
     "that which who whom whose when where while if because as than since although though despite unless until "
-    "after before and or but nor so yet is are was were be been has have had will would could should can may "
+    "after before but nor so yet is are was were be been has have had will would could should can may "
     "might must do does did not".split()
 )
 _NOT_HEADS = frozenset("who which that also who whom whose what where when there here it this these those".split())
@@ -505,7 +507,7 @@ def _speaker_after(rest: str) -> str | None:
     phrase = re.match(r"\s+([^,;:!?“”\"()]{0,80})", rest)
     if not phrase:
         return None
-    words = _to_full_stop(phrase.group(1))
+    words = whole = _to_full_stop(phrase.group(1))
     for cut in _PHRASE_END.finditer(words):
         before = words[: cut.start()].split()
         if cut.group(0).strip() == "of" and before and before[-1].lower() in _TITLES:
@@ -515,8 +517,8 @@ def _speaker_after(rest: str) -> str | None:
             break
     words = words.strip(" .")
     runs = re.findall(r"(?:[A-Z][\w’'.\-]*\s+)*[A-Z][\w’'\-]*", words)
-    if not runs:
-        return _description(words, after=True)
+    if not runs:  # "said the paper," but not "said the cost and availability of housing was"
+        return _description(words, after=True) if words == whole.strip(" .") else None
     if words[:1].isupper():
         if len(runs) > 1 and len(runs[-1].split()) >= 2:
             return _clean_name(runs[-1])
@@ -599,6 +601,11 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
             return speaker
     if inside and all(mask):
         return None
+    for joined in _JOINED_SPEECH.finditer(sentence):
+        if not mask[joined.start()]:
+            subject = _clause_subject(sentence[: joined.start()])
+            if subject:
+                return subject  # "Bullard dissented, saying ...", "Authorities will allow ... but said ..."
     for according in re.finditer(r"\b[Aa]ccording to\s+", sentence):
         if not mask[according.start()]:
             return _according(sentence[according.end() :])
@@ -629,6 +636,36 @@ def _speech_use(verb: str, before: str, after: str) -> bool:
         return True
     subject = re.split(r"[,;:—–]", before)[-1].split()
     return verb.startswith("show") and any(w.lower().strip(".,’'") in _DOCUMENT_HEADS for w in subject[-8:])
+
+
+#: Speech joined to a clause whose subject speaks: "..., saying he preferred", "... but said".
+_JOINED_SPEECH = re.compile(
+    r",\s+(?:saying|adding|noting|telling|warning|arguing|insisting|stating|claiming|explaining|writing|urging)\b"
+    r"|\s(?:but|and)\s+(?:also\s+)?(?:said|says|told|added|noted|warned|argued|insisted|wrote)\b"
+)
+_FINITE = re.compile(
+    r"(?:will|would|has|have|had|is|are|was|were|can|could|may|might|did|does|do|must|should|[a-z]+ed|[a-z]+[^s’']s)"
+)
+
+
+def _clause_subject(clause: str) -> str | None:
+    """The subject of a clause, up to its first finite verb, when it is a name, a pronoun or a
+    description: "St. Louis Fed bank chief James Bullard (dissented ...)", "Authorities (will ...)"."""
+    clause = _OPENER.sub("", clause.strip(), count=1)
+    if re.search(r"[“”\"]", clause):
+        return None
+    words = clause.split()
+    for i, word in enumerate(words[:9]):
+        if i and word.islower() and _FINITE.fullmatch(word):
+            phrase = " ".join(words[:i])
+            break
+    else:
+        return None
+    if re.fullmatch(r"(?i:he|she|they)", phrase):
+        return phrase.lower()
+    if phrase[:1].isupper() and _names_in(phrase) and not phrase.split()[-1].islower():
+        return _subject_name(phrase)
+    return _description(phrase)
 
 
 def _according(rest: str) -> str | None:
@@ -796,7 +833,8 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
             last_group = speaker
         elif speaker and speaker != last_group:
             last_group = None if named[-1] else last_group
-        if not re.match(r"[“\"]?(?:He|She)\b", stripped):  # a sentence about "him" keeps him in view
+        headline = alone and not _ENDS.search(stripped)  # and photo credits ("Joe Raedle/Getty Images")
+        if not headline and not re.match(r"[“\"]?(?:He|She)\b", stripped):  # a sentence about "him" keeps him
             last_person = _as_named(_person(stripped, speaker, surnames), stripped, named_inside) or last_person
         in_quote = _inside_quote_after(stripped, in_quote)
         opened.append(in_quote and not continuing)
