@@ -786,8 +786,11 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
     last_group: str | None = None  # the last speaker that is several people ("Dutch officials")
     labels = _transcript_labels(sentences, paragraph_starts)
     answering: str | None = None  # in an interview transcript, who is answering
+    last_mark = ""  # the last quotation mark seen
     for i, (text, new_par) in enumerate(zip(sentences, paragraph_starts)):
         stripped = text.strip()
+        if new_par and last_mark == '"':
+            in_quote = False  # straight quotes are counted by parity, which restarts with each paragraph
         continuing = in_quote
         opens_quote = stripped[:1] in _OPEN
         if new_par and not opens_quote and not continuing:
@@ -837,6 +840,8 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         if not headline and not re.match(r"[“\"]?(?:He|She)\b", stripped):  # a sentence about "him" keeps him
             last_person = _as_named(_person(stripped, speaker, surnames), stripped, named_inside) or last_person
         in_quote = _inside_quote_after(stripped, in_quote)
+        marks = re.findall(r"[“”\"«»]", stripped)
+        last_mark = marks[-1] if marks else last_mark
         opened.append(in_quote and not continuing)
     for i in range(len(out)):  # “... capitulation. That's it,” a diplomat stated.
         if not opened[i]:
