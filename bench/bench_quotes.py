@@ -28,7 +28,9 @@ length or more; it is **right** when the speakers agree: they share a name word 
 "TASS"), or, for unnamed speakers ("a senior Ukrainian official"), a content word. Precision is
 right system attributions over all system attributions that overlap a labelled sentence or
 none (a sentence attributed where the readers saw no speaker counts against it); recall is
-right over labelled sentences. Writes ``bench/out/quotes.json`` and prints a table.
+right over labelled sentences. A possessive is its name ("NASA's website", NASA), and an
+acronym is the name it abbreviates ("KFC", "Kentucky Fried Chicken"). Writes
+``bench/out/quotes.json`` and prints a table.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import unicodedata
 from collections import defaultdict
@@ -62,11 +65,21 @@ def _fold(text: str) -> str:
 
 
 def _words(name: str) -> set[str]:
-    return {w.strip(".,’'\"“”()") for w in _fold(name).replace("-", " ").split()} - {""}
+    words = (w.strip(".,’'\"“”()") for w in _fold(name).replace("-", " ").split())
+    return {w.removesuffix("’s").removesuffix("'s") for w in words} - {""}
+
+
+def _acronym_of(short: str, long: str) -> bool:
+    """Whether ``short`` is the initials of ``long`` ("KFC", "Kentucky Fried Chicken")."""
+    initials = "".join(w[0] for w in long.split() if w[:1].isupper())
+    return bool(re.fullmatch(r"[A-Z]{2,6}", short)) and initials == short
 
 
 def same_speaker(label: str, system: str) -> bool:
     """Whether two ways of naming a speaker are the same speaker (see the module docstring)."""
+    short = [w.strip(".,()") for w in label.split() + system.split() if re.fullmatch(r"\(?[A-Z]{2,6}\)?", w)]
+    if any(_acronym_of(s, label) or _acronym_of(s, system) for s in short):
+        return True  # "KFC" and "Kentucky Fried Chicken"
     a, b = _words(label), _words(system)
     names_a = {w for w in a if w not in STOPWORDS and w not in _TITLE_WORDS}
     names_b = {w for w in b if w not in STOPWORDS and w not in _TITLE_WORDS}

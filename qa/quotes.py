@@ -7,7 +7,14 @@ Rules of news English, applied sentence by sentence in article order:
 * ``"...," he/NAME/the ROLE <verb>`` after a quotation;
 * a pronoun speaker ("he remarked") resolves to the last named speaker or subject;
 * a line ending in a colon that names a speaker ("Dymov warned:") hands that speaker
-  to the quotation paragraphs that follow, until another speaker is named.
+  to the quotation paragraphs that follow, until another speaker is named;
+* a common noun may speak ("grocers said", "the committee said", "a new report shows"), and a
+  definite description stands for the name the article gave it ("the Labour leader" for
+  "Labour leader Keir Starmer", "the paper" for the outlet last quoted);
+* a document speaks for its author ("according to a study from X", "figures released by X");
+* speech joined to a clause belongs to its subject ("Bullard dissented, saying ...");
+* quoted words later in a source's paragraph are still that source's;
+* in an interview transcript ("CNN: ...?", "Hill: ..."), answers belong to the one answering.
 
 The result is stored on passages as ``Quote`` records, one per
 attributed sentence, with ``direct`` set when the sentence holds quotation marks.
@@ -28,7 +35,10 @@ __all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker"]
 #: 8: common-noun speakers ("grocers said", "the committee said") and descriptions resolved to the
 #: name they stand for ("the Labour leader", "the paper"); "said X in The Guardian"; the speaker
 #: after an inverted verb first; a source's quoted words go on through its paragraph.
-ATTRIBUTION_VERSION = 8
+#: 9: the clause subject of "..., saying" and "... but said"; plural speakers of plural verbs ("officials
+#: warn"); "he"/"she" as the last subject before any name; straight quotes counted per paragraph;
+#: interview transcripts; headlines and photo credits skipped.
+ATTRIBUTION_VERSION = 9
 
 _VERB = (
     r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"
@@ -46,7 +56,7 @@ _VERB = (
     r"|critici[sz]es|exclaimed|lamented|laments|advised|advises|testified|testifies|conceded|concedes|contended"
     r"|contends|quipped|joked|boasted|continued|continues|found|finds|show|shows|showed|maintained|maintains"
     r"|warn|tell|note|add|claim|argue|insist|confirm|explain|write|suggest|acknowledge|admit|deny|predict|urge"
-    r"|estimate|allege|contend|forecast|forecasts)"
+    r"|estimate|allege|contend|forecast|forecasts|observed|observes)"
 )
 #: Verbs that report speech only in some uses: "Campbell-Johnston continues," but not "the rain
 #: continued"; "the study found that" or "data show", but not "police found the body".
@@ -388,8 +398,11 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     if not parts:
         return None
     head, tail = parts[0].strip(), parts[-1].strip()
-    if len(parts) > 2 and _APPOSITIVE.match(tail) and _bare_name(parts[-2].strip()):
-        return _subject_name(parts[-2].strip())  # "..., Larry Summers, Treasury secretary under Obama, said"
+    middle = parts[-2].strip() if len(parts) > 2 else ""
+    single = re.fullmatch(r"[A-Z][\w’'\-]+", middle) and not _function_word(middle) and middle.lower() not in _NOT_NAMES
+    appositive = _APPOSITIVE.match(tail) or re.search(rf"\s(?:under|of|for|at|to|with)\s+(?:the\s+)?{_NAME}$", tail)
+    if middle and appositive and (_bare_name(middle) or single):
+        return _subject_name(middle)  # "..., Larry Summers, Treasury secretary under Obama, said"
     relative = re.match(r"(.+?)\s+(?:that|who|which)\s+\S.*$", tail)
     if relative and len(relative.group(1).split()) <= 5:
         tail = relative.group(1)  # "The retail company that introduced millions of Americans to ... said"
@@ -452,10 +465,18 @@ _PERSON_HEADS = frozenset(
     "businessman businesswoman entrepreneur candidate nominee incumbent monarch king queen prince princess pope "
     "pm minister secretary ambassador envoy director commissioner chief officer veteran former".split()
 )
+_TITLE_ABBREVIATIONS = {"governor": "Gov.", "senator": "Sen.", "general": "Gen.", "president": "Pres."}
 #: Heads of descriptions that stand for an outlet or body named earlier ("the paper adds").
-_SOURCE_HEADS = frozenset(
-    "paper newspaper site outlet magazine broadcaster network daily tabloid publication journal channel "
-    "station agency".split()
+_ORGANISATION_HEADS = frozenset(
+    "company firm airline retailer chain brand carrier manufacturer maker automaker carmaker publisher studio "
+    "startup".split()
+)
+_SOURCE_HEADS = (
+    frozenset(
+        "paper newspaper site outlet magazine broadcaster network daily tabloid publication journal channel "
+        "station agency".split()
+    )
+    | _ORGANISATION_HEADS
 )
 #: Written sources that speak for their authors: "a study from X found", "according to data from X".
 _DOCUMENT_HEADS = frozenset(
@@ -720,7 +741,7 @@ def _person(sentence: str, speaker: str | None, surnames: frozenset[str] = froze
     "Sokolowski said"), as news writes people and not places ("Los Angeles") or credits."""
     if speaker and speaker not in ("he", "she", "they"):
         return speaker if _personal(sentence, speaker) else None
-    names = _names_in(sentence)
+    names = [n for n in _names_in(sentence) if f"{n}/" not in sentence]  # not "Joe Raedle/Getty Images"
     full = [n for n in names if len(n.split()) >= 2 and not _mask_at(sentence, n) and _personal(sentence, n)]
     people = [n for n in full if n.split()[-1] in surnames]
     subject = _subject(sentence)
@@ -809,10 +830,14 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         if speaker == "they":
             speaker = last_group or last_person  # "Dutch officials ... they said"
         elif speaker in ("he", "she"):
-            speaker = last_person
+            subject = None if opens_quote else _subject(stripped)  # "Abo “wouldn’t be surprised”, he told CNN"
+            known = subject and re.search(rf"\b[A-Z][\w’'\-]+\s+{re.escape(subject)}\b", " ".join(earlier))
+            speaker = subject if known and len(subject.split()) == 1 else last_person
         elif speaker and speaker[:1].islower():
             earlier.append(stripped)
-            speaker = _antecedent(speaker, " ".join(earlier), last_person, last_source)
+            subject = _subject(stripped) if not opens_quote else None  # "Hy-Vee won't ..., the company said"
+            source = subject if subject and speaker.split()[-1] in _ORGANISATION_HEADS else last_source
+            speaker = _antecedent(speaker, " ".join(earlier), last_person, source)
             earlier.pop()
         if speaker is None and continuing and out:
             speaker = out[-1]  # the quotation goes on
@@ -895,7 +920,9 @@ def _antecedent(description: str, text: str, last_person: str | None, last_sourc
                 return name
         return description
     named = []
-    if head in _PERSON_HEADS | _SOURCE_HEADS:  # "Labour leader Keir Starmer", "news site Gizmodo"
+    if head in _PERSON_HEADS | _SOURCE_HEADS:  # "Labour leader Keir Starmer", "news site Gizmodo", "Gov. Ron DeSantis"
+        short = _TITLE_ABBREVIATIONS.get(head)
+        noun = rf"(?:{noun}|{re.escape(short)})" if short else noun
         named = [m for m in re.finditer(rf"\b(?i:{noun})\s+({_NAME})", text)]
     named += [m for m in re.finditer(rf"({_NAME}),\s+(?:a|an|the)\s+(?:[\w\-’']+\s+){{0,3}}?(?i:{noun})\b", text)]
     for match in sorted(named, key=lambda m: -m.start()):
