@@ -24,7 +24,17 @@ from .lexical import words
 from .passages import Chunking, Passage
 from .rerank import Reranker, load_reranker, standardise
 from .retrieval import Filters, RetrievalConfig, Retriever, Scored
-from .speakers import ALIAS_FILE, AliasTable, Quoted, Speaker, asked_matches, decode_quotes, resolve_article, tally
+from .speakers import (
+    ALIAS_FILE,
+    AliasTable,
+    Quoted,
+    Speaker,
+    asked_matches,
+    decode_quotes,
+    is_unnamed,
+    resolve_article,
+    tally,
+)
 from .store import IndexStore, IngestReport, add_paths, index_model, open_index, remove_ids
 from .store.ingest import _lock
 from .store.milvus import Backend
@@ -498,9 +508,22 @@ class Assistant:
         return self._aliases[1]
 
     def speakers(
-        self, *, outlets: Iterable[str] | None = None, date_from: str | None = None, date_to: str | None = None
+        self,
+        *,
+        outlets: Iterable[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        unnamed: bool = False,
     ) -> list[Speaker]:
-        """Everyone the corpus quotes, most quoted first, with the outlets that quote them.
+        """Everyone the corpus quotes by name, most quoted first, with the outlets that quote them.
+
+        Args:
+            outlets: only quotes in these outlets' articles.
+            date_from: only articles dated on or after this day (YYYY-MM-DD).
+            date_to: only articles dated on or before this day.
+            unnamed: also list the sources that articles describe without a name ("officials",
+                "a senior Ukrainian official", "the committee"). Each wording is one entry, so
+                "officials" gathers different people from different articles.
 
         Raises:
             FilterError: a filter value is malformed.
@@ -508,7 +531,8 @@ class Assistant:
         """
         filters = Filters.make(outlets=outlets, date_from=date_from, date_to=date_to)
         with self.store.reading():
-            return tally((r[0], r[1], r[6], r[7]) for r in self._quote_rows(filters))
+            rows = [(r[0], r[1], r[6], r[7]) for r in self._quote_rows(filters)]
+        return tally(r for r in rows if unnamed or not is_unnamed(r[0]))
 
     def quotes(
         self,

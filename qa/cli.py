@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--speaker", default=None, help="a name, surname or alias (aliases.toml beside metadata.toml)")
     p.add_argument("--about", default=None, help="rank the quotes by how closely they match this text")
+    p.add_argument("--unnamed", action="store_true", help="without --speaker: also list unnamed sources ('officials')")
     p.add_argument("--limit", type=int, default=None, help="at most this many")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--outlet", action="append", default=None, help="only this outlet (repeatable)")
@@ -176,7 +177,8 @@ def _run(args) -> int:
         assistant = load_assistant(args)
         filters = {"outlets": args.outlet, "date_from": args.date_from, "date_to": args.date_to}
         if not args.speaker:
-            speakers = assistant.speakers(**filters)[: args.limit] if args.limit else assistant.speakers(**filters)
+            speakers = assistant.speakers(**filters, unnamed=args.unnamed)
+            speakers = speakers[: args.limit] if args.limit else speakers
             if args.json:
                 print(json.dumps([asdict(s) for s in speakers], ensure_ascii=False, indent=2))
             for s in [] if args.json else speakers:

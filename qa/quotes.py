@@ -389,7 +389,7 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     pronoun = _PRONOUN.search(clause)
     if pronoun:
         return pronoun.group(1).lower()
-    relative = re.search(rf"({_NAME}),\s+(?:which|who)\s+(?:\w+ly\s+)?$", clause)
+    relative = _RELATIVE_AFTER_NAME.search(clause)
     if relative:  # "an investigation by the Los Angeles Times, which revealed"
         return _clean_name(relative.group(1))
     clause = re.sub(r"\s(?:—|–|--)\s[^—–]*?\s(?:—|–|--)\s", " ", clause)  # "Hy-Vee, ... — Illinois, Iowa — said"
@@ -400,7 +400,7 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     head, tail = parts[0].strip(), parts[-1].strip()
     middle = parts[-2].strip() if len(parts) > 2 else ""
     single = re.fullmatch(r"[A-Z][\w’'\-]+", middle) and not _function_word(middle) and middle.lower() not in _NOT_NAMES
-    appositive = _APPOSITIVE.match(tail) or re.search(rf"\s(?:under|of|for|at|to|with)\s+(?:the\s+)?{_NAME}$", tail)
+    appositive = _APPOSITIVE.match(tail) or _OBJECT_NAME_AT_END.search(tail)
     if middle and appositive and (_bare_name(middle) or single):
         return _subject_name(middle)  # "..., Larry Summers, Treasury secretary under Obama, said"
     relative = re.match(r"(.+?)\s+(?:that|who|which)\s+\S.*$", tail)
@@ -411,7 +411,7 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
         tail = f"the {role.group(1).lower()}"  # "The President has told advisers": a description to resolve
     modified = _MODIFIED.match(tail)
     if modified and (modified.group(1).split()[-1].islower() or modified.group(1).lower() in _DOCUMENT_HEADS):
-        author = re.match(rf"(?:the\s+)?({_NAME})", modified.group(3))
+        author = _LEADING_NAME.match(modified.group(3))
         if modified.group(2) in ("released", "published", "filed", "issued") and author:
             return _clean_name(author.group(1))  # "Official figures released by Customs and Border Protection show"
         tail = modified.group(1)  # "the lawsuit obtained by NBC News states": the lawsuit speaks
@@ -609,7 +609,7 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
             if speaker:
                 return speaker
         speaker = _speaker_before(before, core=bool(_CORE_VERB.fullmatch(match.group(0))))
-        owner = re.match(rf"^({_NAME})[’']s\s+(?:\w+\s+)?(\w+)$", speaker or "")
+        owner = _OWNED.match(speaker or "")
         if owner and owner.group(2).lower() in _DOCUMENT_HEADS:
             speaker = _clean_name(owner.group(1)) or speaker  # "Gatto’s statement continued"
         if speaker and _BASE_FORM.fullmatch(match.group(0)) and not _plural(speaker):
@@ -695,7 +695,7 @@ def _according(rest: str) -> str | None:
     University", "data published by the US Department of Health"), or a description ("an
     official", "one company active in the market", "the report")."""
     phrase = _to_full_stop(re.split(r"[,;:!?“”\"()]", rest)[0]).strip()
-    name = re.match(rf"(?:the\s+)?({_NAME})", phrase)
+    name = _LEADING_NAME.match(phrase)
     if name:
         return _clean_name(re.split(_PHRASE_END, name.group(1))[0]) or None
     words = phrase.split()
@@ -831,7 +831,7 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
             speaker = last_group or last_person  # "Dutch officials ... they said"
         elif speaker in ("he", "she"):
             subject = None if opens_quote else _subject(stripped)  # "Abo “wouldn’t be surprised”, he told CNN"
-            known = subject and re.search(rf"\b[A-Z][\w’'\-]+\s+{re.escape(subject)}\b", " ".join(earlier))
+            known = subject and _given_name_before(subject, earlier)
             speaker = subject if known and len(subject.split()) == 1 else last_person
         elif speaker and speaker[:1].islower():
             earlier.append(stripped)
@@ -852,7 +852,7 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         if (
             speaker
             and speaker[:1].isupper()
-            and (not _personal(stripped, speaker) or re.search(rf"\b[Tt]he\s+{re.escape(speaker)}", stripped))
+            and (not _personal(stripped, speaker) or f"the {speaker}".lower() in stripped.lower())
         ):
             last_source = speaker  # an organisation, or an outlet written "the Evening Standard"
         elif speaker and speaker.split()[-1] in _SOURCE_HEADS:
@@ -977,6 +977,26 @@ def _transcript_labels(sentences: Sequence[str], paragraph_starts: Sequence[bool
     return labels
 
 
+_VERB_AFTER = re.compile(rf"\s+{_VERB}\b")
+_RELATIVE_AFTER_NAME = re.compile(rf"({_NAME}),\s+(?:which|who)\s+(?:\w+ly\s+)?$")
+_OBJECT_NAME_AT_END = re.compile(rf"\s(?:under|of|for|at|to|with)\s+(?:the\s+)?{_NAME}$")
+_LEADING_NAME = re.compile(rf"(?:the\s+)?({_NAME})")
+_OWNED = re.compile(rf"^({_NAME})[’']s\s+(?:\w+\s+)?(\w+)$")
+
+
+def _given_name_before(surname: str, earlier: Sequence[str]) -> bool:
+    """Whether the sentences before wrote ``surname`` after a capitalised word ("Ben Abo")."""
+    for text in earlier:
+        at = text.find(" " + surname)
+        while at > 0:
+            word = text[:at].split()[-1] if text[:at].split() else ""
+            end = at + 1 + len(surname)
+            if word[:1].isupper() and (end == len(text) or not text[end].isalnum()):
+                return True
+            at = text.find(" " + surname, at + 1)
+    return False
+
+
 def _capitalised_inside(sentences: Sequence[str]) -> frozenset[str]:
     """Words an article writes capitalised somewhere other than at a sentence's start: its names."""
     found = set()
@@ -995,7 +1015,8 @@ def _as_named(speaker: str | None, sentence: str, named: frozenset[str]) -> str 
     tokens = speaker.split()
     start = sentence.lstrip(_OPEN)
     while tokens and tokens[0] not in named and start.startswith(tokens[0]):
-        if re.match(rf"{re.escape(' '.join(tokens))}\s+{_VERB}\b", start):
+        joined = " ".join(tokens)
+        if start.startswith(joined) and _VERB_AFTER.match(start, len(joined)):
             break  # "Dymov warned:": a name right before its speech verb
         tokens.pop(0)
     return " ".join(tokens) if tokens else None

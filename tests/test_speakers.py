@@ -47,6 +47,15 @@ def test_speakers_lists_who_is_quoted_with_counts_and_outlets(fake_assistant):
     assert only and all(s.outlets == ("The Moscow Times",) for s in only)
 
 
+def test_unnamed_sources_are_listed_only_when_asked_for(fake_assistant):
+    named = fake_assistant.speakers()
+    every = fake_assistant.speakers(unnamed=True)
+    assert all(s.name.split()[-1][:1].isupper() for s in named)  # "Valeriy Dymov", not "Russian officials"
+    unnamed = {s.name for s in every} - {s.name for s in named}
+    assert any("official" in name for name in unnamed), unnamed  # "Russian officials" in The Moscow Times
+    assert fake_assistant.quotes("Russian officials")  # still found when asked for by their wording
+
+
 def test_quotes_by_a_speaker_newest_first_with_citations(fake_assistant):
     found = fake_assistant.quotes("Lavrov")
     assert len(found) == 2 and {q.speaker for q in found} == {"Sergey Lavrov"}
@@ -113,6 +122,7 @@ def test_qa_quotes_command(tmp_path):
     assert len(about) == 2 and about[0]["score"] >= about[1]["score"]
     listed = qa("--limit", "2").stdout
     assert listed.startswith("Valeriy Dymov:") and "quotes in" in listed
+    assert "Russian officials:" not in qa().stdout and "Russian officials:" in qa("--unnamed").stdout
     assert "No quote by Macron" in qa("--speaker", "Macron").stdout
 
 
