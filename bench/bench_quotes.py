@@ -68,13 +68,15 @@ def _fold(text: str) -> str:
 
 
 def _words(name: str) -> set[str]:
-    words = (w.strip(".,’'\"“”()") for w in _fold(name).replace("-", " ").split())
+    words = (re.sub(r"^\W+|\W+$", "", w) for w in _fold(name).replace("-", " ").split())
     return {w.removesuffix("’s").removesuffix("'s") for w in words} - {""}
 
 
 def _acronym_of(short: str, long: str) -> bool:
     """Whether ``short`` is the initials of ``long`` ("KFC", "Kentucky Fried Chicken")."""
-    initials = "".join(w[0] for w in long.split() if w[:1].isupper())
+    initials = "".join(
+        w.replace(".", "") if re.fullmatch(r"(?:[A-Z]\.)+", w) else w[0] for w in long.split() if w[:1].isupper()
+    )  # "U.S. Geological Survey": USGS
     return bool(re.fullmatch(r"[A-Z]{2,6}", short)) and initials == short
 
 
