@@ -79,6 +79,11 @@ _INVERTS = re.compile(
     r"|continues|observed|observes|estimated|estimates|admitted|admits|announced|announces|claimed|claims"
     r"|remarked|remarks|commented|comments|suggested|suggests|predicted|predicts|asked|asks"
 )
+#: A sentence opening with a subordinate clause that is still open where the verb is.
+_OPENING_CLAUSE = re.compile(
+    r"(?:[\w’']+\s+){0,3}?(?:after|before|when|while|since|although|though|because|if|once|until|as)\s+[^,]*$",
+    re.IGNORECASE,
+)
 _PARTICIPLE = re.compile(r"\s+(?:in|by|to|from|at|as|across|among)\b")
 _AS_PARTICIPLE = re.compile(r"regarded|considered|viewed|described|characteri[sz]ed|portrayed|framed")
 #: A word right before a verb form that makes it an adjective or a noun ("over alleged parties").
@@ -86,6 +91,7 @@ _MODIFIER_BEFORE = re.compile(
     r"\b(?:the|a|an|over|of|for|about|his|her|their|its|our|into|on|with|amid|most|more|less|least|widely|to)\s+$",
     re.I,
 )
+_AFTER_PREPOSITION = re.compile(r"\b(?:on|of|about|against|over|with|despite|amid|by|to)\s+(?:[a-z]\w*\s+)?$")
 #: Verbs whose subject is a speaker whatever it is: "grocers said", "the report adds".
 _CORE_VERB = re.compile(
     r"said|says|say|stated|states|told|tells|noted|notes|added|adds|warned|warns|claimed|claims|announced"
@@ -378,6 +384,11 @@ def _bare_name(phrase: str) -> bool:
 _MODIFIED = re.compile(r"(.+?)\s+(obtained|cited|quoted|seen|reviewed|released|published|filed|issued)\s+by\s+(.+)$")
 
 
+_ADVERBIAL = re.compile(
+    r"(?:just\s+|shortly\s+|days\s+|weeks\s+)?(?:before|after|in|on|at|during|since|until|from|with|without|despite"
+    r"|amid|like|unlike|following)\b"
+)
+_SUBORDINATOR = re.compile(r"\b(?:after|before|when|while|because|since|although|though|as|that|if|once|until)\s+")
 #: A description after a name, between commas: "city manager of Naples", "the CEO of Yara".
 _APPOSITIVE = re.compile(r"(?:a|an|the|[a-z][\w\-]*)\b")
 
@@ -385,7 +396,7 @@ _APPOSITIVE = re.compile(r"(?:a|an|the|[a-z][\w\-]*)\b")
 def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     """The speaker named just before a speech verb, or the pronoun standing for it; ``core``:
     the verb is one only speakers do ("said", not "calls"), so a common noun may be its speaker."""
-    clause = re.split(r"[”“\"]", clause)[-1]
+    clause = re.split(r"[,.!?…—–-][”\"’]|[”\"]\s*,|:\s*[“\"]", clause)[-1]  # after a quotation, not a quoted title
     pronoun = _PRONOUN.search(clause)
     if pronoun:
         return pronoun.group(1).lower()
@@ -398,6 +409,17 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     if not parts:
         return None
     head, tail = parts[0].strip(), parts[-1].strip()
+    if len(parts) > 1 and _ADVERBIAL.match(tail):
+        tail = parts[-2].strip()  # "A CNN poll conducted in February, just before the invasion, found"
+    last_clause = _SUBORDINATOR.split(tail)[-1].strip()
+    if (
+        last_clause
+        and last_clause != tail
+        and len(last_clause.split()) <= 6
+        and not re.match(r"(?:who|which|whose|that)\b", tail)
+        and (_description(last_clause) or re.fullmatch(rf"(?:the\s+|an?\s+)?{_NAME}", last_clause))
+    ):
+        tail = last_clause  # "Sunak faces a defeat after a House of Commons committee said"
     middle = parts[-2].strip() if len(parts) > 2 else ""
     single = re.fullmatch(r"[A-Z][\w’'\-]+", middle) and not _function_word(middle) and middle.lower() not in _NOT_NAMES
     appositive = _APPOSITIVE.match(tail) or _OBJECT_NAME_AT_END.search(tail)
@@ -509,14 +531,17 @@ def _description(phrase: str, *, after: bool = False) -> str | None:
     head = match.group(2)
     if any(w.lower() in _CLAUSE_WORDS for w in phrase.split()):
         return None  # "a decision that the company", "despite": not a noun phrase
-    if not head.islower() or head in STOPWORDS or head in _NOT_HEADS or head.endswith("ly"):
-        return None
+    if not head.islower() or head in STOPWORDS or head in _NOT_HEADS or head.endswith(("ly", "ed")):
+        return None  # "Police initially received": a verb, not a noun
     if after and not re.match(rf"{_DETERMINER}\s", phrase, re.IGNORECASE):
         return None
     first = phrase.split()[0]
     if _function_word(first) and not re.fullmatch(_DETERMINER, first, re.IGNORECASE):
         return None  # "It", "This", "who runs the store": not a description
     return phrase[0].lower() + phrase[1:] if first in ("The", "A", "An", "Some", "Many") else phrase
+
+
+_AUX_OR_PAST = re.compile(r"was|were|is|are|had|has|have|would|will|could|should|can|may|might|did|does|[a-z]+ed")
 
 
 def _speaker_after(rest: str) -> str | None:
@@ -529,6 +554,9 @@ def _speaker_after(rest: str) -> str | None:
     if not phrase:
         return None
     words = whole = _to_full_stop(phrase.group(1))
+    complement = re.match(rf"(?:the\s+)?{_NAME}\s+(\w+)", words)
+    if complement and complement.group(1).islower() and _AUX_OR_PAST.fullmatch(complement.group(1)):
+        return None  # "said Harris was particularly interested": Harris is what was said, not who said it
     for cut in _PHRASE_END.finditer(words):
         before = words[: cut.start()].split()
         if cut.group(0).strip() == "of" and before and before[-1].lower() in _TITLES:
@@ -588,7 +616,10 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
             0
         ):
             continue  # passive: "was mentioned"
-        if _NOUN_FORM.fullmatch(match.group(0)) and _NOUN_BEFORE.search(before):
+        comma = sentence.find(",", match.end())
+        if _OPENING_CLAUSE.match(before) and comma > 0 and _VERB_RE.search(sentence, comma):
+            continue  # "Just days after Waffle House announced ..., Cracker Barrel announced": the main clause
+        if _NOUN_FORM.fullmatch(match.group(0)) and (_NOUN_BEFORE.search(before) or _AFTER_PREPOSITION.search(before)):
             continue  # "Trump's false claims", "the reports": a noun
         if (
             _MODIFIER_BEFORE.search(before)
@@ -642,7 +673,8 @@ _BASE_FORM = re.compile(
 def _plural(speaker: str) -> bool:
     """Whether a speaker is several people or a pronoun for them ("they", "officials", "critics")."""
     last = speaker.split()[-1]
-    return speaker == "they" or (last.islower() and last.endswith("s") and not last.endswith("ss"))
+    common = last.islower() or (speaker == last and last[1:].islower())  # "officials", "Critics" opening a sentence
+    return speaker == "they" or (common and last.endswith("s") and not last.endswith("ss"))
 
 
 def _speech_use(verb: str, before: str, after: str) -> bool:
@@ -650,7 +682,7 @@ def _speech_use(verb: str, before: str, after: str) -> bool:
     if verb.startswith("continue"):
         return bool(re.match(r"\s*(?:[,.:;”\"]|$|\s+that\b)", after))
     if verb.startswith("add"):  # "he added that", "she added:", not "added a $1 surcharge"
-        return not re.match(r"\s+(?:a|an|the|its|his|her|their|another|more|new|\$|\d)", after)
+        return not re.match(r"\s+(?:a|an|the|its|his|her|their|another|more|new|to|\$|\d)\b", after)
     if verb == "states":  # "the lawsuit states:", not "Eleven states have"
         return bool(re.match(r"\s*(?:[,.:;”“\"]|$|\s+that\b)", after))
     if re.match(r"\s+that\b", after):
@@ -695,6 +727,9 @@ def _according(rest: str) -> str | None:
     University", "data published by the US Department of Health"), or a description ("an
     official", "one company active in the market", "the report")."""
     phrase = _to_full_stop(re.split(r"[,;:!?“”\"()]", rest)[0]).strip()
+    described = re.match(rf"(?:the\s+)?{_NAME}\s+((?:[a-z][\w\-]*\s+){{1,3}})({_NAME})\s*$", phrase)
+    if described and not set(described.group(1).split()) & {"of", "for", "at", "in", "from", "with", "and", "on"}:
+        return _clean_name(described.group(2))  # "according to LIV chief Greg Norman"
     name = _LEADING_NAME.match(phrase)
     if name:
         return _clean_name(re.split(_PHRASE_END, name.group(1))[0]) or None
@@ -773,7 +808,7 @@ def _mask_at(sentence: str, name: str) -> bool:
 
 
 #: A phrase before a sentence's subject: "Speaking after the match, Southgate ...".
-_OPENER = re.compile(r"(?:[A-Z][a-z]+ing|After|Before|When|While|As|In|At|On|Asked)\b[^,“”\"]{0,60},\s+")
+_OPENER = re.compile(r"(?:[A-Z][a-z]+ing|After|Before|When|While|As|In|At|On|Asked)\b[^,“”\"]{0,100},\s+")
 
 
 def _subject(sentence: str) -> str | None:
@@ -836,7 +871,8 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         elif speaker and speaker[:1].islower():
             earlier.append(stripped)
             subject = _subject(stripped) if not opens_quote else None  # "Hy-Vee won't ..., the company said"
-            source = subject if subject and speaker.split()[-1] in _ORGANISATION_HEADS else last_source
+            organisation = speaker.split()[-1] in _ORGANISATION_HEADS  # "the company": this sentence's subject only
+            source = subject if organisation else last_source
             speaker = _antecedent(speaker, " ".join(earlier), last_person, source)
             earlier.pop()
         if speaker is None and continuing and out:
