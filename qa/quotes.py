@@ -871,8 +871,9 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         elif speaker and speaker[:1].islower():
             earlier.append(stripped)
             subject = _subject(stripped) if not opens_quote else None  # "Hy-Vee won't ..., the company said"
-            organisation = speaker.split()[-1] in _ORGANISATION_HEADS  # "the company": this sentence's subject only
-            source = subject if organisation else last_source
+            organisation = speaker.split()[-1] in _ORGANISATION_HEADS  # "the company": a name, not "a newspaper"
+            named_source = last_source if last_source and last_source.split()[-1][:1].isupper() else None
+            source = (subject or named_source) if organisation else last_source
             speaker = _antecedent(speaker, " ".join(earlier), last_person, source)
             earlier.pop()
         if speaker is None and continuing and out:
