@@ -38,7 +38,10 @@ __all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker"]
 #: 9: the clause subject of "..., saying" and "... but said"; plural speakers of plural verbs ("officials
 #: warn"); "he"/"she" as the last subject before any name; straight quotes counted per paragraph;
 #: interview transcripts; headlines and photo credits skipped.
-ATTRIBUTION_VERSION = 9
+#: 10: an attribution closing the sentence first; the main clause's verb after an opening subordinate
+#: clause; the subject right before the verb; "it" and "its website" for the organisation written
+#: about; "per X"; "the statement read"; "said Harris was ..." is what was said.
+ATTRIBUTION_VERSION = 10
 
 _VERB = (
     r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"
@@ -56,11 +59,14 @@ _VERB = (
     r"|critici[sz]es|exclaimed|lamented|laments|advised|advises|testified|testifies|conceded|concedes|contended"
     r"|contends|quipped|joked|boasted|continued|continues|found|finds|show|shows|showed|maintained|maintains"
     r"|warn|tell|note|add|claim|argue|insist|confirm|explain|write|suggest|acknowledge|admit|deny|predict|urge"
-    r"|estimate|allege|contend|forecast|forecasts|observed|observes)"
+    r"|estimate|allege|contend|forecast|forecasts|observed|observes|shared|read|reads"
+    r"|(?:released|issued|put\s+out)\s+a\s+statement)"
 )
 #: Verbs that report speech only in some uses: "Campbell-Johnston continues," but not "the rain
 #: continued"; "the study found that" or "data show", but not "police found the body".
-_LOOSE_VERB = re.compile(r"continued|continues|found|finds|show|shows|showed|maintained|maintains|states|added|adds")
+_LOOSE_VERB = re.compile(
+    r"continued|continues|found|finds|show|shows|showed|maintained|maintains|states|added|adds|shared|read|reads"
+)
 _VERB_RE = re.compile(rf"\b{_VERB}\b")
 #: Verb forms that are also plural nouns, and what marks them as nouns: "Trump's false claims".
 _NOUN_FORM = re.compile(r"claims|reports|calls|comments|remarks|notes|views|statements|tweets|posts|warns|states")
@@ -68,7 +74,7 @@ _NOUN_BEFORE = re.compile(
     r"(?:[’']s|\b(?:the|a|an|his|her|their|its|our|my|your|these|those|such|any|no|false|new|recent|earlier|"
     r"repeated|unfounded|baseless|similar|further|several|many|other|all|both|two|three|four|five|six|seven|eight|"
     r"nine|ten|\d+))\s+(?:(?:false|new|recent|earlier|repeated|"
-    r"unfounded|baseless|similar|further)\s+)?$",
+    r"unfounded|baseless|similar|further)\s+)?$|(?-i:\w[”\"]\s+$|\b[a-z]+ed\s+$)",
     re.IGNORECASE,
 )
 #: Verbs that come before their speaker after a quotation ("..., said Tom Coleman"); "told
@@ -296,6 +302,12 @@ _STRONG_TITLES = frozenset(
 )
 
 
+_DATE_TAIL = re.compile(
+    r"\s+(?:for|on|of|in)\s+(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b.*$"
+)
+
+
 def _clean_name(candidate: str) -> str | None:
     """Strip titles and trailing punctuation from a capitalised run; None if nothing is left."""
     tokens = candidate.replace("’s", "").replace("'s", "").split()
@@ -307,7 +319,7 @@ def _clean_name(candidate: str) -> str | None:
         if tokens[i].lower() in _STRONG_TITLES and all(t[:1].isupper() for t in tokens[i + 1 :]):
             tokens = tokens[i + 1 :]
             break
-    name = " ".join(tokens).strip(" ,.;:")
+    name = _DATE_TAIL.sub("", " ".join(tokens)).strip(" ,.;:")
     if not name or not name[0].isupper() or re.fullmatch(r"[RDI]-[A-Z][a-z]+\.?", name):
         return None  # nothing left, or a party and state ("R-Fla.")
     return name
@@ -408,6 +420,8 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     parts = [p for p in window.split(",") if p.strip()]
     if not parts:
         return None
+    if len(parts) > 1 and re.fullmatch(r"[RDI]-[A-Z][\w.]*", parts[-1].strip()):
+        parts = parts[:-1]  # "Rep. Jesus Garcia, D-Illinois, said"
     head, tail = parts[0].strip(), parts[-1].strip()
     if len(parts) > 1 and _ADVERBIAL.match(tail):
         tail = parts[-2].strip()  # "A CNN poll conducted in February, just before the invasion, found"
@@ -504,7 +518,7 @@ _SOURCE_HEADS = (
 _DOCUMENT_HEADS = frozenset(
     "study report survey poll analysis data figures statistics research review investigation lawsuit suit "
     "complaint filing statement letter memo document documents records order ruling website release "
-    "assessment estimate estimates forecast audit census".split()
+    "assessment estimate estimates forecast audit census stats".split()
 )
 #: Modifiers that leave a description as general as its noun ("the news site", "the former president").
 _GENERIC = frozenset("news online daily weekly sunday same former current local national".split())
@@ -538,7 +552,8 @@ def _description(phrase: str, *, after: bool = False) -> str | None:
     first = phrase.split()[0]
     if _function_word(first) and not re.fullmatch(_DETERMINER, first, re.IGNORECASE):
         return None  # "It", "This", "who runs the store": not a description
-    return phrase[0].lower() + phrase[1:] if first in ("The", "A", "An", "Some", "Many") else phrase
+    common = first in ("The", "A", "An", "Some", "Many") or first.lower() in _GROUPS  # "Authorities said"
+    return phrase[0].lower() + phrase[1:] if common else phrase
 
 
 _AUX_OR_PAST = re.compile(r"was|were|is|are|had|has|have|would|will|could|should|can|may|might|did|does|[a-z]+ed")
@@ -601,13 +616,23 @@ def _quoted_mask(sentence: str, inside: bool = False) -> list[bool]:
 
 
 def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = False) -> str | None:
-    """The speaker a sentence names (a name, a role, or a pronoun), or None.
+    """The speaker a sentence names (a name, a role, a description or a pronoun), or None.
 
     Verbs inside quotation marks and passive forms ("was mentioned") do not count, unless
     ``nested`` asks for speakers that a quotation itself reports ("Trump recently claimed
     ..." inside Dymov's words); ``inside`` says the sentence starts within a quotation.
     """
+    speaker = _sentence_speaker(sentence, inside=inside, nested=nested)
+    if speaker and speaker.lower() in _GROUPS:
+        return speaker.lower()  # "Authorities said": a description, capitalised only as the sentence opens
+    return speaker
+
+
+def _sentence_speaker(sentence: str, *, inside: bool, nested: bool) -> str | None:
     mask = [False] * len(sentence) if nested else _quoted_mask(sentence, inside)
+    trailing = _trailing_attribution(sentence, mask)
+    if trailing:
+        return trailing
     for match in _VERB_RE.finditer(sentence):
         if mask[match.start()]:
             continue
@@ -661,6 +686,9 @@ def sentence_speaker(sentence: str, *, inside: bool = False, nested: bool = Fals
     for according in re.finditer(r"\b[Aa]ccording to\s+", sentence):
         if not mask[according.start()]:
             return _according(sentence[according.end() :])
+    per = re.search(rf",\s+per\s+(?:the\s+)?({_NAME})[.;]?\s*$", sentence)
+    if per and not mask[per.start()]:
+        return _clean_name(per.group(1))  # "..., per the Bureau of Labor Statistics."
     return None
 
 
@@ -670,10 +698,18 @@ _BASE_FORM = re.compile(
 )
 
 
+#: Plural nouns for groups of sources, capitalised where they open a sentence.
+_GROUPS = frozenset(
+    "officials critics experts analysts authorities residents officers investigators researchers scientists "
+    "economists lawmakers advocates sources police organizers organisers doctors witnesses protesters "
+    "republicans democrats conservatives supporters opponents prosecutors lawyers polls studies reports".split()
+)
+
+
 def _plural(speaker: str) -> bool:
     """Whether a speaker is several people or a pronoun for them ("they", "officials", "critics")."""
     last = speaker.split()[-1]
-    common = last.islower() or (speaker == last and last[1:].islower())  # "officials", "Critics" opening a sentence
+    common = last.islower() or speaker.lower() in _GROUPS  # "officials", "Critics" opening a sentence; not "Gillanders"
     return speaker == "they" or (common and last.endswith("s") and not last.endswith("ss"))
 
 
@@ -683,22 +719,56 @@ def _speech_use(verb: str, before: str, after: str) -> bool:
         return bool(re.match(r"\s*(?:[,.:;”\"]|$|\s+that\b)", after))
     if verb.startswith("add"):  # "he added that", "she added:", not "added a $1 surcharge"
         return not re.match(r"\s+(?:a|an|the|its|his|her|their|another|more|new|to|\$|\d)\b", after)
+    if verb in ("shared", "read", "reads"):  # "..., Nouchi shared.", "the statement read"; not "shared a photo"
+        subject = re.split(r"[,;:—–]", before)[-1].split()
+        document = any(w.lower().strip(".,’'") in _DOCUMENT_HEADS for w in subject[-4:])
+        return bool(re.match(r"\s*(?:[,.:;”\"]|$)", after)) and (verb == "shared" or document)
     if verb == "states":  # "the lawsuit states:", not "Eleven states have"
         return bool(re.match(r"\s*(?:[,.:;”“\"]|$|\s+that\b)", after))
     if re.match(r"\s+that\b", after):
         return True
+    if verb == "found" and re.match(r"\s*[.;]?\s*$", after):
+        return True  # "..., Pew found."
     subject = re.split(r"[,;:—–]", before)[-1].split()
-    return verb.startswith("show") and any(w.lower().strip(".,’'") in _DOCUMENT_HEADS for w in subject[-8:])
+    document = any(w.lower().strip(".,’'") in _DOCUMENT_HEADS for w in subject[-8:])
+    return (verb.startswith("show") or verb.startswith("found") or verb.startswith("find")) and document
 
 
 #: Speech joined to a clause whose subject speaks: "..., saying he preferred", "... but said".
 _JOINED_SPEECH = re.compile(
-    r",\s+(?:saying|adding|noting|telling|warning|arguing|insisting|stating|claiming|explaining|writing|urging)\b"
+    r",\s+(?:saying|adding|noting|telling|warning|arguing|insisting|stating|claiming|explaining|writing|urging"
+    r"|admitting|acknowledging|vowing|promising|accusing|calling)\b"
+    r"|\s(?:saying|writing)[,:]?\s+[“\"]"
     r"|\s(?:but|and)\s+(?:also\s+)?(?:said|says|told|added|noted|warned|argued|insisted|wrote)\b"
 )
 _FINITE = re.compile(
     r"(?:will|would|has|have|had|is|are|was|were|can|could|may|might|did|does|do|must|should|[a-z]+ed|[a-z]+[^s’']s)"
 )
+
+
+_CORE_VERB_RE = re.compile(rf"\b(?:{_CORE_VERB.pattern})\b")
+
+
+def _trailing_attribution(sentence: str, mask: list[bool]) -> str | None:
+    """The speaker of an attribution that closes a sentence ("Polls suggest Labour could win, the
+    news site added."): it names who reports everything before it, whatever verbs that holds."""
+    last = None
+    for match in _CORE_VERB_RE.finditer(sentence):
+        last = match
+    if last is None or mask[last.start()]:
+        return None
+    before, after = sentence[: last.start()], sentence[last.end() :]
+    if len(after.split()) > 6 or re.search(r"[,;:“\"]", after) or not _INVERTS.fullmatch(last.group(0)):
+        return None
+    short = re.search(r"[,”\"]\s*((?:[\w’'.\-]+\s+){1,5})$", before)
+    if not short or _PRONOUN.search(short.group(1)):
+        return None
+    phrase = short.group(1).strip()
+    described = _description(phrase)
+    if described and described.startswith("the "):
+        return described  # "the news site added"
+    name = _LEADING_NAME.fullmatch(phrase)
+    return _subject_name(phrase) if name else None
 
 
 def _clause_subject(clause: str) -> str | None:
@@ -708,14 +778,22 @@ def _clause_subject(clause: str) -> str | None:
     if re.search(r"[“”\"]", clause):
         return None
     words = clause.split()
+    if not words or not (words[0][:1].isupper() or re.fullmatch(_DETERMINER, words[0], re.IGNORECASE)):
+        return None
     for i, word in enumerate(words[:9]):
-        if i and word.islower() and _FINITE.fullmatch(word):
+        plural_noun = word.endswith("s") and not words[i - 1][:1].isupper()  # "days", not "Biden says"
+        if i and word.islower() and _FINITE.fullmatch(word) and not plural_noun:
             phrase = " ".join(words[:i])
             break
     else:
         return None
+    phrase = _AUXILIARY.sub("", phrase).strip()  # "Public health experts also (slammed ...)"
+    if not phrase:
+        return None
     if re.fullmatch(r"(?i:he|she|they)", phrase):
         return phrase.lower()
+    if phrase.split()[0].lower() in _GROUPS:
+        return _description(phrase)  # "Authorities will let ... but said"
     if phrase[:1].isupper() and _names_in(phrase) and not phrase.split()[-1].islower():
         return _subject_name(phrase)
     return _description(phrase)
@@ -733,6 +811,14 @@ def _according(rest: str) -> str | None:
     name = _LEADING_NAME.match(phrase)
     if name:
         return _clean_name(re.split(_PHRASE_END, name.group(1))[0]) or None
+    role = re.match(rf"((?:[a-z][\w\-]*\s+){{1,3}})({_NAME})\s*$", phrase)
+    if role and not set(role.group(1).split()) & (STOPWORDS - {"and"}):
+        return _clean_name(role.group(2))  # "according to police spokeswoman Sheila Miller"
+    owned = re.match(r"((?:[\w\-]+\s+){0,3}?[\w\-]+)[’']s?\s+(\w+)$", phrase)
+    if owned and owned.group(2).lower() in _DOCUMENT_HEADS and owned.group(1).lower() not in ("its", "their"):
+        return _description(owned.group(1)) or _clean_name(owned.group(1))  # "emergency planners' estimates"
+    if re.fullmatch(r"(?:its|their)\s+\w+", phrase) and phrase.split()[-1] in _DOCUMENT_HEADS:
+        return "it"  # "according to its website": the organisation the sentence is about
     words = phrase.split()
     for i, word in enumerate(words[:6]):
         if word.lower().strip(".") in _DOCUMENT_HEADS:
@@ -747,7 +833,8 @@ def _according(rest: str) -> str | None:
             break
     cut = _PHRASE_END.search(" " + phrase)
     head = phrase[: cut.start() - 1] if cut and cut.start() > 1 else phrase
-    return _description(head, after=True) or _description(" ".join(head.split()[:4]), after=True)
+    found = _description(head, after=True) or _description(" ".join(head.split()[:4]), after=True)
+    return found or (_description(head) if _plural(head) else None)  # "according to officials"
 
 
 #: Words that make a name an organisation's or a work's, never what "he" or "she" stands for.
@@ -775,7 +862,7 @@ def _person(sentence: str, speaker: str | None, surnames: frozenset[str] = froze
     name counts when the article also calls it by its last word alone ("Peter Sokolowski" ...
     "Sokolowski said"), as news writes people and not places ("Los Angeles") or credits."""
     if speaker and speaker not in ("he", "she", "they"):
-        return speaker if _personal(sentence, speaker) else None
+        return speaker if _personal(sentence, speaker) and not _plural(speaker) else None
     names = [n for n in _names_in(sentence) if f"{n}/" not in sentence]  # not "Joe Raedle/Getty Images"
     full = [n for n in names if len(n.split()) >= 2 and not _mask_at(sentence, n) and _personal(sentence, n)]
     people = [n for n in full if n.split()[-1] in surnames]
@@ -864,6 +951,11 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
         within.append(continuing)
         if speaker == "they":
             speaker = last_group or last_person  # "Dutch officials ... they said"
+        elif speaker == "it":  # "according to its website": the organisation the sentence is about
+            subject = _as_named(_clause_subject(stripped), stripped, named_inside)
+            if subject and subject[:1].islower():
+                subject = _antecedent(subject, " ".join([*earlier, stripped]), last_person, last_source)
+            speaker = subject or (last_source if last_source and last_source.split()[-1][:1].isupper() else None)
         elif speaker in ("he", "she"):
             subject = None if opens_quote else _subject(stripped)  # "Abo “wouldn’t be surprised”, he told CNN"
             known = subject and _given_name_before(subject, earlier)
@@ -955,6 +1047,9 @@ def _antecedent(description: str, text: str, last_person: str | None, last_sourc
             name = _clean_name(_to_full_stop(match.group(2)))
             if name:
                 return name
+        named_source = last_source and last_source.split()[-1][:1].isupper()
+        if head == "statement" and phrase == "the statement" and named_source:
+            return last_source  # "the statement read": the organisation last quoted
         return description
     named = []
     if head in _PERSON_HEADS | _SOURCE_HEADS:  # "Labour leader Keir Starmer", "news site Gizmodo", "Gov. Ron DeSantis"

@@ -321,3 +321,45 @@ def test_an_interview_transcript_gives_the_answers_to_the_one_answering():
 def test_a_headline_line_is_not_attributed():
     sentences = ["Singer sued by fan for starting her show late, reports say", "The show began at 12:30 a.m."]
     assert attribute_sentences(sentences, [True, True]) == [None, None]
+
+
+def test_clauses_subjects_and_closing_attributions():
+    said = sentence_speaker
+    assert said("St. Louis Fed bank chief James Bullard dissented, saying he preferred a bigger rise.") == (
+        "James Bullard"
+    )
+    assert said("Authorities will let residents return Wednesday but said they should check online first.") == (
+        "authorities"
+    )
+    # the main clause's verb, not one in the subordinate clause that opens the sentence
+    assert said("Days after Waffle House announced a surcharge, Cracker Barrel said it would charge none.") == (
+        "Cracker Barrel"
+    )
+    # an attribution closing the sentence names who reports all of it
+    assert said("Polls suggest “Labour could take the seat”, the news site added.") == "the news site"
+    # the subject right before the verb, not a name earlier in the clause
+    assert said("Sunak faces another defeat after a House of Commons committee said the MP broke rules.") == (
+        "House of Commons committee"
+    )
+    # what was said is not who said it
+    assert said("Jane Roe, a fellow at the centre, said Harris was interested in the data.") == "Jane Roe"
+    assert said("Officials warn that lines will get longer.") == "officials"
+    assert said("Cases doubled since August, per the Bureau of Labor Statistics.") == "Bureau of Labor Statistics"
+    assert said("Tiger Woods turned down $700m, according to LIV chief Greg Norman.") == "Greg Norman"
+    assert said("Ten people died, according to police spokeswoman Sheila Miller.") == "Sheila Miller"
+    assert said("Nine hundred would die, according to emergency planners' estimates.") == "emergency planners"
+    assert said("Officials initially received reports of a second shooter.") is None  # "reports" is a noun here
+
+
+def test_it_and_straight_quotes_per_paragraph():
+    sentences = [
+        "On Monday, Waffle House said it would add a surcharge of 50 cents per egg.",
+        "Waffle House serves 272 million eggs a year, according to its website.",
+        '"It happened and I hugged my phone.',
+        'I prefer a hug in person," Troy Kotsur said.',
+        "Kotsur was nominated for best supporting actor.",
+        '"They feel Hollywood is not ready for them," he said.',
+    ]
+    said = attribute_sentences(sentences, [True, True, True, False, True, True])
+    assert said[1] == "Waffle House"
+    assert said[5] == "Kotsur"  # straight quotes counted afresh in each paragraph (the quotes view: Troy Kotsur)
