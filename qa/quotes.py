@@ -69,9 +69,11 @@ _LOOSE_VERB = re.compile(
 )
 _VERB_RE = re.compile(rf"\b{_VERB}\b")
 #: Verb forms that are also plural nouns, and what marks them as nouns: "Trump's false claims".
-_NOUN_FORM = re.compile(r"claims|reports|calls|comments|remarks|notes|views|statements|tweets|posts|warns|states")
+_NOUN_FORM = re.compile(
+    r"claims|reports|calls|comments|remarks|notes|views|statements|tweets|posts|warns|states|estimates|forecasts"
+)
 _NOUN_BEFORE = re.compile(
-    r"(?:[’']s|\b(?:the|a|an|his|her|their|its|our|my|your|these|those|such|any|no|false|new|recent|earlier|"
+    r"(?:[’']s|s[’']|\b(?:the|a|an|his|her|their|its|our|my|your|these|those|such|any|no|false|new|recent|earlier|"
     r"repeated|unfounded|baseless|similar|further|several|many|other|all|both|two|three|four|five|six|seven|eight|"
     r"nine|ten|\d+))\s+(?:(?:false|new|recent|earlier|repeated|"
     r"unfounded|baseless|similar|further)\s+)?$|(?-i:\w[”\"]\s+$|\b[a-z]+ed\s+$)",
