@@ -23,7 +23,10 @@ Label sets, each one JSON object per quoted sentence (``doc``, ``char_start``,
   v9 was then written from its misses too.
 * ``bench/data/archive_quotes_6.jsonl``: a sixth sample of 20 more articles (6 of The Week's, 7
   of USA Today's, 7 of CNN's), labelled by two more readers while v9 was written, and scored
-  once v9 was committed: no rule has been written from it.
+  once v9 was committed. Attribution v10 was then written from its misses too.
+* ``bench/data/archive_quotes_7.jsonl``: a seventh sample of 20 more articles (6, 7 and 7 of the
+  three outlets), labelled by two more readers while v10 was written, and scored once v10 was
+  committed: no rule has been written from it.
 
 The articles go through the same cleaning, sentence splitting and attribution as the index.
 A labelled sentence is **found** when a sentence the system attributes overlaps it by half its
@@ -161,6 +164,7 @@ def main() -> None:
     parser.add_argument("--archive-4", default=str(ROOT / "bench" / "data" / "archive_quotes_4.jsonl"))
     parser.add_argument("--archive-5", default=str(ROOT / "bench" / "data" / "archive_quotes_5.jsonl"))
     parser.add_argument("--archive-6", default=str(ROOT / "bench" / "data" / "archive_quotes_6.jsonl"))
+    parser.add_argument("--archive-7", default=str(ROOT / "bench" / "data" / "archive_quotes_7.jsonl"))
     args = parser.parse_args()
     results = {}
     sets = {}
@@ -171,7 +175,8 @@ def main() -> None:
         ("third archive sample", args.archive_3, ARCHIVE),
         ("fourth archive sample", args.archive_4, ARCHIVE),
         ("fifth archive sample", args.archive_5, ARCHIVE),
-        ("sixth archive sample (unseen)", args.archive_6, ARCHIVE),
+        ("sixth archive sample", args.archive_6, ARCHIVE),
+        ("seventh archive sample (unseen)", args.archive_7, ARCHIVE),
     ):
         if not Path(labels).exists() or not folder.exists():
             print(f"{name}: {labels} or {folder} is missing; skipped")
