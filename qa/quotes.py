@@ -710,6 +710,8 @@ _GROUPS = frozenset(
 
 def _plural(speaker: str) -> bool:
     """Whether a speaker is several people or a pronoun for them ("they", "officials", "critics")."""
+    if not speaker.split():
+        return False
     last = speaker.split()[-1]
     common = last.islower() or speaker.lower() in _GROUPS  # "officials", "Critics" opening a sentence; not "Gillanders"
     return speaker == "they" or (common and last.endswith("s") and not last.endswith("ss"))
@@ -807,6 +809,8 @@ def _according(rest: str) -> str | None:
     University", "data published by the US Department of Health"), or a description ("an
     official", "one company active in the market", "the report")."""
     phrase = _to_full_stop(re.split(r"[,;:!?“”\"()]", rest)[0]).strip()
+    if not phrase:
+        return None
     described = re.match(rf"(?:the\s+)?{_NAME}\s+((?:[a-z][\w\-]*\s+){{1,3}})({_NAME})\s*$", phrase)
     if described and not set(described.group(1).split()) & {"of", "for", "at", "in", "from", "with", "and", "on"}:
         return _clean_name(described.group(2))  # "according to LIV chief Greg Norman"

@@ -363,3 +363,10 @@ def test_it_and_straight_quotes_per_paragraph():
     said = attribute_sentences(sentences, [True, True, True, False, True, True])
     assert said[1] == "Waffle House"
     assert said[5] == "Kotsur"  # straight quotes counted afresh in each paragraph (the quotes view: Troy Kotsur)
+
+
+def test_attribution_takes_odd_sentences_without_failing():
+    odd = ["According to .", "according to “", "It was, according to, a mess.", "Officials warn", ",", "“”", ""]
+    for text in odd:
+        sentence_speaker(text)
+    assert attribute_sentences(odd, [True] * len(odd))[0] is None
