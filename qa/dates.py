@@ -29,15 +29,15 @@ import numpy as np
 
 from .errors import FilterError
 
-__all__ = ["MONTHS", "TimeWindow", "as_of_days", "closeness", "parse_day", "resolve_time"]
+__all__ = ["MONTHS", "WEEKDAYS", "TimeWindow", "as_of_days", "closeness", "parse_day", "resolve_time"]
 
 #: Month names, January first.
 MONTHS = "January February March April May June July August September October November December".split()
-_WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 #: dateparser is asked (and its phrase taken) only where one of these is left once the table and
 #: the patterns below have had their turn: a month or weekday name, a year, a relative time word.
 _ANCHOR = re.compile(
-    r"\b(?:" + "|".join(MONTHS + _WEEKDAYS) + r")\b|\b(?:19|20)\d\d\b|"
+    r"\b(?:" + "|".join(MONTHS + WEEKDAYS) + r")\b|\b(?:19|20)\d\d\b|"
     r"\b(?:ago|weeks?|months?|years?|days?|fortnight)\b|\d/\d",
 )
 #: Relative phrases read without dateparser (the common ones, and the slowest for it): the
@@ -61,7 +61,7 @@ _MONTH_RE = re.compile(
 _YEAR_RE = re.compile(r"\b(?:(?:in|since|the) )?((?:19|20)\d\d)\b")
 _RECENT = re.compile(r"\b(?:recently|lately|latest|newly|in recent (?:days|weeks))\b", re.IGNORECASE)
 _WEEKEND = re.compile(r"\b(?:(this|last|past|over the) weekend)\b", re.IGNORECASE)
-_WEEKDAY_RE = re.compile(r"\b(?:on |last |this )?(" + "|".join(_WEEKDAYS) + r")(?:['’]s)?\b")
+_WEEKDAY_RE = re.compile(r"\b(?:on |last |this )?(" + "|".join(WEEKDAYS) + r")(?:['’]s)?\b")
 #: Days a report may trail the day it tells of.
 _REPORT_LAG = 2
 
@@ -116,7 +116,7 @@ def _resolve(question: str, as_of: date) -> TimeWindow | None:
         return _span(relative.group(0), _periods_back(as_of, period, back), period, as_of)
     weekday = _WEEKDAY_RE.search(question)
     if weekday:  # the last such day, today included
-        back = (as_of.weekday() - _WEEKDAYS.index(weekday.group(1))) % 7
+        back = (as_of.weekday() - WEEKDAYS.index(weekday.group(1))) % 7
         return _span(weekday.group(0), as_of - timedelta(days=back), "day", as_of)
     month = _MONTH_RE.search(question)
     if month and not (

@@ -26,6 +26,7 @@ from pathlib import Path
 from .errors import MetadataError
 from .lexical import STOPWORDS
 from .passages import Passage
+from .quotes.phrases import is_unnamed
 from .text import fold_accents
 
 __all__ = ["ALIAS_FILE", "AliasTable", "Quoted", "Speaker", "is_unnamed", "name_key"]
@@ -225,13 +226,6 @@ def resolve_article(speakers: Iterable[str], text: str, aliases: AliasTable) -> 
                 chosen = match[0] if match else person
         out[name] = aliases.resolve(chosen) or aliases.resolve(name) or chosen
     return out
-
-
-def is_unnamed(speaker: str) -> bool:
-    """Whether a speaker is a description, not a name: its last word is a common noun
-    ("officials", "a senior Ukrainian official", "the committee"), as against "Valeriy Dymov"."""
-    last = speaker.split()[-1] if speaker.split() else ""
-    return last[:1].islower()
 
 
 def asked_matches(asked: str, speaker: str, aliases: AliasTable) -> bool:

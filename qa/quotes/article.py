@@ -32,6 +32,7 @@ from .phrases import (
     _personal,
     _plural,
     _to_full_stop,
+    is_unnamed,
 )
 from .sentence import _clause_subject, sentence_speaker
 
@@ -42,15 +43,15 @@ def _person(sentence: str, speaker: str | None, surnames: frozenset[str] = froze
     "Sokolowski said"), as news writes people and not places ("Los Angeles") or credits."""
     if speaker and speaker not in ("he", "she", "they"):
         return speaker if _personal(sentence, speaker) and not _plural(speaker) else None
-    names = [n for n in _names_in(sentence) if f"{n}/" not in sentence]  # not "Joe Raedle/Getty Images"
-    full = [n for n in names if len(n.split()) >= 2 and not _mask_at(sentence, n) and _personal(sentence, n)]
-    people = [n for n in full if n.split()[-1] in surnames]
     subject = _subject(sentence)
     if subject:
         return subject
-    if people or full:
-        return (people or full)[-1] if people or not surnames else None
-    return None
+    names = [n for n in _names_in(sentence) if f"{n}/" not in sentence]  # not "Joe Raedle/Getty Images"
+    full = [n for n in names if len(n.split()) >= 2 and not _mask_at(sentence, n) and _personal(sentence, n)]
+    people = [n for n in full if n.split()[-1] in surnames]
+    if people:
+        return people[-1]
+    return full[-1] if full and not surnames else None
 
 
 def _surnames(sentences: Sequence[str]) -> frozenset[str]:
@@ -97,7 +98,7 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
     earlier: list[str] = []  # the sentences before this one
     last_source: str | None = None  # the last organisation or outlet quoted
     last_group: str | None = None  # the last speaker that is several people ("Dutch officials")
-    labels = _transcript_labels(sentences, paragraph_starts)
+    labels = _transcript_labels(sentences, paragraph_starts, named_inside)
     answering: str | None = None  # in an interview transcript, who is answering
     last_mark = ""  # the last quotation mark seen
     for i, (text, new_par) in enumerate(zip(sentences, paragraph_starts)):
@@ -119,25 +120,23 @@ def attribute_sentences(sentences: Sequence[str], paragraph_starts: Sequence[boo
             speaker = answering  # "Hill: That is a great question. ... The CDC has said ...": Hill's answer
         named.append(speaker is not None)
         within.append(continuing)
+        named_source = last_source if last_source and not is_unnamed(last_source) else None
         if speaker == "they":
             speaker = last_group or last_person  # "Dutch officials ... they said"
         elif speaker == "it":  # "according to its website": the organisation the sentence is about
             subject = _as_named(_clause_subject(stripped), stripped, named_inside)
             if subject and subject[:1].islower():
                 subject = _antecedent(subject, " ".join([*earlier, stripped]), last_person, last_source)
-            speaker = subject or (last_source if last_source and last_source.split()[-1][:1].isupper() else None)
+            speaker = subject or named_source
         elif speaker in ("he", "she"):
             subject = None if opens_quote else _subject(stripped)  # "Abo “wouldn’t be surprised”, he told CNN"
             known = subject and _given_name_before(subject, earlier)
             speaker = subject if known and len(subject.split()) == 1 else last_person
         elif speaker and speaker[:1].islower():
-            earlier.append(stripped)
             subject = _subject(stripped) if not opens_quote else None  # "Hy-Vee won't ..., the company said"
             organisation = speaker.split()[-1] in _ORGANISATION_HEADS  # "the company": a name, not "a newspaper"
-            named_source = last_source if last_source and last_source.split()[-1][:1].isupper() else None
             source = (subject or named_source) if organisation else last_source
-            speaker = _antecedent(speaker, " ".join(earlier), last_person, source)
-            earlier.pop()
+            speaker = _antecedent(speaker, " ".join([*earlier, stripped]), last_person, source)
         if speaker is None and continuing and out:
             speaker = out[-1]  # the quotation goes on
         elif speaker is None and opens_quote:
@@ -214,8 +213,7 @@ def _antecedent(description: str, text: str, last_person: str | None, last_sourc
             name = _clean_name(_to_full_stop(match.group(2)))
             if name:
                 return name
-        named_source = last_source and last_source.split()[-1][:1].isupper()
-        if head == "statement" and phrase == "the statement" and named_source:
+        if head == "statement" and phrase == "the statement" and last_source and not is_unnamed(last_source):
             return last_source  # "the statement read": the organisation last quoted
         return description
     named = []
@@ -240,10 +238,12 @@ def _label_key(label: str) -> str:
     return label.split()[-1].lower()
 
 
-def _transcript_labels(sentences: Sequence[str], paragraph_starts: Sequence[bool]) -> dict[str, str | None]:
+def _transcript_labels(
+    sentences: Sequence[str], paragraph_starts: Sequence[bool], named: frozenset[str]
+) -> dict[str, str | None]:
     """The speakers of an interview transcript ("CNN: ...?", "Dr. David Hill: ...", "Hill: ..."):
-    names that open two paragraphs or more with a colon, each with its fullest form."""
-    named = _capitalised_inside(sentences)
+    names that open two paragraphs or more with a colon, each with its fullest form (``named``:
+    the words the article capitalises inside sentences)."""
     seen: dict[str, list[str]] = {}
     asking: dict[str, int] = {}  # how many of a label's paragraphs end with a question
     key = None

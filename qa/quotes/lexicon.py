@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from ..dates import MONTHS, WEEKDAYS
+
 _VERB = (
     r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"
     r"|emphasi[sz]ed|emphasi[sz]es|stressed|stresses|claimed|claims|announced|announces|argued|argues"
@@ -121,9 +123,6 @@ _OPEN = '“"«‘'
 
 #: Quoted words inside a sentence (three words or more, so not a title or a scare-quoted term).
 _QUOTED_WORDS = re.compile(r"[“\"«][^”\"»]*\w+\s+\w+\s+\w+[^”\"»]*[”\"»]")
-
-
-_CLOSE = '”"»’'
 
 
 #: Titles and descriptors stripped from the left of a speaker's name.
@@ -301,10 +300,7 @@ _STRONG_TITLES = frozenset(
 )
 
 
-_DATE_TAIL = re.compile(
-    r"\s+(?:for|on|of|in)\s+(?:January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b.*$"
-)
+_DATE_TAIL = re.compile(rf"\s+(?:for|on|of|in)\s+(?:{'|'.join(MONTHS + WEEKDAYS)})\b.*$")
 
 
 #: Nouns that make a role a speaker ("a Russian diplomat", "according to an official"), singular or plural.

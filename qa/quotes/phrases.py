@@ -184,3 +184,10 @@ def _inside_quote_after(sentence: str, inside: bool) -> bool:
         elif ch == '"':
             inside = not inside
     return inside
+
+
+def is_unnamed(speaker: str) -> bool:
+    """Whether a speaker is a description, not a name: its last word is a common noun
+    ("officials", "a senior Ukrainian official", "the committee"), as against "Valeriy Dymov"."""
+    last = speaker.split()[-1] if speaker.split() else ""
+    return last[:1].islower()

@@ -123,10 +123,10 @@ def _speaker_before(clause: str, *, core: bool = True) -> str | None:
     tail_names = _names_in(tail)
     if tail_names and (tail[:1].isupper() or re.match(r"the\s+[A-Z]", tail)):
         return _subject_name(tail)  # "Kremlin spokesperson Dmitry Peskov", "the UN Secretary General António Guterres"
-    if len(parts) > 1 and tail[:1].islower():  # "Trump, currently on a tour of the Middle East, expressed"
-        head_names = _names_in(head)
-        if head_names and head[:1].isupper() and not _function_word(head.split()[0]):
-            return _subject_name(head)  # "Former NBC sportscaster Bob Costas, who has covered ..., says"
+    # "Trump, currently on a tour of the Middle East, expressed"; "Former NBC sportscaster Bob Costas, who ..., says"
+    named_head = head_names and head[:1].isupper() and not _function_word(head.split()[0])
+    if len(parts) > 1 and tail[:1].islower() and named_head:
+        return _subject_name(head)
     return _role(tail) or (tail_names[-1] if tail_names else None)
 
 
@@ -202,13 +202,13 @@ def _sentence_speaker(sentence: str, *, inside: bool, nested: bool) -> str | Non
             continue  # "Just days after Waffle House announced ..., Cracker Barrel announced": the main clause
         if _NOUN_FORM.fullmatch(match.group(0)) and (_NOUN_BEFORE.search(before) or _AFTER_PREPOSITION.search(before)):
             continue  # "Trump's false claims", "the reports": a noun
+        after = sentence[match.end() :]
         if (
             _MODIFIER_BEFORE.search(before)
-            or re.match(r"\s+by\b", sentence[match.end() :])
-            or (re.match(r"\s+as\b", sentence[match.end() :]) and _AS_PARTICIPLE.fullmatch(match.group(0)))
+            or re.match(r"\s+by\b", after)
+            or (re.match(r"\s+as\b", after) and _AS_PARTICIPLE.fullmatch(match.group(0)))
         ):  # "regarded as a companion"
             continue  # "over alleged garden parties", "the suspension recommended by the committee"
-        after = sentence[match.end() :]
         # "..., said Peskov", "“...,” said Peskov", "So says Madonna"
         inverted = before.rstrip().endswith((",", "”", '"')) or before.strip() in ("", "So", "Thus")
         if (
@@ -255,18 +255,20 @@ def _speech_use(verb: str, before: str, after: str) -> bool:
     if verb.startswith("add"):  # "he added that", "she added:", not "added a $1 surcharge"
         return not re.match(r"\s+(?:a|an|the|its|his|her|their|another|more|new|to|\$|\d)\b", after)
     if verb in ("shared", "read", "reads"):  # "..., Nouchi shared.", "the statement read"; not "shared a photo"
-        subject = re.split(r"[,;:—–]", before)[-1].split()
-        document = any(w.lower().strip(".,’'") in _DOCUMENT_HEADS for w in subject[-4:])
-        return bool(re.match(r"\s*(?:[,.:;”\"]|$)", after)) and (verb == "shared" or document)
+        return bool(re.match(r"\s*(?:[,.:;”\"]|$)", after)) and (verb == "shared" or _document_subject(before, 4))
     if verb == "states":  # "the lawsuit states:", not "Eleven states have"
         return bool(re.match(r"\s*(?:[,.:;”“\"]|$|\s+that\b)", after))
     if re.match(r"\s+that\b", after):
         return True
     if verb == "found" and re.match(r"\s*[.;]?\s*$", after):
         return True  # "..., Pew found."
+    return verb.startswith(("show", "found", "find")) and _document_subject(before, 8)
+
+
+def _document_subject(before: str, reach: int) -> bool:
+    """Whether one of the last ``reach`` words of the clause before a verb is a document's noun."""
     subject = re.split(r"[,;:—–]", before)[-1].split()
-    document = any(w.lower().strip(".,’'") in _DOCUMENT_HEADS for w in subject[-8:])
-    return (verb.startswith("show") or verb.startswith("found") or verb.startswith("find")) and document
+    return any(w.lower().strip(".,’'") in _DOCUMENT_HEADS for w in subject[-reach:])
 
 
 def _trailing_attribution(sentence: str, mask: list[bool]) -> str | None:
