@@ -50,6 +50,12 @@ def plan(count: int) -> str:
     return "flat" if count <= FLAT_LIMIT else "hnsw"
 
 
+def suits(kind: str, count: int) -> bool:
+    """Whether an index of ``kind`` still suits ``count`` vectors: flat up to :data:`FLAT_LIMIT`,
+    HNSW down to half of it (so that an index near the limit is not rebuilt back and forth)."""
+    return count <= FLAT_LIMIT if kind == "flat" else count >= FLAT_LIMIT // 2
+
+
 class VectorFile:
     """Float16 vectors addressed by id in one plain file; rows never written read as zeros.
 
@@ -183,9 +189,9 @@ class VectorIndex:
     def needs_rebuild(self) -> bool:
         """Whether the index no longer suits its size: flat past :data:`FLAT_LIMIT`, HNSW under half of
         it, or with a tenth of its nodes removed."""
-        if self.kind == "flat":
-            return len(self) > FLAT_LIMIT
-        return len(self) < FLAT_LIMIT // 2 or len(self._dead) > HNSW_DEAD_SHARE * self._index.ntotal
+        return not suits(self.kind, len(self)) or (
+            self.kind != "flat" and len(self._dead) > HNSW_DEAD_SHARE * self._index.ntotal
+        )
 
     def train(self, vectors: np.ndarray, *, seed: int = 1234) -> None:
         """Fit the 8-bit codes of an HNSW index on (a sample of at most 100,000 of) ``vectors``."""

@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings import FLAT_LIMIT, plan
-from embeddings.index import HNSW_BUILD_DEPTH, HNSW_LINKS, HNSW_SEARCH_DEPTH
+from embeddings import plan
+from embeddings.index import HNSW_BUILD_DEPTH, HNSW_LINKS, HNSW_SEARCH_DEPTH, suits
 
 from ..errors import StoreMismatchError, StoreSpecError, StoreUnavailableError, warn
 from .database import Database, select_in
@@ -59,6 +59,8 @@ _I32 = np.dtype("<i4")
 #: Rows read from the catalogue and sent in one write call (each about 1.5 KB of vector and 1 KB
 #: of terms for MiniLM).
 WRITE_ROWS = 1000
+#: Id ranges deleted by one call (their clauses joined by "or").
+DELETE_RANGES = 200
 #: Seconds to wait for a server before saying it is unreachable.
 CONNECT_TIMEOUT = 10.0
 #: Tries of a call, on a fresh connection each, before Milvus is said to be unreachable (gRPC
@@ -124,6 +126,14 @@ class MilvusTarget:
     def describe(self) -> str:
         return f"Milvus Lite {self.uri}#{self.collection}" if self.lite else f"Milvus {self.uri}/{self.collection}"
 
+    @property
+    def spec(self) -> str:
+        """The ``store`` setting that names this collection (what :meth:`parse` reads)."""
+        if self.lite:
+            return f"milvus-lite:{self.uri}#{self.collection}"
+        scheme, _, address = self.uri.partition("://")
+        return f"milvus{'+https' if scheme == 'https' else ''}://{address}/{self.collection}"
+
 
 class Selection(np.ndarray):
     """Sorted passage ids, with the Milvus filter expression (``where``) that selects them.
@@ -160,18 +170,29 @@ def _unavailable(target: MilvusTarget, exc: BaseException) -> StoreUnavailableEr
     )
 
 
+def _pymilvus(target: MilvusTarget):
+    """The pymilvus module (and, for a Lite file, a check that milvus-lite is there too).
+
+    Raises:
+        StoreSpecError: either is not installed.
+    """
+    try:
+        import pymilvus
+
+        if target.lite:
+            import milvus_lite  # noqa: F401
+    except ImportError as exc:
+        raise StoreSpecError(
+            f"the Milvus store needs pymilvus{' and milvus-lite' if target.lite else ''}: pip install -e '.[milvus]'"
+        ) from exc
+    return pymilvus
+
+
 class _Collection:
     """The passages collection and its state row, on one Milvus client."""
 
     def __init__(self, target: MilvusTarget, dimension: int) -> None:
-        try:
-            import pymilvus
-        except ImportError as exc:
-            raise StoreSpecError(
-                f"the Milvus store needs pymilvus{' and milvus-lite' if target.lite else ''}: "
-                "pip install -e '.[milvus]'"
-            ) from exc
-        self.target, self.dimension, self.m = target, dimension, pymilvus
+        self.target, self.dimension, self.m = target, dimension, _pymilvus(target)
         self.name, self.state_name = target.collection, f"{target.collection}_state"
         self._client = None
         self._kind: str | None = None  # the vector index's kind, once known
@@ -211,8 +232,8 @@ class _Collection:
             raise _unavailable(self.target, exc) from exc
 
     def call(self, method: str, *args, **kwargs):
-        """``client.method(*args, **kwargs)``, tried once more on a fresh connection if it fails
-        (every call here is safe to repeat: upserts and deletes by id)."""
+        """``client.method(*args, **kwargs)``, tried up to :data:`CONNECT_TRIES` times, each on a fresh
+        connection (every call here is safe to repeat: upserts and deletes by id)."""
         for attempt in range(CONNECT_TRIES):
             try:
                 return getattr(self.client, method)(*args, **kwargs)
@@ -234,13 +255,12 @@ class _Collection:
         with self.calls():
             return self.call("has_collection", self.name) and self.call("has_collection", self.state_name)
 
-    def dimension_of(self) -> int | None:
+    def describe(self) -> tuple[int | None, bool]:
+        """The collection's vector dimension and whether it has Milvus's BM25 function (one call)."""
         with self.calls():
             info = self.call("describe_collection", self.name)
-        for f in info.get("fields", []):
-            if f.get("name") == "vector":
-                return int(f.get("params", {}).get("dim", 0))
-        return None
+        dims = [int(f.get("params", {}).get("dim", 0)) for f in info.get("fields", []) if f.get("name") == "vector"]
+        return (dims[0] if dims else None), bool(info.get("functions"))
 
     def create(self, kind: str) -> None:
         """Make both collections afresh (dropping what was there). Where the server has no BM25
@@ -251,18 +271,20 @@ class _Collection:
             for name in (self.name, self.state_name):
                 if self.call("has_collection", name):
                     self.call("drop_collection", name)
-            try:
-                self.call(
-                    "create_collection", self.name, schema=self._schema(True), index_params=self._params(kind, True)
-                )
-                self.bm25 = True
+            self.bm25 = True
+            try:  # tried once: a server without BM25 refuses it every time, so that is not retried
+                schema, params = self._schema(True), self._params(kind, True)
+                self.client.create_collection(self.name, schema=schema, index_params=params)
             except Exception as exc:
-                if not re.search(r"function|bm25|analyzer|sparse", str(exc), re.I):
-                    raise
+                self.bm25 = not re.search(r"function|bm25|analyzer|sparse", str(exc), re.I)
+                if self.bm25:  # a lost connection: tried again, as every call is
+                    self.close()
                 self.call(
-                    "create_collection", self.name, schema=self._schema(False), index_params=self._params(kind, False)
+                    "create_collection",
+                    self.name,
+                    schema=self._schema(self.bm25),
+                    index_params=self._params(kind, self.bm25),
                 )
-                self.bm25 = False
             state = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
             state.add_field("key", m.DataType.VARCHAR, is_primary=True, max_length=64)
             state.add_field("value", m.DataType.VARCHAR, max_length=65_535)
@@ -303,12 +325,6 @@ class _Collection:
                 "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": K1, "bm25_b": B}
             )
         return params
-
-    def has_bm25(self) -> bool:
-        """Whether the collection has Milvus's BM25 function (read from the server)."""
-        with self.calls():
-            info = self.call("describe_collection", self.name)
-        return bool(info.get("functions"))
 
     @staticmethod
     def _vector_index(params, kind: str) -> None:
@@ -361,9 +377,10 @@ class _Collection:
 
     def delete_ranges(self, ranges: Iterable[tuple[int, int]]) -> None:
         """Delete the rows of the id ranges (first, count)."""
+        clauses = [f"(id >= {int(first)} and id < {int(first) + int(count)})" for first, count in ranges]
         with self.calls():
-            for first, count in ranges:
-                self.call("delete", self.name, filter=f"id >= {int(first)} and id < {int(first) + int(count)}")
+            for at in range(0, len(clauses), DELETE_RANGES):
+                self.call("delete", self.name, filter=" or ".join(clauses[at : at + DELETE_RANGES]))
 
     def delete_from(self, first: int) -> None:
         """Delete every row with an id of ``first`` or more (rows no commit made)."""
@@ -455,10 +472,9 @@ class MilvusStore(IndexStore):
                 "name another collection, or rebuild this index (qa index --rebuild) to take the collection over"
             )
         self._fresh = made or state is None or state.get("catalogue") != self.uuid
-        if not self._fresh and self.milvus.dimension_of() != self.dimension:
-            self._fresh = True
         if not self._fresh:
-            self.milvus.bm25 = self.milvus.has_bm25()
+            dimension, self.milvus.bm25 = self.milvus.describe()
+            self._fresh = dimension != self.dimension
 
     def close(self) -> None:
         """Close the database and the Milvus connection; a Milvus Lite file is let go, so that
@@ -508,6 +524,8 @@ class MilvusStore(IndexStore):
             self._rewrite(generation)
             return
         pending = state.get("pending")
+        if not pending and state["generation"] == generation:
+            return  # in step already
         if pending:
             self.milvus.delete_from(next_passage)
             self._write(self.db.connection, self._live_in(pending.get("removed", [])))
@@ -542,25 +560,24 @@ class MilvusStore(IndexStore):
     def publish(self, conn: sqlite3.Connection, generation: int) -> None:
         """Write this commit's changes to Milvus, inside the catalogue's transaction on ``conn``.
 
+        The writer has called :meth:`recover` first, so the collection reflects the commit before.
+
         Raises:
             StoreUnavailableError: Milvus failed; the caller's transaction rolls back.
         """
-        if self._fresh:
-            self.recover()
         entries = conn.execute("SELECT op, first, count FROM vector_log WHERE gen = ?", (generation,)).fetchall()
-        removed = [(f, c) for op, f, c in entries if op < 0]
-        self._set_state(generation - 1, pending={"generation": generation, "removed": removed})
-        self.milvus.delete_ranges(removed)
-        self._write(conn, _ids([(f, c) for op, f, c in entries if op >= 0]))  # added, re-labelled
+        if entries:
+            removed = [(f, c) for op, f, c in entries if op < 0]
+            self._set_state(generation - 1, pending={"generation": generation, "removed": removed})
+            self.milvus.delete_ranges(removed)
+            self._write(conn, _ids([(f, c) for op, f, c in entries if op >= 0]))  # added, re-labelled
         self._set_state(generation)
 
     def maintain(self, *, force: bool = False, first: bool = False) -> None:
         """Suit the collection's vector index to its size; drop ``vector_log`` rows it reflects."""
         count = self.passage_count
-        kind = self.milvus.kind()
-        wanted = plan(count)
-        if kind != wanted and not (kind == "hnsw" and count >= FLAT_LIMIT // 2):
-            self.milvus.reindex(wanted)
+        if not suits(self.milvus.kind(), count):
+            self.milvus.reindex(plan(count))
         state = self.milvus.written or self.milvus.state() or {}  # this writer's own last word, if any
         generation = self.generation
         if state.get("generation") == generation and not state.get("pending"):
@@ -668,13 +685,7 @@ class Backend:
         if self.target is not None and not self.target.lite:
             _Collection(self.target, 0).close()
         elif self.target is not None:
-            try:
-                import milvus_lite  # noqa: F401
-                import pymilvus  # noqa: F401
-            except ImportError as exc:
-                raise StoreSpecError(
-                    "the Milvus Lite store needs pymilvus and milvus-lite: pip install -e '.[milvus]'"
-                ) from exc
+            _pymilvus(self.target)
 
     def open(self, folder: Path) -> IndexStore:
         """Open an existing index folder."""
@@ -697,5 +708,5 @@ def check_behind(store: IndexStore) -> None:
         if why:
             warn(
                 f"{store.target.describe()} does not reflect the index yet ({why}); "
-                "answers miss what it lacks until qa index --store ... brings it up to date"
+                f"answers miss what it lacks until qa index --store {store.target.spec} brings it up to date"
             )
