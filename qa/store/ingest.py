@@ -46,7 +46,7 @@ from ..documents import (
 from ..errors import ArticleGoneError, CorpusError, DocumentNotFoundError, IndexCorruptError, IndexLocationError, warn
 from ..facts import FACTS_VERSION, SentenceFacts, name_words
 from ..lexical import STOPWORDS, TOKENIZER_VERSION, tokenize
-from ..passages import Chunking, make_passages
+from ..passages import Chunking, Passage, make_passages
 from .database import COUNTERS, DATABASE, Database
 from .milvus import Backend, check_behind
 from .records import ORIGIN_CORPUS, ORIGIN_EXTERNAL
@@ -245,7 +245,6 @@ def _open_or_create(
         _backup(index)
         manifest = None
     store = None
-    known = _uuid_of(index)  # an index made again keeps its id, so its Milvus collection stays its own
     if manifest is not None and not rebuild:
         try:
             store = backend.open(index)
@@ -260,6 +259,7 @@ def _open_or_create(
             store.close()
             store = None
     if store is None:
+        known = _uuid_of(index)  # an index made again keeps its id, so its Milvus collection stays its own
         _clear(index)
         store = _create(index, encoder, chunking, sentence_vectors, backend=backend, uuid_=known, take_over=rebuild)
     return store
@@ -555,16 +555,16 @@ class _Outcome:
 
 
 def read_one(
-    item: _Work, chunking: Chunking, max_bytes: int, *, store: IndexStore | None = None, contents: dict | None = None
+    item: _Work, chunking: Chunking, max_bytes: int, *, known: tuple[IndexStore, dict] | None = None
 ) -> _Outcome:
-    """Read and prepare one article, or say why it is left out. With ``store`` (and ``contents``,
-    the hashes of this run's articles) a duplicate is found before it is prepared; without them
-    (on a worker, with no index at hand) :func:`deduplicate` finds it later."""
+    """Read and prepare one article, or say why it is left out. With ``known`` (the index and the
+    hashes of this run's articles) a duplicate is found before it is prepared; without it (on a
+    worker, with no index at hand) :func:`deduplicate` finds it later."""
     try:
         _check_size(item, max_bytes)
         document = item.load()
-        if store is not None:
-            duplicate = _duplicate(item, content_hash(document), store, contents)
+        if known is not None:
+            duplicate = _duplicate(item, content_hash(document), *known)
             if duplicate is not None:
                 return duplicate
         return _Outcome(item, prepared=prepare(document, item, chunking))
@@ -572,6 +572,11 @@ def read_one(
         return _Outcome(item, reason=str(exc))
     except CorpusError as exc:
         return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, str(exc)), reason=str(exc))
+
+
+def relative_spans(passage: Passage) -> list[tuple[int, int]]:
+    """The passage's sentence spans, counted from its own start (as :func:`encode_passages` takes them)."""
+    return [(a - passage.char_start, b - passage.char_start) for a, b in passage.sentences]
 
 
 def deduplicate(outcome: _Outcome, store: IndexStore, contents: dict) -> _Outcome:
@@ -644,7 +649,7 @@ def ingest(
 
     contents: dict[str, str] = {}  # content hash -> article, for this run
     if ray is None:
-        outcomes = ((read_one(item, chunking, max_bytes, store=writer.store, contents=contents), None) for item in work)
+        outcomes = ((read_one(item, chunking, max_bytes, known=(writer.store, contents)), None) for item in work)
     else:
         from .on_ray import read_and_encode
 
@@ -716,7 +721,7 @@ def _commit(
                 p_vectors.append(None)
                 s_vectors.append(None)
                 texts.append(p.text)
-                spans.append([(a - p.char_start, b - p.char_start) for a, b in p.sentences])
+                spans.append(relative_spans(p))
     if texts:
         pooled = writer.store.db.get("sentence_vectors", "pooled") == "pooled"
         encoded_p, encoded_s = encode_passages(encoder, texts, spans, pooled=pooled)

@@ -72,11 +72,7 @@ def connected(address: str) -> Iterator[object]:
                 configure_logging=False,
             )
         except Exception as exc:  # ConnectionError, RuntimeError, ValueError: Ray raises many
-            raise RayError(
-                f"cannot reach the Ray cluster at {address!r} ({type(exc).__name__}: {exc}); "
-                "pass --ray with the head's address (ray://HOST:10001 or HOST:6379), or --ray alone for a "
-                "cluster of this machine"
-            ) from exc
+            raise _unreachable(address, f"{type(exc).__name__}: {exc}") from exc
         started = True
     try:
         yield ray
@@ -93,10 +89,14 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((match.group(1), int(match.group(2))), timeout=timeout).close()
     except OSError as exc:
-        raise RayError(
-            f"cannot reach the Ray cluster at {address!r} ({exc}); pass --ray with the head's address "
-            "(ray://HOST:10001 or HOST:6379), or --ray alone for a cluster of this machine"
-        ) from exc
+        raise _unreachable(address, str(exc)) from exc
+
+
+def _unreachable(address: str, why: str) -> RayError:
+    return RayError(
+        f"cannot reach the Ray cluster at {address!r} ({why}); pass --ray with the head's address "
+        "(ray://HOST:10001 or HOST:6379), or --ray alone for a cluster of this machine"
+    )
 
 
 def _encoder_spec(encoder: Encoder) -> tuple[str, object]:
@@ -121,7 +121,7 @@ class _ReadAndEncode:
         import numpy as np
         from ray import cloudpickle
 
-        from .ingest import read_one
+        from .ingest import read_one, relative_spans
 
         rows = [int(i) for i in batch["at"]]
         outcomes = [read_one(cloudpickle.loads(w), self.chunking, self.max_bytes) for w in batch["work"]]
@@ -130,7 +130,7 @@ class _ReadAndEncode:
             if outcome.prepared is not None:
                 for p in outcome.prepared.passages:
                     texts.append(p.text)
-                    spans.append([(a - p.char_start, b - p.char_start) for a, b in p.sentences])
+                    spans.append(relative_spans(p))
                     owners.append(at)
         vectors: list[tuple[list, list] | None] = [([], []) if o.prepared is not None else None for o in outcomes]
         if texts:
@@ -195,8 +195,6 @@ def read_and_encode(
                 prepared, skip, reason, vectors = pickle.loads(row["payload"])
                 done += 1
                 yield _Outcome(work[int(row["at"])], prepared, skip, reason), vectors
-        except RayError:
-            raise
         except Exception as exc:
             raise RayError(
                 f"the Ray ingest job failed after {done} of {len(work)} articles came back "
