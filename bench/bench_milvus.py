@@ -31,6 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_archive import _metrics as rank_metrics  # noqa: E402
+
 from embeddings import encode_queries  # noqa: E402
 from qa import Assistant  # noqa: E402
 from qa.analysis import analyse  # noqa: E402
@@ -52,12 +54,9 @@ def _top(assistant: Assistant, questions, k: int = 10) -> tuple[list[list[tuple[
 
 
 def _metrics(tops, relevant) -> dict[str, float]:
+    """hit@1, hit@5, hit@10 and MRR@10 of the ranked keys ``tops`` (as :mod:`bench_archive` counts them)."""
     ranks = [next((i + 1 for i, key in enumerate(top) if key in rel), None) for top, rel in zip(tops, relevant)]
-    return {
-        "hit@1": float(np.mean([r == 1 for r in ranks])),
-        "hit@5": float(np.mean([r is not None and r <= 5 for r in ranks])),
-        "mrr@10": float(np.mean([1.0 / r if r else 0.0 for r in ranks])),
-    }
+    return rank_metrics(ranks)
 
 
 def _searches(faiss: Assistant, milvus: Assistant, questions, pool: int) -> dict[str, float]:
