@@ -35,9 +35,9 @@ from tune import (  # noqa: E402
 )
 
 from qa import Assistant  # noqa: E402
-from qa.abstain import FEATURES, AbstentionModel  # noqa: E402
-from qa.evaluation import load_questions  # noqa: E402
-from qa.retrieval import RetrievalConfig  # noqa: E402
+from qa.answers.abstain import FEATURES, AbstentionModel  # noqa: E402
+from qa.apps.evaluation import load_questions  # noqa: E402
+from qa.search.retrieval import RetrievalConfig  # noqa: E402
 
 FINAL = RetrievalConfig()
 ZERO = RetrievalConfig(

@@ -35,8 +35,8 @@ from tune import build_cases, ranking_metrics  # noqa: E402
 
 from embeddings import encode_queries  # noqa: E402
 from qa import Assistant  # noqa: E402
-from qa.evaluation import EvalQuestion, EvidenceFinder, load_questions  # noqa: E402
-from qa.rerank import load_reranker  # noqa: E402
+from qa.apps.evaluation import EvalQuestion, EvidenceFinder, load_questions  # noqa: E402
+from qa.search.rerank import load_reranker  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "news-archive"
 ASIDE = 50
@@ -149,7 +149,7 @@ def minhash_against_exact(cases, retriever, cfg, *, depth: int = 20, num_perm: i
     every pair among each question's ``depth`` best candidates, and the time each takes per question."""
     from datasketch import MinHash
 
-    from qa.copies import COPY_JACCARD, jaccard
+    from qa.search.copies import COPY_JACCARD, jaccard
 
     agree = pairs = exact_copies = minhash_copies = 0
     exact_s = minhash_s = 0.0
@@ -244,7 +244,7 @@ def main() -> None:
 
 def second_stage(args) -> None:
     """Quality and cost of a second stage that rescores the 20 best, against the first stage alone."""
-    from qa.evaluation import evaluate
+    from qa.apps.evaluation import evaluate
 
     questions = load_questions(args.questions)
     looked, aside = split(questions)

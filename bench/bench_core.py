@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from embeddings import load_encoder  # noqa: E402
 from qa import Assistant  # noqa: E402
-from qa.evaluation import load_questions  # noqa: E402
+from qa.apps.evaluation import load_questions  # noqa: E402
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.evaluation import EvidenceFinder, load_questions  # noqa: E402
+from qa.apps.evaluation import EvidenceFinder, load_questions  # noqa: E402
 from qa.lexical import tokenize  # noqa: E402
 from qa.store import IndexStore  # noqa: E402
 from qa.store.writer import StoreWriter  # noqa: E402
@@ -109,8 +109,8 @@ def postings_run(source: IndexStore, copies: int, queries: list[list[str]]) -> t
     """The index's own segmented postings: timed on a copy of the archive index's text side."""
     from dataclasses import replace
 
-    from qa.passages import Chunking
-    from qa.store.ingest import _create
+    from qa.indexing.ingest import _create
+    from qa.ingest.passages import Chunking
 
     class Spec:
         name, dimension = source.model, source.dimension
@@ -163,16 +163,17 @@ def _articles(source: IndexStore):
     """The archive's articles through the text side again (as Prepared records)."""
     if _CACHE:
         return _CACHE
-    from qa.documents import ArticleMeta, CorpusFolder
-    from qa.passages import Chunking
-    from qa.store.ingest import _loader, _Work, prepare
+    from qa.indexing.ingest import _loader
+    from qa.indexing.reading import Work, prepare
+    from qa.ingest.documents import ArticleMeta, CorpusFolder
+    from qa.ingest.passages import Chunking
 
     corpus = CorpusFolder(SHARED / "corpus")
     states = corpus.scan({})
     for name in sorted(states):
         if source.document(name) is None:
             continue
-        work = _Work(name, "corpus", states[name], ArticleMeta(), _loader(corpus, name), False)
+        work = Work(name, "corpus", states[name], ArticleMeta(), _loader(corpus, name), False)
         _CACHE.append(prepare(work.load(), work, Chunking()))
     return _CACHE
 

@@ -38,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.evaluation import load_questions  # noqa: E402
+from qa.apps.evaluation import load_questions  # noqa: E402
 
 QUESTIONS = ROOT.parent / "shared" / "questions" / "dev.jsonl"
 
@@ -164,7 +164,7 @@ def warm_up(url: str, questions: list[str]) -> None:
 def engine_only(corpus: Path, index: Path, questions: list[str], repeat: int = 3) -> Run:
     """The same questions answered and rendered in-process (``respond``), without HTTP, queue or client."""
     from qa import Assistant
-    from qa.webchat import respond
+    from qa.apps.webchat import respond
 
     assistant = Assistant.load(corpus=corpus, index=index, progress=False)
     for question in questions:
@@ -208,7 +208,7 @@ HEADER = (
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark for each concurrency and print (and optionally write) the table."""
-    from qa.webchat import DEFAULT_CONCURRENCY
+    from qa.apps.webchat import DEFAULT_CONCURRENCY
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")

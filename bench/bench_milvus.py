@@ -35,8 +35,8 @@ from bench_archive import _metrics as rank_metrics  # noqa: E402
 
 from embeddings import encode_queries  # noqa: E402
 from qa import Assistant  # noqa: E402
-from qa.analysis import analyse  # noqa: E402
-from qa.evaluation import EvidenceFinder, load_questions  # noqa: E402
+from qa.apps.evaluation import EvidenceFinder, load_questions  # noqa: E402
+from qa.search.analysis import analyse  # noqa: E402
 from qa.store.milvus import MilvusStore, MilvusTarget  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "news-archive"

@@ -53,10 +53,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.documents import load_document, load_metadata  # noqa: E402
+from qa.answers.speakers import AliasTable, resolve_article  # noqa: E402
+from qa.ingest.documents import load_document, load_metadata  # noqa: E402
+from qa.ingest.passages import make_passages  # noqa: E402
 from qa.lexical import STOPWORDS  # noqa: E402
-from qa.passages import make_passages  # noqa: E402
-from qa.speakers import AliasTable, resolve_article  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "news-archive" / "corpus"
 _TITLE_WORDS = frozenset(

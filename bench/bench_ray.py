@@ -101,7 +101,7 @@ def main() -> None:
 
     import ray
 
-    from qa.store import on_ray
+    from qa.indexing import on_ray
 
     started = time.perf_counter()
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from embeddings import load_encoder  # noqa: E402
-from qa.documents import ArticleMeta, CorpusFolder  # noqa: E402
-from qa.passages import Chunking  # noqa: E402
+from qa.ingest.documents import ArticleMeta, CorpusFolder  # noqa: E402
+from qa.ingest.passages import Chunking  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "news-archive"
 OUT = ROOT / "bench" / "out"
@@ -71,7 +71,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def archive(args) -> dict:
     """Ingest the shared archive with the real model; compare with a bare encode of the same passages."""
-    from qa.store import open_index
+    from qa.indexing import open_index
 
     encoder = load_encoder()
     encoder.encode(["warm up"] * 8)
@@ -140,7 +140,8 @@ def _pool_folder() -> Path:
 def _prepared_articles(enough: int) -> tuple[list, list]:
     """Archive, then pool articles through the real text side until they hold ``enough`` passages
     (all of them, for more than they hold), and the held-back pool articles."""
-    from qa.store.ingest import _loader, _Work, prepare
+    from qa.indexing.ingest import _loader
+    from qa.indexing.reading import Work, prepare
 
     out, held, passages = [], [], 0
     for folder in (SHARED / "corpus", _pool_folder()):
@@ -149,7 +150,7 @@ def _prepared_articles(enough: int) -> tuple[list, list]:
         metadata = source.metadata()
         names = sorted(states)
         for name in names:
-            work = _Work(name, "corpus", states[name], metadata.get(name, ArticleMeta()), _loader(source, name), False)
+            work = Work(name, "corpus", states[name], metadata.get(name, ArticleMeta()), _loader(source, name), False)
             if folder.name == "qa-bench-pool" and len(held) < HELD_BACK and name.endswith("7.txt"):
                 held.append(folder / name)
                 continue
@@ -165,7 +166,7 @@ def _prepared_articles(enough: int) -> tuple[list, list]:
 
 def build(args) -> dict:
     """Build the N-passage index (vectors fed to the index layer), then probe it in a fresh process."""
-    from qa.store.ingest import _create
+    from qa.indexing.ingest import _create
     from qa.store.writer import StoreWriter
 
     if not (ARCHIVE_INDEX / "index.sqlite").exists():
@@ -303,7 +304,7 @@ def probe(args) -> dict:
     """In a fresh process: open, RSS, latency, recall, add and remove 10 articles."""
     from embeddings import encode_queries
     from qa import Assistant
-    from qa.evaluation import load_questions
+    from qa.apps.evaluation import load_questions
     from qa.lexical import tokenize
     from qa.store import IndexStore
 
@@ -361,13 +362,14 @@ def probe(args) -> dict:
     # add and remove 10 real articles, with the real model
     held = [Path(p) for p in json.loads(args.held)]
     real = Assistant(store, encoder, corpus=SHARED / "corpus")
-    from qa.store.ingest import _loader, _Work, prepare
+    from qa.indexing.ingest import _loader
+    from qa.indexing.reading import Work, prepare
 
     source = CorpusFolder(held[0].parent)
     states = source.scan({})
     texts = []
     for path in held:
-        work = _Work(path.name, "corpus", states[path.name], ArticleMeta(), _loader(source, path.name), False)
+        work = Work(path.name, "corpus", states[path.name], ArticleMeta(), _loader(source, path.name), False)
         texts.extend(p.text for p in prepare(work.load(), work, Chunking()).passages)
     encoder.encode(texts[:8])
     t = time.perf_counter()

@@ -19,8 +19,8 @@ MRR@10 + Hit@1 + answer-sentence accuracy; the abstention model is an L2-regular
 logistic regression whose threshold keeps wrongly flagged answerable questions at or
 under 5% of the questions it is fitted on.
 
-Fitted values are printed as Python to paste into ``qa/retrieval.py`` (RetrievalConfig)
-and ``qa/abstain.py`` (AbstentionModel), and saved to ``bench/out/tune.json``.
+Fitted values are printed as Python to paste into ``qa/search/retrieval.py`` (RetrievalConfig)
+and ``qa/answers/abstain.py`` (AbstentionModel), and saved to ``bench/out/tune.json``.
 """
 
 from __future__ import annotations
@@ -40,13 +40,13 @@ sys.path.insert(0, str(ROOT))
 
 from embeddings import encode_queries  # noqa: E402
 from qa import Assistant  # noqa: E402
-from qa.abstain import FEATURES, AbstentionModel, features  # noqa: E402
-from qa.analysis import analyse  # noqa: E402
-from qa.answer import Hit  # noqa: E402
+from qa.answers.abstain import FEATURES, AbstentionModel, features  # noqa: E402
+from qa.answers.answer import Hit  # noqa: E402
+from qa.apps.evaluation import EvalQuestion, EvidenceFinder, _contains, _ir_metrics, load_questions  # noqa: E402
 from qa.dates import as_of_days  # noqa: E402
-from qa.evaluation import EvalQuestion, EvidenceFinder, _contains, _ir_metrics, load_questions  # noqa: E402
 from qa.lexical import tokenize  # noqa: E402
-from qa.retrieval import RetrievalConfig  # noqa: E402
+from qa.search.analysis import analyse  # noqa: E402
+from qa.search.retrieval import RetrievalConfig  # noqa: E402
 
 GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 # Passage scores only matter relative to each other, so the sentence weight is pinned to 1.
@@ -225,7 +225,7 @@ def build_beir_cases(folder: Path, index: Path | None = None, *, encoder=None) -
 
     ``index`` defaults to the one ``qa eval`` keeps for the dataset (``index.beir-NAME``).
     """
-    from qa.beir import beir_index, open_beir
+    from qa.apps.beir import beir_index, open_beir
 
     beir = open_beir(folder, index=index or beir_index(ROOT / "index", folder), encoder=encoder)
     retriever = beir.assistant.retriever

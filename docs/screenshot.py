@@ -37,7 +37,7 @@ def take(*, corpus: Path, question: str, out: Path, passages: int = 3, width: in
     from playwright.sync_api import sync_playwright
 
     from qa import Assistant
-    from qa.webchat import build_app, launch
+    from qa.apps.webchat import build_app, launch
 
     with tempfile.TemporaryDirectory(prefix="qa-screenshot-") as tmp:
         assistant = Assistant.load(corpus=corpus, index=Path(tmp) / "index", progress=False)

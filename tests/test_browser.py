@@ -54,7 +54,7 @@ def _free_port() -> int:
 
 
 def _serve(assistant) -> Iterator[str]:
-    from qa.webchat import build_app, launch
+    from qa.apps.webchat import build_app, launch
 
     demo = build_app(assistant)
     url = launch(demo, host="127.0.0.1", port=_free_port(), block=False, quiet=True)

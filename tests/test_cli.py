@@ -8,13 +8,15 @@ import sys
 
 import pytest
 
-from qa.cli import main
+from qa.apps.cli import main
 
 from .conftest import ROOT
 
 
 def _qa(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qa.apps.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_empty_question_is_a_clean_error():

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 
 from qa import Assistant
-from qa.copies import COPY_JACCARD, collapse, jaccard, shingles
-from qa.webchat import render_answer
+from qa.apps.webchat import render_answer
+from qa.search.copies import COPY_JACCARD, collapse, jaccard, shingles
 
 SOURCE = "002_99214e3abbb71cf3.txt"
 QUESTION = "how many prisoners of war were to be exchanged after the Istanbul talks?"

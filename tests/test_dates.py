@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from qa import Assistant
+from qa.apps.evaluation import load_questions
 from qa.dates import TimeWindow, as_of_days, closeness, resolve_time
 from qa.errors import FilterError, QuestionFileError
-from qa.evaluation import load_questions
 
 FRIDAY = date(2024, 6, 14)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from qa.analysis import analyse
-from qa.answer import Answer, Hit
-from qa.disagree import find_disagreements
-from qa.passages import Passage
-from qa.webchat import render_answer
+from qa.answers.answer import Answer, Hit
+from qa.answers.disagree import find_disagreements
+from qa.apps.webchat import render_answer
+from qa.ingest.passages import Passage
+from qa.search.analysis import analyse
 
 
 def _hits(*sentences: tuple[str, str, str]) -> tuple[Hit, ...]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.documents import clean_blocks, debris_reason, load_document, load_metadata, parse_date, scan_corpus
 from qa.errors import CorpusError, CorpusWarning, MetadataError
+from qa.ingest.documents import clean_blocks, debris_reason, load_document, load_metadata, parse_date, scan_corpus
 
 from .conftest import CORPUS
 

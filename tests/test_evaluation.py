@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from qa.answer import Answer, Hit
-from qa.beir import beir_index, open_beir
+from qa.answers.answer import Answer, Hit
+from qa.apps.beir import beir_index, open_beir
+from qa.apps.evaluation import EvalQuestion, compare_runs, evaluate, evaluate_beir, load_questions, write_report
 from qa.errors import QuestionFileError
-from qa.evaluation import EvalQuestion, compare_runs, evaluate, evaluate_beir, load_questions, write_report
-from qa.passages import Passage
+from qa.ingest.passages import Passage
 
 from .conftest import DATA, ROOT, FakeEncoder
 
@@ -162,7 +162,7 @@ def test_report_files_and_compare(scripted, tmp_path):
 
 
 def test_interrupted_report_writes_nothing(scripted, tmp_path, monkeypatch):
-    import qa.evaluation as ev
+    import qa.apps.evaluation as ev
 
     assistant, questions = scripted
     report = evaluate(assistant, questions, progress=False)
@@ -212,7 +212,7 @@ def test_ci_evaluates_the_dev_set(tmp_path):
         [
             sys.executable,
             "-m",
-            "qa.cli",
+            "qa.apps.cli",
             "eval",
             str(DATA / "dev.jsonl"),
             "--out",

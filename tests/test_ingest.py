@@ -19,7 +19,7 @@ import pytest
 
 from qa import Assistant
 from qa.errors import CorpusError, CorpusWarning, DocumentNotFoundError
-from qa.store import open_index
+from qa.indexing import open_index
 
 from .conftest import CORPUS, ROOT, FakeEncoder
 
@@ -89,7 +89,7 @@ def _load(corpus, index, **kw) -> Assistant:
 
 def test_any_sequence_of_adds_and_removes_equals_a_rebuild(tmp_path, monkeypatch):
     """Articles added by refresh, by add(), changed, removed and re-added in batches, against a clean build."""
-    import qa.store.ingest as ingest
+    import qa.indexing.ingest as ingest
 
     monkeypatch.setattr(ingest, "BATCH_PASSAGES", 6)  # many batches, many segments, merges
     corpus = tmp_path / "corpus"
@@ -186,7 +186,7 @@ def test_a_running_assistant_sees_a_change_on_its_next_question(corpus_copy, tmp
 
 
 def test_bad_input_is_named_and_the_rest_goes_in(corpus_copy, tmp_path, monkeypatch):
-    import qa.store.ingest as ingest
+    import qa.indexing.ingest as ingest
 
     (corpus_copy / "empty.txt").write_text("")
     (corpus_copy / "blank.md").write_text("\n   \n")
@@ -240,7 +240,7 @@ class Boom(RuntimeError):
 
 
 def test_an_interrupted_ingest_keeps_its_committed_batches_and_resumes(tmp_path, monkeypatch):
-    import qa.store.ingest as ingest
+    import qa.indexing.ingest as ingest
 
     monkeypatch.setattr(ingest, "BATCH_PASSAGES", 10)
     corpus = tmp_path / "corpus"
@@ -265,7 +265,7 @@ def test_an_interrupted_ingest_keeps_its_committed_batches_and_resumes(tmp_path,
 
 
 def test_a_reader_sees_only_committed_states_while_articles_go_in(tmp_path, monkeypatch):
-    import qa.store.ingest as ingest
+    import qa.indexing.ingest as ingest
 
     monkeypatch.setattr(ingest, "BATCH_PASSAGES", 8)
     corpus = tmp_path / "corpus"
@@ -306,11 +306,11 @@ KILLED_INGEST = textwrap.dedent(
     import sys
     sys.path.insert(0, {root!r})
     sys.path.insert(0, {tests!r})
-    import qa.store.ingest as ingest
+    import qa.indexing.ingest as ingest
     ingest.BATCH_PASSAGES = 5
     import time
     from conftest import FakeEncoder
-    from qa.store import open_index
+    from qa.indexing import open_index
 
     class Slow(FakeEncoder):  # about as slow per passage as a real model on 2 cores, in proportion
         def encode(self, texts, **kw):
@@ -374,7 +374,7 @@ def test_killed_at_random_points_the_index_stays_whole_and_resumes(tmp_path):
 
 
 def test_a_file_that_vanishes_during_the_scan_is_named_and_the_rest_goes_in(corpus_copy, tmp_path, monkeypatch):
-    import qa.documents as documents
+    import qa.ingest.documents as documents
 
     real = documents.file_state
 

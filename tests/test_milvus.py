@@ -24,7 +24,7 @@ pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: pip ins
 
 from qa import Assistant  # noqa: E402
 from qa.errors import StoreMismatchError, StoreSpecError, StoreUnavailableError  # noqa: E402
-from qa.retrieval import RetrievalConfig  # noqa: E402
+from qa.search.retrieval import RetrievalConfig  # noqa: E402
 from qa.store import milvus as milvus_store  # noqa: E402
 from qa.store.milvus import MilvusTarget  # noqa: E402
 
@@ -251,7 +251,7 @@ def test_a_server_index_answers_and_an_outage_is_a_clear_error(tmp_path, corpus_
     stop()  # the server goes away mid-session
     with pytest.raises(StoreUnavailableError, match=f"127.0.0.1:{port}"):
         milvus.ask(QUESTIONS[1])
-    from qa import webchat
+    from qa.apps import webchat
 
     reply = webchat.respond(QUESTIONS[1], [], assistant=milvus)
     assert "qa-error" in reply and "Milvus server" in reply and "Traceback" not in reply
@@ -336,7 +336,7 @@ def test_the_catalogue_opens_with_either_store(tmp_path, fake_encoder, lite):
 
 @pytest.mark.model
 def test_cli_takes_store(tmp_path, lite, capsys):
-    from qa.cli import main
+    from qa.apps.cli import main
 
     args = ["--corpus", str(CORPUS), "--index", str(tmp_path / "index"), "--store", lite]
     assert main(["index", *args]) == 0

@@ -6,9 +6,9 @@ from itertools import pairwise
 
 import pytest
 
-from qa.documents import load_document, load_metadata, scan_corpus
-from qa.passages import Chunking, make_passages, split_sentences
-from qa.quotes import attribute_sentences, sentence_speaker
+from qa.ingest.documents import load_document, load_metadata, scan_corpus
+from qa.ingest.passages import Chunking, make_passages, split_sentences
+from qa.ingest.quotes import attribute_sentences, sentence_speaker
 
 from .conftest import CORPUS
 
@@ -231,7 +231,7 @@ def test_he_or_she_never_stands_for_an_organisation_or_a_title():
 
 
 def test_an_acronym_speaker_is_named_as_the_article_spells_it():
-    from qa.speakers import AliasTable, resolve_article
+    from qa.answers.speakers import AliasTable, resolve_article
 
     text = "Official figures released by Customs and Border Protection (CBP) show a rise. CBP said more would come."
     assert resolve_article({"CBP"}, text, AliasTable()) == {"CBP": "Customs and Border Protection"}

@@ -18,8 +18,8 @@ pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install -
 
 from qa import Assistant  # noqa: E402
 from qa.errors import RayError  # noqa: E402
-from qa.store import ingest as ingest_module  # noqa: E402
-from qa.store import on_ray  # noqa: E402
+from qa.indexing import ingest as ingest_module  # noqa: E402
+from qa.indexing import on_ray  # noqa: E402
 
 from .conftest import CORPUS, ROOT, FakeEncoder  # noqa: E402
 

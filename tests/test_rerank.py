@@ -7,7 +7,7 @@ import pytest
 
 from qa import Assistant
 from qa.errors import ModelError
-from qa.rerank import CrossEncoderReranker, standardise
+from qa.search.rerank import CrossEncoderReranker, standardise
 
 from .conftest import FakeEncoder
 

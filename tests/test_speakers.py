@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from qa.answers.speakers import AliasTable, asked_matches, name_key, resolve_article
 from qa.errors import EmptyQuestionError, FilterError, MetadataError
-from qa.speakers import AliasTable, asked_matches, name_key, resolve_article
 
 from .conftest import CORPUS, ROOT
 
@@ -112,7 +112,7 @@ def test_qa_quotes_command(tmp_path):
     import sys
 
     def qa(*args):
-        cmd = [sys.executable, "-m", "qa.cli", "quotes", *args, "--index", str(tmp_path / "index")]
+        cmd = [sys.executable, "-m", "qa.apps.cli", "quotes", *args, "--index", str(tmp_path / "index")]
         return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
 
     data = json.loads(qa("--speaker", "Lavrov", "--json").stdout)
@@ -127,7 +127,7 @@ def test_qa_quotes_command(tmp_path):
 
 
 def test_what_did_x_say_answers_from_x_s_quotes_first(fake_assistant):
-    from qa.webchat import render_answer
+    from qa.apps.webchat import render_answer
 
     answer = fake_assistant.ask("what did Lavrov say about the meeting with Zelensky?", k=5)
     spoken = [any("Lavrov" in s for s in h.speakers) for h in answer.hits]

@@ -10,7 +10,7 @@ import pytest
 
 from qa import Assistant
 from qa.errors import CorpusWarning, IndexLocationError
-from qa.store import open_index
+from qa.indexing import open_index
 
 from .conftest import FakeEncoder
 
@@ -208,7 +208,7 @@ def test_assistant_load_defaults_to_corpus_and_index_in_cwd(corpus_copy, tmp_pat
 
 
 def test_new_chunking_reuses_vectors_of_unchanged_passages(corpus_copy, tmp_path):
-    from qa.passages import Chunking
+    from qa.ingest.passages import Chunking
 
     first = _open(corpus_copy, tmp_path / "index")
     old = {(p.doc_id, p.char_start, p.char_end, p.sentences) for p in first.passages}
@@ -242,8 +242,8 @@ def test_line_separator_characters_in_a_text_survive_a_reload(corpus_copy, tmp_p
 
 def test_sentence_facts_are_stored_and_read_back(corpus_copy, tmp_path):
     """What retrieval knows of each sentence is worked out at ingest and read back, not redone."""
-    from qa.analysis import NameLexicon
-    from qa.facts import SentenceFacts
+    from qa.ingest.facts import SentenceFacts
+    from qa.ingest.names import NameLexicon
     from qa.store.records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER
 
     _open(corpus_copy, tmp_path / "index")

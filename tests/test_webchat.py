@@ -9,7 +9,7 @@ import re
 import pytest
 
 from qa import Answer, Hit, Passage
-from qa.webchat import (
+from qa.apps.webchat import (
     CLOSEST,
     NO_OUTLET,
     NOT_ANSWERABLE,
@@ -83,7 +83,7 @@ def test_reply_is_one_html_block_without_newlines():
 
 def test_article_view_is_escaped_and_highlights_in_context():
     from qa.assistant import Article
-    from qa.documents import ArticleMeta
+    from qa.ingest.documents import ArticleMeta
 
     text = "Intro.\n" + EVIL + "\nOutro."
     ps = text.index("Talks")
@@ -123,7 +123,7 @@ def test_citations_are_numbered_and_name_outlet_title_date_and_file(fake_assista
 
 
 def test_citation_names_the_kind_and_who_speaks_the_highlighted_sentence(fake_assistant):
-    from qa.cli import format_answer
+    from qa.apps.cli import format_answer
 
     passages = fake_assistant.passages
     p = next(p for p in passages if p.doc_id.startswith("002") and any(q.speaker == "Dymov" for q in p.quotes))
@@ -268,7 +268,7 @@ def test_unexpected_errors_are_logged_not_shown(fake_assistant, monkeypatch, cap
 
 
 def test_gradio_history_shape_is_understood():
-    from qa.followup import user_turns
+    from qa.search.followup import user_turns
 
     history = [
         {"role": "user", "content": [{"type": "text", "text": "who led Russia's delegation?"}], "metadata": None},
@@ -303,15 +303,15 @@ def test_app_exposes_named_endpoints(fake_assistant):
 
 
 def test_ui_parses_arguments_and_binds_localhost(monkeypatch):
-    import qa.webchat
+    import qa.apps.webchat
     import ui
 
     seen = {}
-    monkeypatch.setattr(qa.webchat, "serve", lambda **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(qa.apps.webchat, "serve", lambda **kwargs: seen.update(kwargs))
     assert ui.main(["--corpus", "c", "--index", "i", "--port", "9999"]) == 0
     assert seen["host"] == "127.0.0.1" and seen["port"] == 9999 and seen["corpus"] == "c" and seen["index"] == "i"
     assert ui.main(["--host", "0.0.0.0"]) == 0 and seen["host"] == "0.0.0.0"
-    assert seen["concurrency"] == qa.webchat.DEFAULT_CONCURRENCY
+    assert seen["concurrency"] == qa.apps.webchat.DEFAULT_CONCURRENCY
     assert ui.main(["--concurrency", "0", "--weights", "w.json"]) == 0
     assert seen["concurrency"] is None and seen["weights"] == "w.json"
 
@@ -325,11 +325,11 @@ def test_ui_reports_library_errors(tmp_path, capsys):
 
 
 def test_qa_serve_calls_the_web_chat(monkeypatch):
-    import qa.webchat
-    from qa.cli import main
+    import qa.apps.webchat
+    from qa.apps.cli import main
 
     seen = {}
-    monkeypatch.setattr(qa.webchat, "serve", lambda **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(qa.apps.webchat, "serve", lambda **kwargs: seen.update(kwargs))
     assert main(["serve", "--corpus", "c", "--index", "i", "--port", "7000"]) == 0
     assert {k: seen[k] for k in ("corpus", "index", "model", "host", "port")} == {
         "corpus": "c",
@@ -361,7 +361,7 @@ def test_macron_question_is_not_answerable(real_assistant):
 
 
 def test_replies_group_passages_by_outlet_and_mark_opinion_pieces():
-    from qa.webchat import render_outlets
+    from qa.apps.webchat import render_outlets
 
     hits = [
         _hit(1, _passage("a", outlet="News.Az", kind="interview", date="2025-05-20")),
@@ -389,8 +389,8 @@ def test_replies_group_passages_by_outlet_and_mark_opinion_pieces():
 
 
 def test_quotes_view_is_escaped_and_cites_each_quote():
-    from qa.speakers import Quoted
-    from qa.webchat import render_quotes
+    from qa.answers.speakers import Quoted
+    from qa.apps.webchat import render_quotes
 
     p = _passage("He said <script>x()</script> now.", outlet="<b>O</b>", kind="opinion")
     q = Quoted("<i>Evil</i> Name", "Evil", p.char_start, p.char_end, True, p, 0.5)

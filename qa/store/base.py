@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..passages import Passage
+from ..ingest.passages import Passage
 from .records import Candidates, StoredDocument
 
 __all__ = ["Store"]

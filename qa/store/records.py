@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 import orjson
 
-from ..documents import ArticleMeta, FileState
+from ..ingest.documents import ArticleMeta, FileState
 
 __all__ = ["FLAG_COLON", "FLAG_DATE", "FLAG_LEAD_IN", "FLAG_NUMBER", "Candidates", "StoredDocument"]
 

@@ -28,11 +28,11 @@ import numpy as np
 
 from embeddings import IndexFileError, VectorFile, VectorIndex
 
-from ..analysis import NAME_EXCLUDED
 from ..dates import parse_day
 from ..errors import IndexCorruptError
+from ..ingest.names import NAME_EXCLUDED
+from ..ingest.passages import Passage, Quote
 from ..lexical import STOPWORDS
-from ..passages import Passage, Quote
 from . import postings
 from .database import SCHEMA, Database, select_in
 from .records import DOCUMENT_COLUMNS, Candidates, StoredDocument
@@ -94,7 +94,7 @@ class PassageView(Sequence):
 
 
 class IndexStore:
-    """An opened index (see the module docstring); :func:`qa.store.open_index` makes one.
+    """An opened index (see the module docstring); :func:`qa.indexing.open_index` makes one.
 
     Raises:
         IndexCorruptError: (from :meth:`open`) the folder is not a readable index.
@@ -350,7 +350,7 @@ class IndexStore:
         doc_ids: frozenset[str] | None = None,
     ) -> np.ndarray:
         """Sorted ids of the passages of the articles that pass these filters (see
-        :class:`~qa.retrieval.Filters`; outlets lower-cased, undated articles fail a date filter)."""
+        :class:`~qa.search.retrieval.Filters`; outlets lower-cased, undated articles fail a date filter)."""
         where, args = [], []
         if outlets is not None:
             where.append(f"outlet_key IN ({','.join('?' * len(outlets))})")

@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..documents import ArticleMeta, FileState
-from ..facts import SentenceFacts
-from ..passages import Passage
+from ..ingest.documents import ArticleMeta, FileState
+from ..ingest.facts import SentenceFacts
+from ..ingest.passages import Passage
 from . import postings
 from .database import select_in
 from .records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER

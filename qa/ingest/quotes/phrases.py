@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..lexical import STOPWORDS
+from ...lexical import STOPWORDS
 from .lexicon import (
     _ABBREVIATION,
     _BARE_ROLE,

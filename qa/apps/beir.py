@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .documents import ArticleMeta, Block, Document, FileState
-from .errors import QuestionFileError
-from .passages import Chunking
+from ..errors import QuestionFileError
+from ..ingest.documents import ArticleMeta, Block, Document, FileState
+from ..ingest.passages import Chunking
+from .questions import jsonl_rows
 
 if TYPE_CHECKING:
-    from .assistant import Assistant
+    from ..assistant import Assistant
 
 __all__ = [
     "WHOLE_DOCUMENTS",
@@ -47,15 +48,13 @@ def is_beir_folder(path: Path) -> bool:
 
 
 def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict, str]]:
-    from .evaluation import jsonl_rows
-
     if not path.is_file():
         raise QuestionFileError(f"{path} is missing; a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/")
     return jsonl_rows(path, required=required)
 
 
 class BeirCorpus:
-    """A BEIR ``corpus.jsonl`` as a :class:`~qa.documents.Source`: one document per line."""
+    """A BEIR ``corpus.jsonl`` as a :class:`~qa.ingest.documents.Source`: one document per line."""
 
     def __init__(self, folder: str | Path) -> None:
         self.location = Path(folder).resolve()
@@ -136,7 +135,7 @@ def open_beir(folder: str | Path, *, index: str | Path, split: str = "test", **l
     Raises:
         QuestionFileError: a file is missing or malformed, or the judgements name unknown queries.
     """
-    from .assistant import Assistant
+    from ..assistant import Assistant
 
     folder = Path(folder)
     qrels, queries = read_qrels(folder, split), read_queries(folder)

@@ -1,6 +1,6 @@
 """Who is quoted and what they said: the quotes view over an index.
 
-Every sentence the index attributes to a speaker (:mod:`qa.quotes`) is a quote. Names that
+Every sentence the index attributes to a speaker (:mod:`qa.ingest.quotes`) is a quote. Names that
 differ only in case or accents are one person (Erdoğan, Erdogan). Within an article, a short
 form (Peskov) is the full name the article gives (Dmitry Peskov), and a role ("the Kremlin
 spokesman") is the person the article names with that role ("Kremlin spokesperson Dmitry
@@ -23,11 +23,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import MetadataError
-from .lexical import STOPWORDS
-from .passages import Passage
-from .quotes.phrases import is_unnamed
-from .text import fold_accents
+from ..errors import MetadataError
+from ..ingest.passages import Passage
+from ..ingest.quotes import is_unnamed
+from ..lexical import STOPWORDS
+from ..text import fold_accents
 
 __all__ = ["ALIAS_FILE", "AliasTable", "Quoted", "Speaker", "is_unnamed", "name_key"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .lexical import STOPWORDS, words
+from ..lexical import STOPWORDS, words
 
 __all__ = ["depends_on_history", "rewrite", "user_turns"]
 

@@ -8,11 +8,9 @@ dashes are normalised; a question with no evidence is unanswerable.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -20,32 +18,23 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .dates import parse_day
-from .errors import QuestionFileError
-from .text import normalize
+from ..errors import QuestionFileError
+from ..text import normalize
+from .questions import EvalQuestion, load_questions
 
-__all__ = ["EvalQuestion", "EvalReport", "compare_runs", "evaluate", "evaluate_beir", "load_questions", "write_report"]
+__all__ = [
+    "EvalQuestion",
+    "EvalReport",
+    "compare_runs",
+    "evaluate",
+    "evaluate_beir",
+    "load_questions",
+    "metrics_table",
+    "write_report",
+]
 
 HIT_KS = (1, 3, 5, 10)
 _MISSING = "\u2205no-passage-holds-the-evidence"
-
-
-@dataclass(frozen=True)
-class EvalQuestion:
-    """One question of an evaluation set. Empty ``evidence`` means unanswerable."""
-
-    id: str
-    question: str
-    history: tuple[str, ...] = ()
-    evidence: tuple[str, ...] = ()
-    doc: str | None = None
-    type: str = ""
-    asked_on: str | None = None  # the day it was asked (YYYY-MM-DD): its time words are read against it
-
-    @property
-    def answerable(self) -> bool:
-        """Whether the corpus should answer it."""
-        return bool(self.evidence)
 
 
 @dataclass
@@ -60,110 +49,6 @@ class EvalReport:
     def to_dict(self) -> dict:
         """Metrics, breakdown and run information (rows excluded)."""
         return {"metrics": self.metrics, "by_type": self.by_type, "info": self.info}
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def load_questions(path: str | os.PathLike) -> list[EvalQuestion]:
-    """Read a JSONL or CSV question file, checking every line first.
-
-    Raises:
-        QuestionFileError: naming the file, the line and what is wrong.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise QuestionFileError(f"{path} does not exist; pass a .jsonl or .csv question file or a BEIR folder")
-    if path.suffix.lower() == ".csv":
-        rows = _csv_rows(path)
-    elif path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        rows = [(number, row) for number, row, _ in jsonl_rows(path)]
-    else:
-        raise QuestionFileError(f"{path}: unknown format {path.suffix!r}; use .jsonl, .csv or a BEIR folder")
-    questions: list[EvalQuestion] = []
-    seen: set[str] = set()
-    for number, row in rows:
-        q = _question(path, number, row, len(questions) + 1)
-        if q.id in seen:
-            raise QuestionFileError(f"{path}:{number}: id {q.id!r} is used twice; ids must be unique")
-        seen.add(q.id)
-        questions.append(q)
-    if not questions:
-        raise QuestionFileError(f"{path} holds no question")
-    return questions
-
-
-def jsonl_rows(path: Path, *, required: tuple[str, ...] = ()) -> list[tuple[int, dict, str]]:
-    """``(line number, object, raw line)`` for each non-empty line of a JSONL file.
-
-    Raises:
-        QuestionFileError: a line is not a JSON object or lacks a ``required`` field; the
-            message names the file and the line.
-    """
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise QuestionFileError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-            if not isinstance(row, dict):
-                raise QuestionFileError(f"{path}:{number}: expected a JSON object, one per line")
-            missing = [key for key in required if key not in row]
-            if missing:
-                raise QuestionFileError(f"{path}:{number}: missing field(s) {', '.join(missing)}")
-            rows.append((number, row, line))
-    return rows
-
-
-def _csv_rows(path: Path) -> list[tuple[int, dict]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "question" not in reader.fieldnames:
-            raise QuestionFileError(f"{path}:1: the header needs a 'question' column (and usually id, evidence, type)")
-        rows = []
-        for row in reader:
-            if None in row:
-                raise QuestionFileError(f"{path}:{reader.line_num}: more cells than header columns")
-            for key in ("evidence", "history"):
-                cell = (row.get(key) or "").strip()
-                row[key] = [part.strip() for part in cell.split("|") if part.strip()] if cell else []
-            row["doc"] = row.get("doc") or None
-            rows.append((reader.line_num, row))
-    return rows
-
-
-def _question(path: Path, number: int, row: dict, ordinal: int) -> EvalQuestion:
-    where = f"{path}:{number}"
-    question = row.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise QuestionFileError(f"{where}: 'question' is missing or empty")
-    evidence = row.get("evidence") or []
-    history = row.get("history") or []
-    for key, value in (("evidence", evidence), ("history", history)):
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise QuestionFileError(f"{where}: '{key}' must be a list of non-empty strings")
-    doc = row.get("doc")
-    if doc is not None and not isinstance(doc, str):
-        raise QuestionFileError(f"{where}: 'doc' must be a file name, '*' or null")
-    asked_on = row.get("asked_on") or None
-    if asked_on is not None:
-        try:
-            if not isinstance(asked_on, str) or parse_day(asked_on) is None:
-                raise ValueError(f"{asked_on!r} is not a date")
-        except ValueError as exc:
-            raise QuestionFileError(f"{where}: 'asked_on' must be a YYYY-MM-DD date or null ({exc})") from exc
-    return EvalQuestion(
-        id=str(row.get("id") or f"q{ordinal}"),
-        question=question.strip(),
-        history=tuple(history),
-        evidence=tuple(evidence),
-        doc=doc,
-        type=str(row.get("type") or ""),
-        asked_on=asked_on,
-    )
 
 
 # --------------------------------------------------------------------------- running
@@ -575,49 +460,3 @@ def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike) -> str:
         lines += ["", f"## {title} ({len(items)})"]
         lines += [f"- {qid}: {a['question']} — {show(a)} → {show(b)}" for qid, a, b in items]
     return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def run_cli(args) -> int:
-    """``qa eval``: evaluate, print metrics, optionally write a report; or compare two runs."""
-    if args.compare:
-        print(compare_runs(*args.compare), end="")
-        return 0
-    if not args.questions:
-        raise QuestionFileError("name a question file (.jsonl / .csv) or a BEIR folder, or use --compare RUN_A RUN_B")
-    from .beir import beir_index, is_beir_folder
-
-    target = Path(args.questions)
-    if target.is_dir():
-        if not is_beir_folder(target):
-            raise QuestionFileError(
-                f"{target} is a folder but not a BEIR dataset (corpus.jsonl, queries.jsonl, qrels/)"
-            )
-        index = beir_index(args.index, target)
-        k = max(args.k, 100)
-        report = evaluate_beir(
-            target,
-            index=index,
-            model=args.model,
-            k=k,
-            rerank=args.rerank,
-            weights=args.weights,
-            sentence_vectors=getattr(args, "sentence_vectors", "pooled"),
-            store=getattr(args, "store", None),
-        )
-    else:
-        questions = load_questions(target)
-        from .cli import load_assistant
-
-        report = evaluate(load_assistant(args), questions, k=args.k)
-    if args.out:
-        for path in write_report(report, args.out):
-            print(f"wrote {path}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        print(metrics_table(report))
-        print("\n" + ", ".join(f"{k} {v}" for k, v in report.info.items()))
-    return 0

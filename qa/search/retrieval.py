@@ -20,7 +20,7 @@ speakers, sentence BM25, lead-in and follow-up weights, the plain-hybrid hedge) 
 removed (``bench/RESULTS.md``). Names and speakers are still read, for abstention.
 
 The best sentence is also the highlight. Near-copies of one story collapse into one hit
-(:mod:`qa.copies`). Filters (outlet, dates, articles) apply before ranking, so a filter never
+(:mod:`qa.search.copies`). Filters (outlet, dates, articles) apply before ranking, so a filter never
 hides a passage that would have matched.
 
 Candidates are the union of the passages nearest the question's vector and those with the
@@ -40,14 +40,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dates import TimeWindow, closeness
+from ..errors import FilterError, WeightsError
+from ..lexical import fold_name, stem
+from ..store import IndexStore
+from ..store.postings import K1, B, bm25_idf
+from ..store.records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER, Candidates
 from .analysis import METONYMS, QueryAnalysis
 from .copies import collapse, shingles
-from .dates import TimeWindow, closeness
-from .errors import FilterError, WeightsError
-from .lexical import _stem, fold_name
-from .store import IndexStore
-from .store.postings import K1, B, bm25_idf
-from .store.records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER, Candidates
 
 __all__ = ["Features", "Filters", "RetrievalConfig", "Retriever", "Scored", "combine"]
 
@@ -137,7 +137,7 @@ class RetrievalConfig:
     (``Assistant.load(weights=FILE)``, ``--weights FILE``).
 
     ``collapse_copies`` (1, the default) makes near-copies of one story (wire copies carried by
-    several outlets, :mod:`qa.copies`) one hit that lists them all; 0 lists each copy on its own.
+    several outlets, :mod:`qa.search.copies`) one hit that lists them all; 0 lists each copy on its own.
     """
 
     dense: float = 1.0
@@ -257,7 +257,7 @@ class Features:
     _shingles: dict[int, frozenset] = field(default_factory=dict, repr=False)
 
     def shingles_of(self, i: int) -> frozenset:
-        """The word shingles of candidate ``i`` (:func:`qa.copies.shingles`), computed once."""
+        """The word shingles of candidate ``i`` (:func:`qa.search.copies.shingles`), computed once."""
         if self.terms is None or self.token_starts is None:
             return frozenset()
         if i not in self._shingles:
@@ -329,7 +329,7 @@ class Retriever:
         """Top ``k`` passages per question, best first, among ``allowed`` passage ids (all when None).
 
         Args:
-            queries: analysed questions (see :func:`qa.analysis.analyse`).
+            queries: analysed questions (see :func:`qa.search.analysis.analyse`).
             vectors: their embeddings, one row each.
             k: passages per question.
             allowed: sorted passage ids, from :meth:`allowed`.
@@ -374,7 +374,7 @@ class Retriever:
             tokens = list(query.tokens)
             c = self.store.candidates(self._candidates(vector, tokens, allowed, pool or self.config.candidates))
             asked = frozenset(map(fold_name, query.speaker or (context if query.speaker_pronoun else frozenset())))
-            speaker_stems = {_stem(w) for w in asked}
+            speaker_stems = {stem(w) for w in asked}
             sentence_tokens = [t for t in tokens if t not in speaker_stems] or tokens
             return self._features(query, vector, c, tokens, sentence_tokens, asked)
 
@@ -387,7 +387,7 @@ class Retriever:
         sentence_tokens: list[str],
         asked: frozenset[str],
     ) -> Features:
-        name_forms = {n: {_stem(f) for f in {n, METONYMS.get(n, n)}} for n in query.names}
+        name_forms = {n: {stem(f) for f in {n, METONYMS.get(n, n)}} for n in query.names}
         lexicon = _Lexical(self.store, c, [*tokens, *sentence_tokens, *(f for s in name_forms.values() for f in s)])
         n, s_total = len(c), int(c.counts.sum())
         lex = lexicon.bm25(tokens)
@@ -456,7 +456,7 @@ class Retriever:
         """The ``k`` best passages from precomputed :class:`Features` (``config`` overrides the weights).
 
         Passages are ordered by score; equal scores by article and offset. A passage that
-        copies one ranked above it (:mod:`qa.copies`) joins that one's ``copies`` instead of
+        copies one ranked above it (:mod:`qa.search.copies`) joins that one's ``copies`` instead of
         taking a place. Every passage's highlight is its best sentence.
         """
         if not len(f.rows):

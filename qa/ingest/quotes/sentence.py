@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..lexical import STOPWORDS
+from ...lexical import STOPWORDS
 from .lexicon import (
     _ADVERBIAL,
     _AFTER_PREPOSITION,

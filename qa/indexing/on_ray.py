@@ -6,10 +6,10 @@
 Each actor loads the encoder once (by name for this package's encoders, so every machine of
 the cluster loads its own copy; any other encoder object is shipped as it is), then for each
 batch of articles reads the files, cuts them into passages with their sentence facts and
-tokens (as :func:`qa.store.ingest.prepare` does), and encodes their passages and sentences.
+tokens (as :func:`qa.indexing.reading.prepare` does), and encodes their passages and sentences.
 Rows come back in the order of the work (Ray Data keeps it), so passage ids are given out as a
 plain ingest gives them. Duplicates are found, batches formed and commits made in this
-process, through the store's normal atomic path (:func:`qa.store.ingest.ingest`): a batch
+process, through the store's normal atomic path (:func:`qa.indexing.ingest.ingest`): a batch
 is in the index whole, or not at all.
 
 An actor that dies is started again and its articles are tried again, up to
@@ -33,7 +33,8 @@ from collections.abc import Iterator, Sequence
 from embeddings import Encoder, encode_passages
 
 from ..errors import RayError
-from ..passages import Chunking
+from ..ingest.passages import Chunking
+from .reading import Outcome, read_one, relative_spans
 
 __all__ = ["ARTICLES_PER_BATCH", "MAX_RESTARTS", "read_and_encode"]
 
@@ -121,8 +122,6 @@ class _ReadAndEncode:
         import numpy as np
         from ray import cloudpickle
 
-        from .ingest import read_one, relative_spans
-
         rows = [int(i) for i in batch["at"]]
         outcomes = [read_one(cloudpickle.loads(w), self.chunking, self.max_bytes) for w in batch["work"]]
         texts, spans, owners = [], [], []
@@ -157,15 +156,13 @@ def read_and_encode(
 ) -> Iterator[tuple[object, tuple | None]]:
     """(outcome, vectors) of every article of ``work``, in its order, read and encoded on Ray.
 
-    ``outcome`` is what :func:`qa.store.ingest.read_one` made of the article; ``vectors`` is
+    ``outcome`` is what :func:`qa.indexing.reading.read_one` made of the article; ``vectors`` is
     (passage vectors, sentence vectors per passage) when it was prepared, else None.
     ``actors``: encoder actors (default: one per CPU of the cluster).
 
     Raises:
         RayError: Ray is missing or unreachable, or the job failed after its retries.
     """
-    from .ingest import _Outcome
-
     with connected(address) as ray:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
@@ -194,7 +191,7 @@ def read_and_encode(
             for row in dataset.iter_rows():
                 prepared, skip, reason, vectors = pickle.loads(row["payload"])
                 done += 1
-                yield _Outcome(work[int(row["at"])], prepared, skip, reason), vectors
+                yield Outcome(work[int(row["at"])], prepared, skip, reason), vectors
         except Exception as exc:
             raise RayError(
                 f"the Ray ingest job failed after {done} of {len(work)} articles came back "

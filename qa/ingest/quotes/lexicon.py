@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..dates import MONTHS, WEEKDAYS
+from ...dates import MONTHS, WEEKDAYS
 
 _VERB = (
     r"(?:said|says|say|stated|states|told|tells|noted|notes|remarked|remarks|added|adds|warned|warns"

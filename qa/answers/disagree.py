@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .analysis import QueryAnalysis
+from ..dates import MONTHS
+from ..lexical import STOPWORDS, stem
+from ..search.analysis import QueryAnalysis
 from .answer import Hit
-from .dates import MONTHS
-from .lexical import STOPWORDS, _stem
 
 __all__ = ["Claim", "Disagreement", "find_disagreements"]
 
@@ -87,7 +87,7 @@ def _figures(text: str) -> list[tuple[str, str, list[str]]]:
         if re.match(rf"\s*(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}", digits[m.end() :]):
             continue  # "23 June"
         following = re.findall(r"[A-Za-z][\w]*", digits[m.end() : m.end() + 60])
-        nouns = [_stem(w.lower()) for w in following if w.lower() not in STOPWORDS][:3]
+        nouns = [stem(w.lower()) for w in following if w.lower() not in STOPWORDS][:3]
         value = float(number.replace(",", ""))
         out.append((number + m.group(2), f"{value:g}{m.group(2)}", nouns))
     return out
@@ -150,7 +150,7 @@ def find_disagreements(query: QueryAnalysis, hits: tuple[Hit, ...]) -> tuple[Dis
     if query.wants == "number":  # "how many X": figures about X; a time unit must count the same thing
         groups: dict[str, list[tuple[Hit, str, str]]] = {}
         for h, t in texts:
-            stems = {_stem(w) for w in re.findall(r"\w+", t.lower())}
+            stems = {stem(w) for w in re.findall(r"\w+", t.lower())}
             for value, normal, nouns in _figures(t):
                 unit = nouns[0] if nouns else ""
                 if unit in _TIME_UNITS:

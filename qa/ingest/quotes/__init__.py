@@ -27,9 +27,10 @@ speaker) and ``article`` (speakers across an article).
 from __future__ import annotations
 
 from .article import attribute_sentences
+from .phrases import is_unnamed
 from .sentence import sentence_speaker
 
-__all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "sentence_speaker"]
+__all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "is_unnamed", "sentence_speaker"]
 
 #: Bump when the rules change: indexes made with other rules are rebuilt.
 #: 7: a subject's name, not a place after it; appositions and relative clauses skipped; "reported";

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .analysis import QueryAnalysis
+from ..search.analysis import QueryAnalysis
 
 __all__ = ["FEATURES", "AbstentionModel", "features"]
 

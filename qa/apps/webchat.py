@@ -7,7 +7,7 @@ becomes part of the HTML shown, and markup is built only around escaped pieces.
 Typical use:
 
     >>> from qa import Assistant
-    >>> from qa.webchat import build_app, launch
+    >>> from qa.apps.webchat import build_app, launch
     >>> assistant = Assistant.load(corpus="corpus", index="index")  # doctest: +SKIP
     >>> launch(build_app(assistant), host="127.0.0.1", port=7860)  # doctest: +SKIP
 
@@ -24,14 +24,14 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from .answer import Answer, Hit
-from .errors import QAError
-from .speakers import Quoted
+from ..answers.answer import Answer, Hit
+from ..answers.speakers import Quoted
+from ..errors import QAError
 
 if TYPE_CHECKING:
     import gradio as gr
 
-    from .assistant import Article, Assistant
+    from ..assistant import Article, Assistant
 
 __all__ = [
     "NO_OUTLET",
@@ -428,7 +428,7 @@ def _ask(assistant: Assistant, question, history, k, outlets, date_from, date_to
     return assistant.ask(
         question or "",
         k=int(k) if k else DEFAULT_K,
-        history=history or (),  # any shape: Assistant reads the user turns (qa.followup.user_turns)
+        history=history or (),  # any shape: Assistant reads the user turns (qa.search.followup.user_turns)
         outlets=_outlet_filter(outlets),
         date_from=_blank(date_from),
         date_to=_blank(date_to),
@@ -740,7 +740,7 @@ def serve(
     Example:
         >>> serve(corpus="corpus", index="index", port=7860)  # doctest: +SKIP
     """
-    from .assistant import Assistant
+    from ..assistant import Assistant
 
     assistant = Assistant.load(
         corpus=corpus, index=index, model=model, rerank=rerank, weights=weights, store=store, progress=True

@@ -20,8 +20,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import ModelError
-from .passages import Passage
+from ..errors import ModelError
+from ..ingest.passages import Passage
 
 __all__ = ["BiEncoderReranker", "CrossEncoderReranker", "Reranker", "load_reranker"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .passages import Passage
+from ..ingest.passages import Passage
 
 __all__ = ["Answer", "Hit"]
 
@@ -15,7 +15,7 @@ class Hit:
 
     ``highlight`` is the ``(start, end)`` of the answering sentence in the same source
     offsets as ``passage.char_start`` / ``passage.char_end``. ``copies`` are near-copies of
-    the passage (the same wire story in other articles, :mod:`qa.copies`) that this hit
+    the passage (the same wire story in other articles, :mod:`qa.search.copies`) that this hit
     stands for, best first: each is cited by :attr:`carried_by`.
     """
 
@@ -105,7 +105,7 @@ class Answer:
         confidence: how sure the answerability decision is, 0-1.
         notes: things the user should know (question truncated, filter matched nothing...).
         disagreements: figures, dates or titles that the hits' answering sentences give
-            differently (:mod:`qa.disagree`), each claim with its outlet and citation.
+            differently (:mod:`qa.answers.disagree`), each claim with its outlet and citation.
     """
 
     question: str
@@ -115,7 +115,7 @@ class Answer:
     confidence: float = 0.0
     notes: tuple[str, ...] = ()
     truncated: bool = False
-    disagreements: tuple = ()  # of qa.disagree.Disagreement: where the hits' sources differ
+    disagreements: tuple = ()  # of qa.answers.disagree.Disagreement: where the hits' sources differ
 
     @property
     def outlets(self) -> list[str]:

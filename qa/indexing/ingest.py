@@ -14,7 +14,6 @@ it is read, or a second copy of an indexed article's text is named in a warning 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -22,15 +21,15 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from embeddings import Encoder, encode_passages
 
-from ..analysis import NameLexicon
-from ..documents import (
+from ..errors import CorpusError, DocumentNotFoundError, IndexCorruptError, IndexLocationError, warn
+from ..ingest.documents import (
     ARTICLE_SUFFIXES,
     METADATA_FILE,
     ArticleMeta,
@@ -43,15 +42,15 @@ from ..documents import (
     load_metadata,
     scan_corpus,
 )
-from ..errors import ArticleGoneError, CorpusError, DocumentNotFoundError, IndexCorruptError, IndexLocationError, warn
-from ..facts import FACTS_VERSION, SentenceFacts, name_words
-from ..lexical import STOPWORDS, TOKENIZER_VERSION, tokenize
-from ..passages import Chunking, Passage, make_passages
-from .database import COUNTERS, DATABASE, Database
-from .milvus import Backend, check_behind
-from .records import ORIGIN_CORPUS, ORIGIN_EXTERNAL
-from .store import FORMAT, FORMAT_VERSION, PASSAGE_VECTORS, SENTENCE_VECTORS, IndexStore
-from .writer import Prepared, Skip, StoreWriter
+from ..ingest.facts import FACTS_VERSION
+from ..ingest.passages import Chunking
+from ..lexical import TOKENIZER_VERSION
+from ..store.database import COUNTERS, DATABASE, Database
+from ..store.milvus import Backend, check_behind
+from ..store.records import ORIGIN_CORPUS, ORIGIN_EXTERNAL
+from ..store.store import FORMAT, FORMAT_VERSION, PASSAGE_VECTORS, SENTENCE_VECTORS, IndexStore
+from ..store.writer import Prepared, Skip, StoreWriter
+from .reading import Work, deduplicate, read_one, relative_spans
 
 __all__ = [
     "BATCH_PASSAGES",
@@ -118,19 +117,6 @@ class IngestReport:
         )
 
 
-@dataclass(frozen=True)
-class _Work:
-    """An article to (re-)ingest."""
-
-    doc_id: str
-    origin: str
-    state: FileState
-    given: ArticleMeta
-    load: Callable[[], Document]
-    replaces: bool  # an older version is indexed
-    reuse: bool = False  # the file is unchanged: vectors of identical passages may be reused
-
-
 #: How sentence vectors are made: pooled from the passage's forward pass, or encoded one by one.
 SENTENCE_VECTORS = ("pooled", "separate")
 
@@ -159,7 +145,7 @@ def open_index(
 ) -> IndexStore:
     """Open the index of ``corpus`` at ``index``, making it or bringing it up to date with the corpus.
 
-    ``corpus`` is a corpus folder or any :class:`~qa.documents.Source`. Articles added, changed
+    ``corpus`` is a corpus folder or any :class:`~qa.ingest.documents.Source`. Articles added, changed
     or removed since the last ingest are ingested or removed (only those are encoded); metadata
     edits re-label articles without encoding anything. ``sentence_vectors`` is ``"pooled"``
     (each sentence's vector pooled from its passage's forward pass: the fast default) or
@@ -173,7 +159,7 @@ def open_index(
     index's own BM25, the default), ``"milvus-lite:PATH.db"`` or ``"milvus://HOST:PORT/COLLECTION"``
     (see :mod:`qa.store.milvus`); the index folder is the catalogue either way. With ``ray`` (a
     Ray address, or ``"local"``), the articles to ingest are read, cut and encoded on Ray
-    (:mod:`qa.store.on_ray`); commits are made here as always.
+    (:mod:`qa.indexing.on_ray`); commits are made here as always.
 
     Raises:
         CorpusError: the corpus folder is missing or has no article.
@@ -202,7 +188,7 @@ def open_index(
             return _emit_warnings(opened)
         if opened is not None:
             opened.close()
-    with _lock(index, wait=not refresh) as locked:
+    with lock(index, wait=not refresh) as locked:
         if not locked:
             say(f"another process is updating {index}; opening it as last committed")
             opened = backend.open(index)
@@ -381,7 +367,7 @@ def _check_location(corpus: Path, index: Path) -> None:
 
 
 @contextlib.contextmanager
-def _lock(index: Path, *, wait: bool = True) -> Iterator[bool]:
+def lock(index: Path, *, wait: bool = True) -> Iterator[bool]:
     """Hold the index's writer lock; yields False (without waiting) when another process holds it
     and ``wait`` is off."""
     import fcntl
@@ -434,7 +420,7 @@ def sync(
         writer.commit(remove=removed, unskip=gone_skips)
         report.removed.extend(removed)
 
-    work: list[_Work] = []
+    work: list[Work] = []
     relabel = []
     indexed_now = set(corpus_docs) - set(removed)
     for doc_id in sorted(states):
@@ -451,7 +437,7 @@ def sync(
             warn(f"{doc_id} was left out of the index: {skip.reason}")
             continue
         work.append(
-            _Work(
+            Work(
                 doc_id,
                 ORIGIN_CORPUS,
                 state,
@@ -471,7 +457,7 @@ def sync(
         state = file_state(path, doc.state)
         if state.sha256 != doc.state.sha256 or not same_rules:
             work.append(
-                _Work(
+                Work(
                     doc_id,
                     ORIGIN_EXTERNAL,
                     state,
@@ -513,99 +499,9 @@ def _file_loader(path: Path) -> Callable[[], Document]:
 # --------------------------------------------------------------------------- ingesting
 
 
-def prepare(document: Document, work: _Work, chunking: Chunking) -> Prepared:
-    """The text side of one article: passages (labelled), sentence facts, tokens, names, speakers."""
-    meta = work.given.filled_from(document.meta)
-    labels = asdict(meta)
-    passages = [replace(p, **labels) for p in make_passages(document, chunking)]
-    lexicon = NameLexicon(p.text for p in passages)
-    return Prepared(
-        doc_id=work.doc_id,
-        origin=work.origin,
-        state=work.state,
-        given=work.given,
-        derived=document.meta,
-        meta=meta,
-        content=content_hash(document),
-        warnings=tuple(document.warnings),
-        passages=passages,
-        facts=SentenceFacts.of_article(passages),
-        tokens=[[tokenize(p.sentence_text(i)) for i in range(len(p.sentences))] for p in passages],
-        capital=lexicon.capital,
-        lower=lexicon.lower,
-        speakers=frozenset(w for p in passages for q in p.quotes for w in name_words(q.speaker) if w not in STOPWORDS),
-    )
-
-
-def content_hash(document: Document) -> str:
-    """A hash of an article's content (its clean blocks, whitespace folded): two files with the same
-    article text have the same one, whatever their debris or line breaks."""
-    text = " ".join(document.text[b.start : b.end] for b in document.blocks)
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """What the text side made of one article: prepared, or left out (and why)."""
-
-    item: _Work
-    prepared: Prepared | None = None
-    skip: Skip | None = None
-    reason: str | None = None
-
-
-def read_one(
-    item: _Work, chunking: Chunking, max_bytes: int, *, known: tuple[IndexStore, dict] | None = None
-) -> _Outcome:
-    """Read and prepare one article, or say why it is left out. With ``known`` (the index and the
-    hashes of this run's articles) a duplicate is found before it is prepared; without it (on a
-    worker, with no index at hand) :func:`deduplicate` finds it later."""
-    try:
-        _check_size(item, max_bytes)
-        document = item.load()
-        if known is not None:
-            duplicate = _duplicate(item, content_hash(document), *known)
-            if duplicate is not None:
-                return duplicate
-        return _Outcome(item, prepared=prepare(document, item, chunking))
-    except ArticleGoneError as exc:
-        return _Outcome(item, reason=str(exc))
-    except CorpusError as exc:
-        return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, str(exc)), reason=str(exc))
-
-
-def relative_spans(passage: Passage) -> list[tuple[int, int]]:
-    """The passage's sentence spans, counted from its own start (as :func:`encode_passages` takes them)."""
-    return [(a - passage.char_start, b - passage.char_start) for a, b in passage.sentences]
-
-
-def deduplicate(outcome: _Outcome, store: IndexStore, contents: dict) -> _Outcome:
-    """``outcome``, or the skip of a duplicate when its text is already indexed or read in this run."""
-    if outcome.prepared is None:
-        return outcome
-    return _duplicate(outcome.item, outcome.prepared.content, store, contents) or outcome
-
-
-def _check_size(item: _Work, max_bytes: int) -> None:
-    if item.state.size > max_bytes:
-        raise CorpusError(
-            f"{item.doc_id} is {item.state.size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB an "
-            "article may have; split it into articles, or pass a larger max_article_bytes"
-        )
-
-
-def _duplicate(item: _Work, content: str, store: IndexStore, contents: dict) -> _Outcome | None:
-    kept = contents.get(content) or _indexed_with(store, content, item.doc_id)
-    if kept is not None:
-        reason = f"it has the same text as {kept}, which is indexed; only {kept} is kept"
-        return _Outcome(item, skip=Skip(item.doc_id, item.origin, item.state, reason, kept), reason=reason)
-    contents[content] = item.doc_id
-    return None
-
-
 def ingest(
     writer: StoreWriter,
-    work: Sequence[_Work],
+    work: Sequence[Work],
     encoder: Encoder,
     *,
     chunking: Chunking = Chunking(),
@@ -619,7 +515,7 @@ def ingest(
     The text side runs in this thread, between batches: on 2 cores a second thread for it
     slowed the encoder more than it saved (measured in ``bench/RESULTS.md``). With ``ray`` (a
     Ray address, or ``"local"`` for a cluster of this machine) articles are read, cut and
-    encoded by Ray Data workers (:mod:`qa.store.on_ray`); the commits are the same, made here.
+    encoded by Ray Data workers (:mod:`qa.indexing.on_ray`); the commits are the same, made here.
     """
     report = report if report is not None else IngestReport()
     if not work:
@@ -630,7 +526,7 @@ def ingest(
 
         bar = tqdm(total=len(work), desc="indexing", unit="article", dynamic_ncols=True)
     started, passages_done = time.perf_counter(), 0
-    batch: list[tuple[Prepared, _Work, tuple | None]] = []
+    batch: list[tuple[Prepared, Work, tuple | None]] = []
     skips: list[Skip] = []
     gone: list[str] = []
 
@@ -683,16 +579,9 @@ def ingest(
     return report
 
 
-def _indexed_with(store: IndexStore, content: str, doc_id: str) -> str | None:
-    row = store.db.execute(
-        "SELECT doc_id FROM documents WHERE content = ? AND doc_id != ? ORDER BY doc_id LIMIT 1", (content, doc_id)
-    ).fetchone()
-    return row[0] if row else None
-
-
 def _commit(
     writer: StoreWriter,
-    batch: list[tuple[Prepared, _Work, tuple | None]],
+    batch: list[tuple[Prepared, Work, tuple | None]],
     skips: list[Skip],
     gone: list[str],
     encoder: Encoder,
@@ -809,7 +698,7 @@ def add_paths(
             if before.given != given:
                 writer.update_labels([(doc_id, given, given.filled_from(before.derived))])
             continue
-        work.append(_Work(doc_id, origin, state, given, _file_loader(file), replaces=before is not None))
+        work.append(Work(doc_id, origin, state, given, _file_loader(file), replaces=before is not None))
     report = ingest(writer, work, encoder, chunking=chunking, progress=progress, max_bytes=max_bytes)
     writer.finish()
     return report

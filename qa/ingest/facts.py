@@ -16,17 +16,41 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analysis import name_groups, sentence_has
-from .lexical import STOPWORDS, fold_name, tokenize, words
+from ..lexical import STOPWORDS, fold_name, tokenize, words
+from .names import name_groups
 from .passages import Passage
 from .quotes import sentence_speaker
 
-__all__ = ["FACTS_VERSION", "SentenceFacts", "name_words"]
+__all__ = ["FACTS_VERSION", "SentenceFacts", "name_words", "sentence_has"]
 
 #: Bump when a rule here changes what is stored: indexes with another version have their text side
 #: remade (no encoding). Quotes, which speakers are read from, follow ``ATTRIBUTION_VERSION``
 #: (part of the chunking rules), so a change there remakes the facts too.
 FACTS_VERSION = 1
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_DATE_IN_SENTENCE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:1\d|20)\d\d|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|tonight|"
+    r"(?:last|next|this)\s+(?:week|month|year|weekend)|weekend|morning|evening|afternoon|overnight|"
+    rf"(?:early|late|mid)\s+(?:{_MONTHS}|\w+day)|(?:in|since|until|by|before|after)\s+(?:{_MONTHS}))\b",
+    re.I,
+)
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    "hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens"
+)
+_NUMBER_IN_SENTENCE = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
+
+
+def sentence_has(kind: str, sentence: str) -> bool:
+    """Whether ``sentence`` holds a number (``kind="number"``) or a date (``kind="date"``)."""
+    pattern = {"number": _NUMBER_IN_SENTENCE, "date": _DATE_IN_SENTENCE}[kind]
+    return bool(pattern.search(sentence))
+
 
 _TERMINAL = (".", "!", "?", "”", '"', "’", "'", ")", "…")
 

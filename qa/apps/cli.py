@@ -10,8 +10,9 @@ import json
 import sys
 import warnings
 from dataclasses import asdict
+from pathlib import Path
 
-from .errors import CorpusWarning, QAError
+from ..errors import CorpusWarning, QAError, QuestionFileError
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def load_assistant(args, **kwargs):
     """The :class:`~qa.assistant.Assistant` the parsed options of any ``qa`` command ask for."""
-    from .assistant import Assistant
+    from ..assistant import Assistant
 
     return Assistant.load(
         corpus=args.corpus,
@@ -196,7 +197,7 @@ def _run(args) -> int:
         return 0
     if args.command == "ask":
         if not args.question.strip():
-            from .errors import EmptyQuestionError
+            from ..errors import EmptyQuestionError
 
             raise EmptyQuestionError(
                 "the question is empty; type a question, e.g. qa ask 'what did Lavrov say about a summit?'"
@@ -217,9 +218,7 @@ def _run(args) -> int:
             print(format_answer(answer))
         return 0
     if args.command == "eval":
-        from .evaluation import run_cli
-
-        return run_cli(args)
+        return _eval(args)
     if args.command == "serve":
         from . import webchat
 
@@ -238,6 +237,48 @@ def _run(args) -> int:
     raise AssertionError(args.command)
 
 
+def _eval(args) -> int:
+    """``qa eval``: evaluate, print metrics, optionally write a report; or compare two runs."""
+    from .beir import beir_index, is_beir_folder
+    from .evaluation import compare_runs, evaluate, evaluate_beir, load_questions, metrics_table, write_report
+
+    if args.compare:
+        print(compare_runs(*args.compare), end="")
+        return 0
+    if not args.questions:
+        raise QuestionFileError("name a question file (.jsonl / .csv) or a BEIR folder, or use --compare RUN_A RUN_B")
+    target = Path(args.questions)
+    if target.is_dir():
+        if not is_beir_folder(target):
+            raise QuestionFileError(
+                f"{target} is a folder but not a BEIR dataset (corpus.jsonl, queries.jsonl, qrels/)"
+            )
+        index = beir_index(args.index, target)
+        k = max(args.k, 100)
+        report = evaluate_beir(
+            target,
+            index=index,
+            model=args.model,
+            k=k,
+            rerank=args.rerank,
+            weights=args.weights,
+            sentence_vectors=getattr(args, "sentence_vectors", "pooled"),
+            store=getattr(args, "store", None),
+        )
+    else:
+        questions = load_questions(target)
+        report = evaluate(load_assistant(args), questions, k=args.k)
+    if args.out:
+        for path in write_report(report, args.out):
+            print(f"wrote {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(metrics_table(report))
+        print("\n" + ", ".join(f"{k} {v}" for k, v in report.info.items()))
+    return 0
+
+
 def _describe_index(assistant) -> str:
     m = assistant.store.manifest
     return (
@@ -248,16 +289,14 @@ def _describe_index(assistant) -> str:
 
 
 def _check_index(index: str) -> None:
-    from pathlib import Path
-
-    from .errors import IndexLocationError
+    from ..errors import IndexLocationError
 
     if not (Path(index) / "index.sqlite").is_file():
         raise IndexLocationError(f"there is no index at {index}; make one with qa index, or pass --index")
 
 
 def format_answer(answer) -> str:
-    """Plain-text rendering of an :class:`~qa.answer.Answer` for the terminal."""
+    """Plain-text rendering of an :class:`~qa.answers.answer.Answer` for the terminal."""
     lines = []
     if not answer.answerable:
         lines.append(

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from .errors import ArticleGoneError, CorpusError, MetadataError, warn
+from ..errors import ArticleGoneError, CorpusError, MetadataError, warn
 
 __all__ = [
     "ARTICLE_SUFFIXES",

@@ -1,8 +1,9 @@
 """What a question asks for, read without any model: names, the speaker asked about, answer type.
 
-* **Names.** A corpus lexicon holds the words written capitalised mid-sentence and never
-  in lower case (Lavrov, NATO, Istanbul); a question's words are matched against it, so
-  lower-case questions ("what did rubio say") still name people.
+* **Names.** The corpus lexicon (:class:`~qa.ingest.names.NameLexicon`) holds the words
+  written capitalised mid-sentence and never in lower case (Lavrov, NATO, Istanbul); a
+  question's words are matched against it, so lower-case questions ("what did rubio say")
+  still name people.
 * **Speaker.** "what did X say / think / tell", "how does X see", "according to X",
   "X's view": X is the speaker whose words answer, matched against the quotes attributed
   at index time.
@@ -14,16 +15,14 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 
-from .dates import TimeWindow, resolve_time
-from .lexical import STOPWORDS, tokenize, words
+from ..dates import TimeWindow, resolve_time
+from ..ingest.names import NAME_EXCLUDED, NameLexicon
+from ..lexical import STOPWORDS, tokenize, words
 
-__all__ = ["METONYMS", "NAME_EXCLUDED", "NameLexicon", "QueryAnalysis", "analyse", "name_groups", "sentence_has"]
+__all__ = ["METONYMS", "QueryAnalysis", "analyse"]
 
 _SPEECH = frozenset(
     """say said says tell told tells think thinks thought claim claimed claims argue argued argues believe believes
@@ -88,40 +87,6 @@ _FRAMES = [
     ),
     re.compile(r"\bin\s+(?P<x>[\w.\-’' ]+?)['’]s?\s+(?:view|opinion|words|reading|eyes|telling)\b", re.I),
 ]
-_TITLE_WORDS = {
-    "president",
-    "minister",
-    "secretary",
-    "general",
-    "spokesperson",
-    "spokesman",
-    "spokeswoman",
-    "foreign",
-    "defense",
-    "defence",
-    "chief",
-    "head",
-    "deputy",
-    "senator",
-    "chancellor",
-    "director",
-    "official",
-    "officials",
-    "diplomat",
-    "analyst",
-    "correspondent",
-    "envoy",
-    "leader",
-    "negotiator",
-    "state",
-    "prime",
-}
-_CALENDAR = frozenset(
-    """january february march april may june july august september october november december monday tuesday
-    wednesday thursday friday saturday sunday""".split()
-)
-#: Capitalised words that are not names: titles ("President") and calendar words ("May", "Monday").
-NAME_EXCLUDED = frozenset(_TITLE_WORDS | _CALENDAR)
 _HEAD = r"^\s*(?:(?:and|so|but|then|also|ok|okay)\s+)?(?:(?:in|on|at|by|for|since|until)\s+)?"
 _WANTS = [
     (
@@ -147,89 +112,6 @@ _WANTS = [
         ),
     ),
 ]
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|"
-    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
-)
-_DATE_IN_SENTENCE = re.compile(
-    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:1\d|20)\d\d|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|tonight|"
-    r"(?:last|next|this)\s+(?:week|month|year|weekend)|weekend|morning|evening|afternoon|overnight|"
-    rf"(?:early|late|mid)\s+(?:{_MONTHS}|\w+day)|(?:in|since|until|by|before|after)\s+(?:{_MONTHS}))\b",
-    re.I,
-)
-_NUMBER_WORDS = (
-    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
-    "hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens"
-)
-_NUMBER_IN_SENTENCE = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
-
-
-def sentence_has(kind: str, sentence: str) -> bool:
-    """Whether ``sentence`` holds a number (``kind="number"``) or a date (``kind="date"``)."""
-    pattern = {"number": _NUMBER_IN_SENTENCE, "date": _DATE_IN_SENTENCE}[kind]
-    return bool(pattern.search(sentence))
-
-
-_GROUP = re.compile(r"(?<![\w’'])[A-Z][\w’'.\-]*(?:\s+(?:of\s+|de\s+|al-)?[A-Z][\w’'.\-]*)*")
-
-
-def name_groups(sentence: str) -> list[frozenset[str]]:
-    """The capitalised runs of a sentence (a person, place or body each), as sets of folded words.
-
-    A run at the very start of the sentence counts only when it is two words or more
-    (a lone capitalised first word is just the start of the sentence).
-    """
-    groups = []
-    for match in _GROUP.finditer(sentence):
-        found = frozenset(w for w in words(match.group(0)) if w not in STOPWORDS and w not in _TITLE_WORDS)
-        if not found or (match.start() == len(sentence) - len(sentence.lstrip(" “\"‘'")) and len(found) < 2):
-            continue
-        groups.append(found)
-    return groups
-
-
-@lru_cache(maxsize=200_000)
-def _first_word(token: str) -> str:
-    """The first folded word of a token (tokens repeat a lot across a corpus)."""
-    found = words(token)
-    return found[0] if found else ""
-
-
-class NameLexicon:
-    """Words the texts write capitalised mid-sentence and never in lower case: names.
-
-    ``capital`` counts how often each word is capitalised mid-sentence, ``lower`` how often it
-    is in lower case; an index adds up these counts per article (its ``names`` table) and
-    answers the same membership question from them. ``words`` are lower-cased and accent-folded.
-    """
-
-    def __init__(self, texts: Iterable[str] = ()) -> None:
-        self.capital: Counter[str] = Counter()
-        self.lower: Counter[str] = Counter()
-        for text in texts:
-            for sentence in re.split(r"(?<=[.!?:“”\"])\s+|\n+", text):
-                tokens = re.findall(r"[^\W\d_][\w’'\-.]*", sentence)
-                if len(tokens) > 2 and sum(t[0].isupper() for t in tokens) * 3 > len(tokens) * 2:
-                    continue  # a title-case heading capitalises every word
-                for i, token in enumerate(tokens):
-                    token = token.rstrip(".")
-                    folded = _first_word(token)
-                    if not folded:
-                        continue
-                    if token[0].isupper():
-                        if i > 0:
-                            self.capital[folded] += 1
-                    else:
-                        self.lower[folded] += 1
-        self.words = frozenset(
-            w
-            for w in self.capital
-            if not self.lower[w] and w not in STOPWORDS and w not in _TITLE_WORDS and w not in _CALENDAR and len(w) > 1
-        )
-
-    def __contains__(self, word: str) -> bool:
-        return word in self.words
 
 
 @dataclass(frozen=True)
@@ -342,8 +224,7 @@ def analyse(
         for w in qwords
         if ((lexicon is not None and w in lexicon) or w in capitalised)
         and w not in STOPWORDS
-        and w not in _TITLE_WORDS
-        and w not in _CALENDAR
+        and w not in NAME_EXCLUDED
     )
     speaker, pronoun = _speaker(question)
     wants = next((kind for kind, pattern in _WANTS if pattern.search(question)), None)
