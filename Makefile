@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export OMP_WAIT_POLICY := PASSIVE
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint format browser bench bench-rerank bench-scale bench-backends mpnet clean
+.PHONY: install run test lint format browser bench bench-rerank bench-scale bench-backends mpnet train-attribution clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ bench: install
 	$(BIN)/qa eval $(ARCHIVE)/questions.jsonl --corpus $(ARCHIVE)/corpus --index bench/out/archive-index --out bench/out/archive
 	$(BIN)/python bench/bench_archive.py
 	$(BIN)/python bench/bench_quotes.py
+
+# The attribution tagger, trained on PolNeAR's train split and scored on dev (qa/ingest/quotes/training.py):
+# about 15 minutes an epoch on 2 cores; the model folder and its metrics.json go to build/attribution.
+POLNEAR := ../shared/polnear
+train-attribution: install
+	$(BIN)/python -m qa.ingest.quotes.training --data $(POLNEAR) --out build/attribution --epochs 2 --seed 13
 
 # The optional second stage on the archive questions (all-mpnet-base-v2 on the 20 best; about an hour on 2 cores).
 bench-rerank: mpnet

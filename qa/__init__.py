@@ -13,6 +13,18 @@ from .answers.disagree import Disagreement
 from .answers.speakers import Quoted, Speaker
 from .assistant import Assistant
 from .errors import QAError
+from .ingest.attribution import Attribution, attribute
 from .ingest.passages import Passage
 
-__all__ = ["Answer", "Assistant", "Disagreement", "Hit", "Passage", "QAError", "Quoted", "Speaker"]
+__all__ = [
+    "Answer",
+    "Assistant",
+    "Attribution",
+    "Disagreement",
+    "Hit",
+    "Passage",
+    "QAError",
+    "Quoted",
+    "Speaker",
+    "attribute",
+]

@@ -31,6 +31,7 @@ __all__ = [
     "FileState",
     "Source",
     "clean_blocks",
+    "document_from_text",
     "load_document",
     "load_metadata",
     "scan_corpus",
@@ -260,7 +261,24 @@ def load_document(folder: Path, doc_id: str, meta: ArticleMeta | None = None) ->
     found = ArticleMeta()
     if path.suffix.lower() in (".html", ".htm"):
         text, found = _html_to_text(text, doc_id)
-    blocks, dropped = clean_blocks(text, markdown=path.suffix.lower() in (".md", ".markdown"))
+    return _document(doc_id, text, found, meta, notes, markdown=path.suffix.lower() in (".md", ".markdown"))
+
+
+def document_from_text(text: str, *, doc_id: str = "text", meta: ArticleMeta | None = None) -> Document:
+    """An article given as a string (plain text: the title line, paragraphs), cleaned as a ``.txt`` file is.
+
+    Raises:
+        CorpusError: ``text`` holds no article text once page debris is removed.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    return _document(doc_id, text, ArticleMeta(), meta, [], markdown=False)
+
+
+def _document(
+    doc_id: str, text: str, found: ArticleMeta, meta: ArticleMeta | None, notes: list[str], *, markdown: bool
+) -> Document:
+    blocks, dropped = clean_blocks(text, markdown=markdown)
     if not blocks:
         raise CorpusError(f"article {doc_id} has no text once page debris is removed; check the file")
     found = _fill_from_text(found, text, blocks, dropped)

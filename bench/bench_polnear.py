@@ -1,0 +1,125 @@
+"""Attribution on PolNeAR's dev split, scored as ``../shared/polnear/score.py`` scores it, system by system.
+
+    python bench/bench_polnear.py [--systems rules,model,rules+model] [--model build/attribution] [--out FILE]
+
+The units (CoreNLP sentences), the gold classes and the speaker matching are score.py's own
+(imported from ``../shared/polnear/score.py``): the lenient figures for ``rules`` equal its
+``project [lenient]``. Besides precision and recall, each system's precision is given by the kind
+it gives its attributions (direct, reported, other; :mod:`qa.ingest.attribution`), and by
+confidence band, which is what the confidence threshold is chosen from (dev, never the archive
+samples). The dev split's texts are read from ``../shared``; nothing is copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+POLNEAR = ROOT.parent / "shared" / "polnear"
+
+
+def _score_module():
+    spec = importlib.util.spec_from_file_location("polnear_score", POLNEAR / "score.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def gold(sc, split: str = "dev", n: int = 80, seed: int = 20161108) -> tuple[list[dict], dict[str, str]]:
+    """score.py's units of the split's sample, and the article texts."""
+    meta = sc.read_metadata(POLNEAR)
+    units, texts = [], {}
+    for name in sc.choose(POLNEAR, split, n, seed):
+        text = (POLNEAR / split / "text" / f"{name}.txt").read_text(encoding="utf-8")
+        xml = POLNEAR / split / "corenlp" / f"{name}.txt.xml"
+        if not xml.exists():
+            continue
+        texts[name] = text
+        atts = sc.parse_ann(sc.annotation_file(POLNEAR, split, name, meta), text)
+        sents, toks, chains = sc.parse_corenlp(xml)
+        units += sc.gold_units(name, text, atts, sents, toks, chains)
+    return units, texts
+
+
+def evaluate(sc, units: list[dict], said: dict[tuple, tuple[str, str, float]]) -> dict:
+    """score.py's lenient figures, plus precision by the system's kind and by confidence band."""
+    plain = {key: who for key, (who, _, _) in said.items()}
+    out = {"lenient": sc.score(units, plain, "lenient")}
+    by_kind: Counter = Counter()
+    by_band: Counter = Counter()
+    for u in units:
+        found = said.get((u["doc"], u["start"], u["end"]))
+        if found is None or u["class"] not in ("SOURCED", "NONE"):
+            continue
+        who, kind, confidence = found
+        ok = u["class"] == "SOURCED" and sc.matches(who, u, "lenient")
+        band = f"{min(int(confidence * 10), 9) / 10:.1f}"
+        by_kind[(kind, "n")] += 1
+        by_kind[(kind, "right")] += ok
+        by_band[(band, "n")] += 1
+        by_band[(band, "right")] += ok
+    out["precision_by_kind"] = {
+        k: {"n": by_kind[(k, "n")], "precision": round(by_kind[(k, "right")] / by_kind[(k, "n")], 3)}
+        for k in ("direct", "reported", "other")
+        if by_kind[(k, "n")]
+    }
+    out["precision_by_confidence"] = {
+        b: {"n": by_band[(b, "n")], "precision": round(by_band[(b, "right")] / by_band[(b, "n")], 3)}
+        for b in sorted({b for b, _ in by_band})
+    }
+    return out
+
+
+def run(sc, units, texts, system) -> tuple[dict, float]:
+    """Score one system: a function from an article's text to attributions."""
+    said = {}
+    started = time.perf_counter()
+    for name, text in texts.items():
+        mine = [u for u in units if u["doc"] == name]
+        found = system(text)
+        spans = [(a.char_start, a.char_end, a.speaker) for a in found]
+        by_span = {(a.char_start, a.char_end, a.speaker): a for a in found}
+        for (start, end), who in sc.assign(mine, spans).items():
+            a = next(v for (s, e, w), v in by_span.items() if w == who and s < end and e > start)
+            said[(name, start, end)] = (who, a.kind, a.confidence)
+    seconds = time.perf_counter() - started
+    return evaluate(sc, units, said), seconds / max(1, len(texts))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--systems", default="rules")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "polnear.json")
+    args = parser.parse_args(argv)
+    import qa
+
+    sc = _score_module()
+    units, texts = gold(sc)
+    systems = {"rules": qa.attribute}
+    results = {}
+    for name in args.systems.split(","):
+        figures, per_article = run(sc, units, texts, systems[name])
+        figures["seconds_per_article"] = round(per_article, 4)
+        results[name] = figures
+        lenient = figures["lenient"]
+        print(
+            f"{name}: precision {lenient['precision']} recall {lenient['recall']} "
+            f"(direct {lenient['recall_direct']}, say {lenient['recall_indirect_say_cue']}, "
+            f"other {lenient['recall_other_cues']}); {per_article * 1000:.1f} ms an article"
+        )
+        print("  precision by kind:", json.dumps(figures["precision_by_kind"]))
+        print("  precision by confidence:", json.dumps(figures["precision_by_confidence"]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

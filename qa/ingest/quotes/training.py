@@ -1,0 +1,268 @@
+"""Training the attribution tagger on PolNeAR (``make train-attribution``).
+
+    python -m qa.ingest.quotes.training --data ../shared/polnear --out build/attribution [--epochs 1] [--seed 13]
+
+PolNeAR (Newell, Margolin and Ruths, LREC 2018) annotates every attribution in 2016 US
+election news as source, cue and content spans, in brat standoff files. Each article's spans
+become one tag per word piece (:data:`~qa.ingest.quotes.tagger.LABELS`); an article is read in
+overlapping windows (:func:`~qa.ingest.quotes.tagger.token_windows`). Training uses the train
+split only; the dev split is scored at the end (token tags, and spans matched exactly), and the
+figures are written beside the weights in ``metrics.json``. The article texts are read from
+``--data`` at training time and never copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .tagger import CONFIG, KINDS, LABELS, WEIGHTS, decode, new_model, token_windows, trained_state
+
+__all__ = ["Annotated", "main", "read_split", "train"]
+
+_KIND_OF = {"Source": "source", "Cue": "cue", "Content": "content"}
+
+
+@dataclass(frozen=True)
+class Annotated:
+    """One annotated article: its text and its spans ``(kind, start, end, attribution number)``."""
+
+    name: str
+    text: str
+    spans: tuple[tuple[str, int, int, int], ...]
+
+
+def _read_ann(path: Path) -> list[tuple[str, int, int, int]]:
+    """The source, cue and content pieces of a brat file, each with the number of its attribution."""
+    pieces: dict[str, tuple[str, list[tuple[int, int]]]] = {}
+    relations: list[dict[str, str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        if line.startswith("T") and len(fields) >= 2 and " " in fields[1]:
+            kind, offsets = fields[1].split(" ", 1)
+            try:
+                spans = [tuple(map(int, part.split())) for part in offsets.split(";")]
+            except ValueError:
+                continue
+            pieces[fields[0]] = (kind, [s for s in spans if len(s) == 2])
+        elif line.startswith("E") and len(fields) >= 2:
+            relations.append(dict(role.split(":", 1) for role in fields[1].split() if ":" in role))
+    out = []
+    tied = set()
+    for number, relation in enumerate(relations):
+        for role, tid in relation.items():
+            if role in _KIND_OF and tid in pieces:
+                tied.add(tid)
+                out.extend((_KIND_OF[role], s, e, number) for s, e in pieces[tid][1])
+    # a span left without its event (one file has one): its own attribution
+    loose = [t for t, (kind, _) in pieces.items() if kind in _KIND_OF and t not in tied]
+    for t in loose:
+        out.extend((_KIND_OF[pieces[t][0]], s, e, len(relations)) for s, e in pieces[t][1])
+    return sorted(out, key=lambda x: (x[1], x[2]))
+
+
+def read_split(data: Path, split: str) -> list[Annotated]:
+    """Every article of a PolNeAR split, with the alphabetically first annotator's spans."""
+    folder = Path(data) / split
+    if not (folder / "text").is_dir():
+        raise FileNotFoundError(f"{folder / 'text'} is missing: point --data at PolNeAR's data folder")
+    anns: dict[str, list[Path]] = {}
+    for path in sorted((folder / "attributions").glob("*.ann")):
+        anns.setdefault(path.stem.rsplit("_", 1)[0], []).append(path)
+    out = []
+    for path in sorted((folder / "text").glob("*.txt")):
+        if path.stem not in anns:
+            continue
+        out.append(Annotated(path.stem, path.read_text(encoding="utf-8"), tuple(_read_ann(anns[path.stem][0]))))
+    return out
+
+
+def token_tags(article: Annotated, offsets: list[tuple[int, int]]) -> list[int]:
+    """The tag of each word piece: the span its first character is in, ``B-`` where that span starts."""
+    owner = [None] * len(article.text)
+    for i, (kind, s, e, number) in enumerate(article.spans):
+        for c in range(max(0, s), min(e, len(owner))):
+            owner[c] = (kind, number, i)
+    tags, previous = [], None
+    for s, e in offsets:
+        here = next((owner[c] for c in range(s, min(e, len(owner))) if owner[c] is not None), None)
+        if here is None:
+            tags.append(0)
+        else:
+            kind, number, _ = here
+            same = previous is not None and previous[0] == kind and previous[1] == number
+            tags.append(LABELS.index(f"{'I' if same else 'B'}-{kind}"))
+        previous = here
+    return tags
+
+
+def windows(articles: list[Annotated], tokenizer) -> Iterator[tuple[list[int], list[int]]]:
+    """``(word-piece ids, tags)`` of every window of every article, special tokens added (tag -100)."""
+    for article in articles:
+        enc = tokenizer(article.text, add_special_tokens=False, return_offsets_mapping=True)
+        tags = token_tags(article, enc["offset_mapping"])
+        for s, e in token_windows(len(enc["input_ids"])):
+            ids = [tokenizer.cls_token_id, *enc["input_ids"][s:e], tokenizer.sep_token_id]
+            yield ids, [-100, *tags[s:e], -100]
+
+
+def _spans_of(article: Annotated, offsets, tags) -> set[tuple[str, int, int]]:
+    return {(sp.kind, sp.char_start, sp.char_end) for sp in decode(tags, [1.0] * len(tags), offsets)}
+
+
+def evaluate(model, tokenizer, articles: list[Annotated]) -> dict:
+    """Token tags and exact spans of ``articles``, predicted against annotated: precision, recall, F1 per kind."""
+    from .tagger import Tagger
+
+    tagger = Tagger.__new__(Tagger)  # the in-memory model, without reading a folder
+    tagger.model, tagger.tokenizer, tagger.settings = model.eval(), tokenizer, {}
+    import torch
+
+    tagger._torch = torch
+    counts: Counter[str] = Counter()
+    predicted_all = tagger.tag_many([a.text for a in articles])
+    for article, predicted in zip(articles, predicted_all):
+        enc = tokenizer(article.text, add_special_tokens=False, return_offsets_mapping=True)
+        gold = _spans_of(article, enc["offset_mapping"], token_tags(article, enc["offset_mapping"]))
+        guess = {(sp.kind, sp.char_start, sp.char_end) for sp in predicted}
+        for kind in KINDS:
+            g = {x for x in gold if x[0] == kind}
+            p = {x for x in guess if x[0] == kind}
+            counts[f"{kind}_right"] += len(g & p)
+            counts[f"{kind}_predicted"] += len(p)
+            counts[f"{kind}_gold"] += len(g)
+    out = {}
+    for kind in KINDS:
+        right, predicted, gold = counts[f"{kind}_right"], counts[f"{kind}_predicted"], counts[f"{kind}_gold"]
+        p = right / predicted if predicted else 0.0
+        r = right / gold if gold else 0.0
+        out[kind] = {
+            "precision": round(p, 3),
+            "recall": round(r, 3),
+            "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0,
+            "gold": gold,
+        }
+    return out
+
+
+def train(
+    data: Path,
+    out: Path,
+    *,
+    epochs: int = 1,
+    seed: int = 13,
+    batch_size: int = 16,
+    learning_rate: float = 5e-5,
+    limit: int | None = None,
+    threads: int | None = None,
+    log=print,
+) -> dict:
+    """Fine-tune the tagger on PolNeAR's train split, score it on dev, and write the model folder ``out``.
+
+    Returns the figures written to ``out/metrics.json``. ``limit`` keeps the first articles of each
+    split (for a quick check of the pipeline)."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoTokenizer
+
+    from .tagger import base_model_folder
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+    if threads:
+        torch.set_num_threads(threads)
+    started = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(base_model_folder())
+    train_set, dev_set = read_split(data, "train"), read_split(data, "dev")
+    if limit:
+        train_set, dev_set = train_set[:limit], dev_set[: max(1, limit // 4)]
+    examples = list(windows(train_set, tokenizer))
+    log(f"{len(train_set)} train articles, {len(examples)} windows; {len(dev_set)} dev articles")
+    model = new_model()
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.01)
+    steps = epochs * ((len(examples) + batch_size - 1) // batch_size)
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
+    )
+    step = 0
+    for epoch in range(epochs):
+        order = list(range(len(examples)))
+        random.Random(seed + epoch).shuffle(order)
+        for at in range(0, len(order), batch_size):
+            batch = [examples[i] for i in order[at : at + batch_size]]
+            width = max(len(ids) for ids, _ in batch)
+            ids = torch.tensor([x + [0] * (width - len(x)) for x, _ in batch])
+            tags = torch.tensor([t + [-100] * (width - len(t)) for _, t in batch])
+            mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _ in batch])
+            loss = model(input_ids=ids, attention_mask=mask, labels=tags).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimiser.step()
+            schedule.step()
+            optimiser.zero_grad()
+            step += 1
+            if step % 20 == 0 or step == steps:
+                elapsed = time.perf_counter() - started
+                log(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.4f} ({elapsed:.0f} s)")
+    trained = time.perf_counter() - started
+    figures = {"dev_spans": evaluate(model, tokenizer, dev_set)}
+    figures.update(
+        train_seconds=round(trained, 1),
+        train_articles=len(train_set),
+        train_windows=len(examples),
+        dev_articles=len(dev_set),
+        epochs=epochs,
+        seed=seed,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        threads=torch.get_num_threads(),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(trained_state(model), str(out / WEIGHTS))
+    (out / CONFIG).write_text(json.dumps({"labels": list(LABELS), "base": "all-MiniLM-L6-v2"}, indent=2) + "\n")
+    (out / "metrics.json").write_text(json.dumps(figures, indent=2) + "\n")
+    log(json.dumps(figures, indent=2))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the attribution tagger on PolNeAR.")
+    parser.add_argument("--data", type=Path, default=Path("../shared/polnear"), help="PolNeAR's data folder")
+    parser.add_argument("--out", type=Path, default=Path("build/attribution"), help="the model folder to write")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--limit", type=int, default=None, help="first N train articles only (a quick check)")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        train(
+            args.data,
+            args.out,
+            epochs=args.epochs,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            limit=args.limit,
+            threads=args.threads,
+            log=lambda m: print(m, flush=True),
+        )
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
