@@ -1,6 +1,6 @@
 """Attribution on PolNeAR's dev split, scored as ``../shared/polnear/score.py`` scores it, system by system.
 
-    python bench/bench_polnear.py [--systems rules,model,rules+model] [--model build/attribution] [--out FILE]
+    python bench/bench_polnear.py [--systems rules,tagger,fill,prefer] [--thresholds 0.6,0.8] [--model DIR]
 
 The units (CoreNLP sentences), the gold classes and the speaker matching are score.py's own
 (imported from ``../shared/polnear/score.py``): the lenient figures for ``rules`` equal its
@@ -95,27 +95,45 @@ def run(sc, units, texts, system) -> tuple[dict, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--systems", default="rules")
+    parser.add_argument("--systems", default="rules", help="rules, tagger, fill, prefer (comma-separated)")
+    parser.add_argument("--model", type=Path, default=ROOT / "build" / "attribution", help="a trained tagger's folder")
+    parser.add_argument("--thresholds", default="0.8", help="confidence thresholds to try (comma-separated)")
+    parser.add_argument("--fill-threshold", type=float, default=None, help="with prefer: fill from the tagger at this")
+    parser.add_argument("--contents", action="store_true", help="a tagger's attribution covers its content spans too")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "polnear.json")
     args = parser.parse_args(argv)
     import qa
 
     sc = _score_module()
     units, texts = gold(sc)
-    systems = {"rules": qa.attribute}
+    tagger = None
+    if args.systems != "rules":
+        from qa.ingest.quotes.tagger import Tagger
+
+        tagger = Tagger(args.model)
     results = {}
-    for name in args.systems.split(","):
-        figures, per_article = run(sc, units, texts, systems[name])
-        figures["seconds_per_article"] = round(per_article, 4)
-        results[name] = figures
-        lenient = figures["lenient"]
-        print(
-            f"{name}: precision {lenient['precision']} recall {lenient['recall']} "
-            f"(direct {lenient['recall_direct']}, say {lenient['recall_indirect_say_cue']}, "
-            f"other {lenient['recall_other_cues']}); {per_article * 1000:.1f} ms an article"
-        )
-        print("  precision by kind:", json.dumps(figures["precision_by_kind"]))
-        print("  precision by confidence:", json.dumps(figures["precision_by_confidence"]))
+    for system in args.systems.split(","):
+        for threshold in [0.0] if system == "rules" else [float(t) for t in args.thresholds.split(",")]:
+            name = system if system == "rules" else f"{system} @ {threshold}"
+            options = {}
+            if system != "rules":
+                options = {"tagger": tagger, "combine": system, "threshold": threshold, "contents": args.contents}
+                options["fill_threshold"] = args.fill_threshold
+
+            def attribute(text, options=options):
+                return qa.attribute(text, **options)
+
+            figures, per_article = run(sc, units, texts, attribute)
+            figures["seconds_per_article"] = round(per_article, 4)
+            results[name] = figures
+            lenient = figures["lenient"]
+            print(
+                f"{name}: precision {lenient['precision']} recall {lenient['recall']} "
+                f"(direct {lenient['recall_direct']}, say {lenient['recall_indirect_say_cue']}, "
+                f"other {lenient['recall_other_cues']}); {per_article * 1000:.1f} ms an article"
+            )
+            print("  precision by kind:", json.dumps(figures["precision_by_kind"]))
+            print("  precision by confidence:", json.dumps(figures["precision_by_confidence"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -53,9 +53,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.answers.speakers import AliasTable, resolve_article  # noqa: E402
+from qa.ingest.attribution import attribute  # noqa: E402
 from qa.ingest.documents import load_document, load_metadata  # noqa: E402
-from qa.ingest.passages import make_passages  # noqa: E402
 from qa.lexical import STOPWORDS  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "news-archive" / "corpus"
@@ -96,21 +95,16 @@ def same_speaker(label: str, system: str) -> bool:
     return bool((a - STOPWORDS) & (b - STOPWORDS))
 
 
-def system_quotes(folder: Path, doc_id: str) -> list[tuple[int, int, str]]:
+def system_quotes(folder: Path, doc_id: str, **options) -> list[tuple[int, int, str]]:
     """(start, end, speaker) of every sentence the attribution gives a speaker, in ``doc_id``, with the
-    names the quotes view gives them (a short form or a role resolved to the article's full name)."""
+    names the quotes view gives them (a short form or a role resolved to the article's full name):
+    ``qa.attribute`` of the article's text, with ``options`` (the tagger and how it is used)."""
     meta = load_metadata(folder).get(doc_id)
     doc = load_document(folder, doc_id, meta)
-    passages = make_passages(doc)
-    out = {}
-    for p in passages:
-        for q in p.quotes:
-            out[(q.char_start, q.char_end)] = q.speaker
-    names = resolve_article(set(out.values()), "\n".join(p.text for p in passages), AliasTable())
-    return sorted((s, e, names[who]) for (s, e), who in out.items())
+    return sorted((a.char_start, a.char_end, a.speaker) for a in attribute(doc.text, **options))
 
 
-def score(folder: Path, labels: list[dict]) -> dict:
+def score(folder: Path, labels: list[dict], **options) -> dict:
     """Precision and recall of the attribution on ``labels`` (all from articles in ``folder``)."""
     by_doc: dict[str, list[dict]] = defaultdict(list)
     for row in labels:
@@ -124,7 +118,7 @@ def score(folder: Path, labels: list[dict]) -> dict:
             span = text[row["char_start"] : row["char_end"]]
             if "sha1" in row and hashlib.sha1(span.encode("utf-8")).hexdigest()[:12] != row["sha1"]:
                 raise SystemExit(f"{doc_id}:{row['char_start']}: the label's hash does not match the article")
-        quotes = system_quotes(folder, doc_id)
+        quotes = system_quotes(folder, doc_id, **options)
         for row in rows:
             s, e = row["char_start"], row["char_end"]
             overlapping = [q for q in quotes if min(e, q[1]) - max(s, q[0]) >= (e - s) / 2]
@@ -165,7 +159,23 @@ def main() -> None:
     parser.add_argument("--archive-5", default=str(ROOT / "bench" / "data" / "archive_quotes_5.jsonl"))
     parser.add_argument("--archive-6", default=str(ROOT / "bench" / "data" / "archive_quotes_6.jsonl"))
     parser.add_argument("--archive-7", default=str(ROOT / "bench" / "data" / "archive_quotes_7.jsonl"))
+    parser.add_argument("--model", type=Path, help="a trained attribution tagger's folder (default: the rules alone)")
+    parser.add_argument("--combine", default="fill", help="how the tagger's speakers join the rules' (qa.attribute)")
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--fill-threshold", type=float, default=None)
+    parser.add_argument("--only", help="score only the label sets whose name holds this")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quotes.json")
     args = parser.parse_args()
+    options = {}
+    if args.model:
+        from qa.ingest.quotes.tagger import Tagger
+
+        options = {
+            "tagger": Tagger(args.model),
+            "combine": args.combine,
+            "threshold": args.threshold,
+            "fill_threshold": args.fill_threshold,
+        }
     results = {}
     sets = {}
     for name, labels, folder in (
@@ -188,10 +198,10 @@ def main() -> None:
         rows = [r for r in sets["second archive sample"][1] if r["doc"] not in first]
         sets["second sample, articles not in the first"] = (ARCHIVE, rows)
     for name, (folder, rows) in sets.items():
-        results[name] = score(folder, rows)
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "quotes.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        if args.only is None or args.only in name:
+            results[name] = score(folder, rows, **options)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(
         "| labels | articles | labelled sentences | attributed by the system | precision | recall "
         "| recall, direct | recall, reported |"

@@ -75,3 +75,58 @@ def test_a_text_that_is_not_a_string_is_refused_with_a_clear_error():
 )
 def test_cue_and_kind(sentence, direct, expected):
     assert cue_and_kind(sentence, direct=direct) == expected
+
+
+class _FakeTagger:
+    """Tags given words of a text as source or cue, with a given confidence (no model)."""
+
+    def __init__(self, marks: list[tuple[str, str, float]]) -> None:
+        self.marks = marks
+
+    def tag(self, text: str):
+        from qa.ingest.quotes.tagger import Span
+
+        out = []
+        for kind, words, confidence in self.marks:
+            start = text.index(words)
+            out.append(Span(kind, start, start + len(words), confidence))
+        return sorted(out, key=lambda s: s.char_start)
+
+
+TEXT = (
+    "Budget talks\n\n"
+    "Senator Jane Doe said the budget would pass.\n\n"
+    "The treasury believes the deficit will shrink next year.\n\n"
+    "She later hinted at a compromise."
+)
+
+
+def test_without_a_tagger_the_rules_alone_and_a_bad_combine_is_refused():
+    assert [a.said_as for a in qa.attribute(TEXT)] == ["Jane Doe"]
+    with pytest.raises(ValueError, match="combine is 'both'"):
+        qa.attribute(TEXT, tagger=_FakeTagger([]), combine="both")
+
+
+def test_fill_takes_the_tagger_where_the_rules_are_silent_and_confident_enough():
+    tagger = _FakeTagger([("source", "The treasury", 0.9), ("cue", "believes", 0.85)])
+    found = qa.attribute(TEXT, tagger=tagger, combine="fill", threshold=0.8)
+    assert [(a.said_as, a.kind, a.cue, a.confidence) for a in found] == [
+        ("Jane Doe", "reported", "said", 0.865),
+        ("The treasury", "other", "believes", 0.85),  # the least of cue's and source's confidence
+    ]
+    assert [a.said_as for a in qa.attribute(TEXT, tagger=tagger, combine="fill", threshold=0.9)] == ["Jane Doe"]
+
+
+def test_a_pronoun_the_tagger_finds_is_the_last_speaker_named():
+    tagger = _FakeTagger([("source", "She", 0.95), ("cue", "hinted", 0.95)])
+    found = qa.attribute(TEXT, tagger=tagger, combine="fill", threshold=0.8)
+    assert [(a.speaker, a.said_as) for a in found][-1] == ("Jane Doe", "Jane Doe")
+
+
+def test_prefer_and_tagger_alone():
+    tagger = _FakeTagger([("source", "the budget", 0.95), ("cue", "said", 0.95)])  # a wrong source, confidently
+    preferred = qa.attribute(TEXT, tagger=tagger, combine="prefer", threshold=0.9)
+    assert [a.said_as for a in preferred] == ["the budget"]
+    assert [a.said_as for a in qa.attribute(TEXT, tagger=tagger, combine="prefer", threshold=0.99)] == ["Jane Doe"]
+    alone = qa.attribute(TEXT, tagger=_FakeTagger([("cue", "believes", 0.9)]), combine="tagger", threshold=0.5)
+    assert alone == []  # a cue without a source names nobody, and the rules are not asked

@@ -21,7 +21,7 @@ from .documents import document_from_text
 from .names import AliasTable, resolve_article
 from .passages import Chunking, make_passages
 
-__all__ = ["KINDS", "Attribution", "attribute", "cue_and_kind"]
+__all__ = ["COMBINE", "KINDS", "Attribution", "attribute", "cue_and_kind", "learned_sentences"]
 
 KINDS = ("direct", "reported", "other")
 #: Cues of reported speech proper (PolNeAR's say/tell/according cues).
@@ -81,39 +81,164 @@ def cue_and_kind(sentence: str, *, direct: bool) -> tuple[str | None, str]:
     return (re.sub(r"\s+", " ", cue.group(0)) if cue else None), kind
 
 
-def attribute(text: str, *, aliases: AliasTable | None = None) -> list[Attribution]:
+_PRONOUNS = frozenset("he she they i we it him her them his its their you".split())
+
+
+@dataclass(frozen=True)
+class _Learned:
+    source: tuple[int, int] | None
+    cue: tuple[int, int]
+    confidence: float
+
+
+def learned_sentences(
+    sentences: list[tuple[int, int]], spans: list, *, contents: bool = True
+) -> dict[tuple[int, int], _Learned]:
+    """The tagger's attribution of each sentence it covers: its cue, its source, and a confidence.
+
+    Each cue is an attribution; its source is the source span nearest to it in the same sentence
+    (None when the sentence has none), and each content span belongs to the nearest cue. An
+    attribution covers the sentence holding its cue and those its contents overlap (by 15
+    characters, or half the content or the sentence, as PolNeAR's scorer counts it). The
+    confidence is the least of its cue's and source's."""
+    cues = [sp for sp in spans if sp.kind == "cue"]
+    sources = [sp for sp in spans if sp.kind == "source"]
+    contents = [sp for sp in spans if sp.kind == "content"] if contents else []
+    if not cues:
+        return {}
+
+    def sentence_of(pos: int) -> tuple[int, int] | None:
+        return next(((a, b) for a, b in sentences if a <= pos < b), None)
+
+    def gap(x, y) -> int:
+        return max(0, max(x.char_start, y.char_start) - min(x.char_end, y.char_end))
+
+    out: dict[tuple[int, int], _Learned] = {}
+    covered: dict[int, list[tuple[int, int]]] = {}
+    for c in contents:
+        owner = min(range(len(cues)), key=lambda i: gap(c, cues[i]))
+        for a, b in sentences:
+            overlap = max(0, min(b, c.char_end) - max(a, c.char_start))
+            if overlap and overlap >= min(15, (c.char_end - c.char_start) / 2, (b - a) / 2):
+                covered.setdefault(owner, []).append((a, b))
+    for i, cue in enumerate(cues):
+        home = sentence_of(cue.char_start)
+        near = [sp for sp in sources if home and home[0] <= sp.char_start < home[1]]
+        source = min(near, key=lambda sp: gap(sp, cue)) if near else None
+        confidence = min(cue.confidence, source.confidence) if source else cue.confidence
+        learned = _Learned(
+            (source.char_start, source.char_end) if source else None, (cue.char_start, cue.char_end), confidence
+        )
+        for sentence in {*([home] if home else []), *covered.get(i, [])}:
+            if sentence not in out or out[sentence].confidence < confidence:
+                out[sentence] = learned
+    return out
+
+
+#: How a tagger's attributions join the rules' (see :func:`attribute`).
+COMBINE = ("fill", "prefer", "tagger")
+
+
+def attribute(
+    text: str,
+    *,
+    aliases: AliasTable | None = None,
+    tagger=None,
+    combine: str = "fill",
+    threshold: float = 0.8,
+    fill_threshold: float | None = None,
+    contents: bool = False,
+) -> list[Attribution]:
     """The attributions of one article's text, in text order.
+
+    Without a tagger these are the rules' (as the index stores them today). With one (a
+    :class:`~qa.ingest.quotes.tagger.Tagger`), its attributions join them:
+
+    * ``combine="fill"``: the rules' speaker where they give one; the tagger's where they give
+      none and its confidence is at least ``threshold``;
+    * ``combine="prefer"``: the tagger's speaker where its confidence is at least ``threshold``
+      (a pronoun it finds takes the rules' speaker), else the rules', else the tagger's at
+      ``fill_threshold`` or more;
+    * ``combine="tagger"``: the tagger's alone, at ``threshold`` or more.
+
+    A tagger's attribution covers the sentence that holds its cue, and with ``contents`` also the
+    sentences its content spans overlap. bench/bench_polnear.py and bench/bench_quotes.py measure
+    each choice (bench/RESULTS.md).
 
     Args:
         text: the article: a title line, then paragraphs (as a ``.txt`` article file holds it).
         aliases: other spellings of names (``aliases.toml``), joined to one speaker.
+        tagger: a trained attribution tagger, or None for the rules alone.
+        combine: one of :data:`COMBINE`.
+        threshold: the least confidence at which the tagger's speaker is taken.
+        fill_threshold: with ``combine="prefer"``, the least confidence at which the tagger's
+            speaker fills a sentence the rules leave; None: never.
+        contents: whether a tagger's attribution covers the sentences of its content spans.
 
     Returns:
         One :class:`Attribution` per attributed sentence; an empty list for a text with none.
+
+    Raises:
+        ValueError: ``combine`` is not one of :data:`COMBINE`.
 
     Example:
         >>> import qa
         >>> [(a.speaker, a.kind) for a in qa.attribute("Talks\\n\\nThe deal is done, Sergey Lavrov said.")]
         [('Sergey Lavrov', 'reported')]
     """
+    if combine not in COMBINE:
+        raise ValueError(f"combine is {combine!r}; use one of {', '.join(COMBINE)}")
     if not text.strip():
         return []
     document = document_from_text(text)
     passages = make_passages(document, Chunking())
-    quotes = [q for p in passages for q in p.quotes]
-    names = resolve_article({q.speaker for q in quotes}, "\n".join(p.text for p in passages), aliases or AliasTable())
+    ruled = (
+        {}
+        if tagger is not None and combine == "tagger"
+        else {(q.char_start, q.char_end): q for p in passages for q in p.quotes}
+    )
+    sentences = [s for p in passages for s in p.sentences]
+    learned = learned_sentences(sentences, tagger.tag(text), contents=contents) if tagger is not None else {}
+    first = threshold if combine == "prefer" else 2.0  # the tagger before the rules
+    last = threshold if combine in ("fill", "tagger") else (2.0 if fill_threshold is None else fill_threshold)
+    chosen: list[
+        tuple[tuple[int, int], str, bool, float | None, str | None]
+    ] = []  # span, said_as, direct, confidence, cue
+    last_named = None
+    for span in sentences:
+        rule, guess = ruled.get(span), learned.get(span)
+        usable = guess is not None and guess.source is not None
+        if usable and guess.confidence >= first:
+            said_as = text[guess.source[0] : guess.source[1]].strip()
+            if said_as.lower() in _PRONOUNS:
+                said_as = rule.speaker if rule is not None else (last_named or "")
+        elif rule is not None:
+            said_as = None
+            chosen.append((span, rule.speaker, rule.direct, None, None))
+        elif usable and guess.confidence >= last:
+            said_as = text[guess.source[0] : guess.source[1]].strip()
+            if said_as.lower() in _PRONOUNS:
+                said_as = last_named or ""
+        else:
+            said_as = None
+        if said_as:
+            direct = bool(re.search('[“”"]', text[span[0] : span[1]]))
+            chosen.append((span, said_as, direct, guess.confidence, text[guess.cue[0] : guess.cue[1]]))
+        if chosen and chosen[-1][0] == span and chosen[-1][1][:1].isupper():
+            last_named = chosen[-1][1]
+    names = resolve_article({c[1] for c in chosen}, "\n".join(p.text for p in passages), aliases or AliasTable())
     out = []
-    for q in quotes:
-        cue, kind = cue_and_kind(text[q.char_start : q.char_end], direct=q.direct)
+    for (start, end), said_as, direct, confidence, cue in chosen:
+        found_cue, kind = cue_and_kind(text[start:end], direct=direct)
         out.append(
             Attribution(
-                speaker=names.get(q.speaker, q.speaker),
-                char_start=q.char_start,
-                char_end=q.char_end,
-                cue=cue,
+                speaker=names.get(said_as, said_as),
+                char_start=start,
+                char_end=end,
+                cue=cue or found_cue,
                 kind=kind,
-                confidence=RULES_PRECISION[kind],
-                said_as=q.speaker,
+                confidence=RULES_PRECISION[kind] if confidence is None else round(confidence, 3),
+                said_as=said_as,
             )
         )
     return out

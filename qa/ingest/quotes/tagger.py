@@ -91,6 +91,16 @@ def trained_state(model) -> dict:
     }
 
 
+def tokenizer():
+    """all-MiniLM-L6-v2's tokenizer, for whole articles (the tagger reads them in windows, so their
+    length is no limit)."""
+    from transformers import AutoTokenizer
+
+    found = AutoTokenizer.from_pretrained(base_model_folder())
+    found.model_max_length = 10**9
+    return found
+
+
 def token_windows(length: int, *, window: int = WINDOW, overlap: int = OVERLAP) -> list[tuple[int, int]]:
     """``(start, end)`` word-piece ranges covering ``length`` pieces, each sharing ``overlap`` with the next."""
     if length <= window:
@@ -136,7 +146,7 @@ class Tagger:
         import torch
         from safetensors import SafetensorError
         from safetensors.torch import load_file
-        from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
+        from transformers import BertConfig, BertForTokenClassification
 
         folder = Path(folder)
         weights = folder / WEIGHTS
@@ -160,7 +170,7 @@ class Tagger:
         if unexpected or set(missing) - {"bert.embeddings.word_embeddings.weight"}:
             raise ModelError(f"{weights} does not fit the tagger (missing {missing[:3]}, unexpected {unexpected[:3]})")
         self.model = model.eval()
-        self.tokenizer = AutoTokenizer.from_pretrained(base)
+        self.tokenizer = tokenizer()
         self.settings = settings
         self._torch = torch
 

@@ -170,16 +170,15 @@ def train(
     split (for a quick check of the pipeline)."""
     import torch
     from safetensors.torch import save_file
-    from transformers import AutoTokenizer
 
-    from .tagger import base_model_folder
+    from .tagger import tokenizer as make_tokenizer
 
     random.seed(seed)
     torch.manual_seed(seed)
     if threads:
         torch.set_num_threads(threads)
     started = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(base_model_folder())
+    tokenizer = make_tokenizer()
     train_set, dev_set = read_split(data, "train"), read_split(data, "dev")
     if limit:
         train_set, dev_set = train_set[:limit], dev_set[: max(1, limit // 4)]
