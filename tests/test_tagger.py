@@ -111,3 +111,35 @@ def test_training_writes_a_folder_the_tagger_loads(tmp_path):
     (out / "tagger.safetensors").write_bytes(b"damaged")
     with pytest.raises(ModelError, match="make train-attribution"):
         Tagger(out)
+
+
+def test_our_readers_labels_become_weak_source_cue_and_content_spans(tmp_path):
+    from qa.ingest.quotes.training import read_labelled
+
+    text = (
+        "Quake\n\nBob Marvinney said he was at home when it struck.\n\n"
+        "The quake hit at 7:12 p.m., according to the U.S. Geological Survey.\n\n"
+        "“I felt a rumbling,” Marvinney said.\n\nThe weather was mild."
+    )
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+
+    def row(sentence, speaker, cue=""):
+        start = text.index(sentence)
+        return {"doc": "a.txt", "char_start": start, "char_end": start + len(sentence), "speaker": speaker, "cue": cue}
+
+    rows = [
+        row("Bob Marvinney said he was at home when it struck.", "Bob Marvinney"),
+        row("The quake hit at 7:12 p.m., according to the U.S. Geological Survey.", "U.S. Geological Survey"),
+        row("“I felt a rumbling,” Marvinney said.", "Bob Marvinney", "Marvinney said"),
+    ]
+    (article,) = read_labelled(tmp_path, rows)
+    spans = {(kind, text[s:e], n) for kind, s, e, n in article.spans}
+    assert {
+        ("source", "Bob Marvinney", 0),
+        ("cue", "said", 0),
+        ("content", " he was at home when it struck", 0),
+    } <= spans
+    assert ("source", "U.S. Geological Survey", 1) in spans and ("cue", "according to", 1) in spans
+    assert ("content", "The quake hit at 7:12 p.m., ", 1) in spans  # before an attribution that closes the sentence
+    assert {("content", "“I felt a rumbling,”", 2), ("source", "Marvinney", 2)} <= spans
+    assert not any(text[s:e] in "The weather was mild." for _, s, e, _ in article.spans)

@@ -66,6 +66,13 @@ class Attribution:
         return asdict(self)
 
 
+def cue_words(masked: str) -> tuple[int, int] | None:
+    """Where the first cue stands in a sentence whose quoted words are blanked out (say, tell and
+    "according to" first)."""
+    found = _SAY.search(masked) or _CUE.search(masked)
+    return (found.start(), found.end()) if found else None
+
+
 def cue_and_kind(sentence: str, *, direct: bool) -> tuple[str | None, str]:
     """The cue words of an attributed sentence (outside its quotation marks) and the attribution's kind."""
     outside = _QUOTED.sub(lambda m: " " * len(m.group(0)), sentence)

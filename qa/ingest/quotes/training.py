@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from .tagger import CONFIG, KINDS, LABELS, WEIGHTS, decode, new_model, token_windows, trained_state
 
-__all__ = ["Annotated", "main", "read_split", "train"]
+__all__ = ["Annotated", "main", "read_labelled", "read_split", "train"]
 
 _KIND_OF = {"Source": "source", "Cue": "cue", "Content": "content"}
 
@@ -81,6 +82,68 @@ def read_split(data: Path, split: str) -> list[Annotated]:
         if path.stem not in anns:
             continue
         out.append(Annotated(path.stem, path.read_text(encoding="utf-8"), tuple(_read_ann(anns[path.stem][0]))))
+    return out
+
+
+_QUOTED = re.compile(r"[“\"][^”\"]*[”\"]?")
+_PRONOUN = re.compile(r"\b(?:he|she|they|it|we|I)\b")
+_NAME_RUN = r"[A-Z][\w’'.&\-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w’'.&\-]*)*"
+
+
+def _weak_spans(sentence: str, speaker: str, note: str) -> list[tuple[str, int, int]]:
+    """Source, cue and content spans of one labelled sentence, guessed from the reader's speaker and
+    cue note: the source is the speaker's name words (or the note's capitalised words) where they
+    stand outside quotation marks, else a pronoun; the cue a cue word outside quotation marks; the
+    content the quoted words, else the rest of the sentence."""
+    from ..attribution import cue_words
+
+    masked = _QUOTED.sub(lambda m: " " * len(m.group(0)), sentence)
+    words = {w for w in re.findall(r"[A-Z][\w’'&\-]+", f"{speaker} {note}") if len(w) > 1}
+    source = None
+    for run in re.finditer(_NAME_RUN, masked):
+        if words & set(re.findall(r"[A-Z][\w’'&\-]+", run.group(0))):
+            last = run.group(0).split()[-1]
+            trim = last.endswith(".") and "." not in last[:-1]  # a full stop, not "U.S."
+            source = (run.start(), run.end() - trim)
+            break
+    cue = cue_words(masked)
+    if source is None and cue is not None:
+        near = [m for m in _PRONOUN.finditer(masked) if abs(m.start() - cue[0]) < 40]
+        source = (near[0].start(), near[0].end()) if near else None
+    out = []
+    if source:
+        out.append(("source", *source))
+    if cue:
+        out.append(("cue", *cue))
+    quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(sentence)]
+    end = len(sentence.rstrip(" ."))
+    if quoted:
+        out.extend(("content", s, e) for s, e in quoted)
+    elif cue is None:
+        out.append(("content", 0, end))  # a continuation: the whole sentence is what the source said
+    elif end - cue[1] > 3 and not (source and source[0] >= cue[1]):
+        out.append(("content", cue[1], end))  # "X said (that) ..."
+    else:
+        out.append(("content", 0, min(cue[0], source[0] if source else cue[0])))  # "..., X said", "..., according to X"
+    return out
+
+
+def read_labelled(corpus: Path, rows: list[dict]) -> list[Annotated]:
+    """Our readers' labels (``bench/data/archive_quotes*.jsonl``: a speaker per attributed sentence) as
+    annotated articles, with source, cue and content spans guessed (:func:`_weak_spans`); every
+    other sentence of a labelled article is left untagged, as readers labelled every attribution."""
+    by_doc: dict[str, list[dict]] = {}
+    for row in rows:
+        by_doc.setdefault(row["doc"], []).append(row)
+    out = []
+    for doc, labelled in sorted(by_doc.items()):
+        text = (Path(corpus) / doc).read_text(encoding="utf-8")
+        spans = []
+        for number, row in enumerate(labelled):
+            start = row["char_start"]
+            for kind, s, e in _weak_spans(text[start : row["char_end"]], row["speaker"], row.get("cue") or ""):
+                spans.append((kind, start + s, start + e, number))
+        out.append(Annotated(doc, text, tuple(sorted(spans, key=lambda x: (x[1], x[2])))))
     return out
 
 
@@ -162,6 +225,8 @@ def train(
     learning_rate: float = 5e-5,
     limit: int | None = None,
     threads: int | None = None,
+    extra: list[Annotated] = (),
+    extra_copies: int = 1,
     log=print,
 ) -> dict:
     """Fine-tune the tagger on PolNeAR's train split, score it on dev, and write the model folder ``out``.
@@ -182,8 +247,8 @@ def train(
     train_set, dev_set = read_split(data, "train"), read_split(data, "dev")
     if limit:
         train_set, dev_set = train_set[:limit], dev_set[: max(1, limit // 4)]
-    examples = list(windows(train_set, tokenizer))
-    log(f"{len(train_set)} train articles, {len(examples)} windows; {len(dev_set)} dev articles")
+    examples = list(windows(train_set, tokenizer)) + list(windows(list(extra), tokenizer)) * extra_copies
+    log(f"{len(train_set)} train articles, {len(extra)} of ours; {len(examples)} windows; {len(dev_set)} dev articles")
     model = new_model()
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -218,6 +283,8 @@ def train(
     figures.update(
         train_seconds=round(trained, 1),
         train_articles=len(train_set),
+        own_articles=len(extra),
+        own_copies=extra_copies,
         train_windows=len(examples),
         dev_articles=len(dev_set),
         epochs=epochs,
@@ -244,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--limit", type=int, default=None, help="first N train articles only (a quick check)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--labels", type=Path, nargs="*", default=[], help="our readers' label files to train on too")
+    parser.add_argument("--corpus", type=Path, default=Path("../shared/news-archive/corpus"), help="their articles")
+    parser.add_argument("--label-copies", type=int, default=2, help="how many times our labelled articles are seen")
     args = parser.parse_args(argv)
     try:
         train(
@@ -255,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
             learning_rate=args.learning_rate,
             limit=args.limit,
             threads=args.threads,
+            extra=read_labelled(
+                args.corpus, [json.loads(x) for f in args.labels for x in f.read_text().splitlines() if x]
+            ),
+            extra_copies=args.label_copies,
             log=lambda m: print(m, flush=True),
         )
     except FileNotFoundError as exc:
