@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/qa eval $(ARCHIVE)/questions.jsonl --corpus $(ARCHIVE)/corpus --index bench/out/archive-index --out bench/out/archive
 	$(BIN)/python bench/bench_archive.py
 	$(BIN)/python bench/bench_quotes.py
+	$(BIN)/python bench/bench_polnear.py
 
 # The attribution tagger, trained on PolNeAR's train split and scored on dev (qa/ingest/quotes/training.py):
 # about 15 minutes an epoch on 2 cores; the model folder and its metrics.json go to build/attribution.

@@ -37,6 +37,10 @@ none (a sentence attributed where the readers saw no speaker counts against it);
 right over labelled sentences. A possessive is its name ("NASA's website", NASA), and an
 acronym is the name it abbreviates ("KFC", "Kentucky Fried Chicken"). Writes
 ``bench/out/quotes.json`` and prints a table.
+
+The system is ``qa.attribute``: the rules alone by default, as the index stores them; with
+``--model DIR`` a trained tagger joins them (``--combine fill|prefer|tagger``, ``--threshold``,
+``--fill-threshold``; see :func:`qa.ingest.attribution.attribute`).
 """
 
 from __future__ import annotations
