@@ -91,7 +91,7 @@ def trained_state(model) -> dict:
     }
 
 
-def tokenizer():
+def load_tokenizer():
     """all-MiniLM-L6-v2's tokenizer, for whole articles (the tagger reads them in windows, so their
     length is no limit)."""
     from transformers import AutoTokenizer
@@ -170,9 +170,23 @@ class Tagger:
         if unexpected or set(missing) - {"bert.embeddings.word_embeddings.weight"}:
             raise ModelError(f"{weights} does not fit the tagger (missing {missing[:3]}, unexpected {unexpected[:3]})")
         self.model = model.eval()
-        self.tokenizer = tokenizer()
+        self.tokenizer = load_tokenizer()
         self.settings = settings
         self._torch = torch
+
+    @classmethod
+    def of(cls, model, tokenizer=None) -> Tagger:
+        """A tagger over a model in memory (while it is trained), without reading a folder."""
+        import torch
+
+        made = cls.__new__(cls)
+        made.model, made.tokenizer, made.settings, made._torch = (
+            model.eval(),
+            tokenizer or load_tokenizer(),
+            {},
+            torch,
+        )
+        return made
 
     def tag(self, text: str) -> list[Span]:
         """The source, cue and content spans of one article's text."""

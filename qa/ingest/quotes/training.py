@@ -184,11 +184,7 @@ def evaluate(model, tokenizer, articles: list[Annotated]) -> dict:
     """Token tags and exact spans of ``articles``, predicted against annotated: precision, recall, F1 per kind."""
     from .tagger import Tagger
 
-    tagger = Tagger.__new__(Tagger)  # the in-memory model, without reading a folder
-    tagger.model, tagger.tokenizer, tagger.settings = model.eval(), tokenizer, {}
-    import torch
-
-    tagger._torch = torch
+    tagger = Tagger.of(model, tokenizer)
     counts: Counter[str] = Counter()
     predicted_all = tagger.tag_many([a.text for a in articles])
     for article, predicted in zip(articles, predicted_all):
@@ -236,14 +232,14 @@ def train(
     import torch
     from safetensors.torch import save_file
 
-    from .tagger import tokenizer as make_tokenizer
+    from .tagger import load_tokenizer
 
     random.seed(seed)
     torch.manual_seed(seed)
     if threads:
         torch.set_num_threads(threads)
     started = time.perf_counter()
-    tokenizer = make_tokenizer()
+    tokenizer = load_tokenizer()
     train_set, dev_set = read_split(data, "train"), read_split(data, "dev")
     if limit:
         train_set, dev_set = train_set[:limit], dev_set[: max(1, limit // 4)]
