@@ -244,9 +244,8 @@ def test_the_checker_passes_a_clean_tree(tmp_path):
 _BASICS_NODE = "basics"
 
 
-def unit_edges(root: Path) -> dict[str, set[str]]:
-    """Which unit imports which, the shared basics drawn as one node."""
-    _, edges = graph(root)
+def unit_edges(edges: dict[str, list[tuple[str, str, int]]]) -> dict[str, set[str]]:
+    """Which unit imports which (from a module graph), the shared basics drawn as one node."""
     out: dict[str, set[str]] = {}
     for module, targets in edges.items():
         mine = _BASICS_NODE if unit(module) in BASICS else unit(module)
@@ -260,7 +259,8 @@ def unit_edges(root: Path) -> dict[str, set[str]]:
 def mermaid(root: Path) -> str:
     """The layout as a Mermaid flowchart: an arrow where one unit imports another and no longer
     path already leads there (the transitive reduction), so that the picture stays legible."""
-    edges = unit_edges(root)
+    found, module_edges = graph(root)
+    edges = unit_edges(module_edges)
 
     def reaches(a: str, b: str, skip: tuple[str, str]) -> bool:
         seen, todo = set(), [a]
@@ -278,7 +278,6 @@ def mermaid(root: Path) -> str:
     kept = sorted((a, b) for a, targets in edges.items() for b in targets if not reaches(a, b, (a, b)))
     nodes = sorted({n for pair in kept for n in pair})
     ids = {n: n.replace(".", "_") for n in nodes}
-    found, _ = graph(root)
     members: dict[str, list[str]] = {}
     for module in sorted(found):
         node = _BASICS_NODE if unit(module) in BASICS else unit(module)

@@ -145,20 +145,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _model_options(args) -> dict:
+    """The options every ``qa`` command passes on to the assistant it opens: model, second stage,
+    weights, sentence vectors and store."""
+    return {
+        "model": args.model,
+        "rerank": args.rerank,
+        "weights": args.weights,
+        "sentence_vectors": args.sentence_vectors,
+        "store": args.store,
+    }
+
+
 def load_assistant(args, **kwargs):
     """The :class:`~qa.assistant.Assistant` the parsed options of any ``qa`` command ask for."""
     from ..assistant import Assistant
 
-    return Assistant.load(
-        corpus=args.corpus,
-        index=args.index,
-        model=args.model,
-        rerank=args.rerank,
-        weights=args.weights,
-        sentence_vectors=args.sentence_vectors,
-        store=args.store,
-        **kwargs,
-    )
+    return Assistant.load(corpus=args.corpus, index=args.index, **_model_options(args), **kwargs)
 
 
 def _run(args) -> int:
@@ -253,18 +256,7 @@ def _eval(args) -> int:
             raise QuestionFileError(
                 f"{target} is a folder but not a BEIR dataset (corpus.jsonl, queries.jsonl, qrels/)"
             )
-        index = beir_index(args.index, target)
-        k = max(args.k, 100)
-        report = evaluate_beir(
-            target,
-            index=index,
-            model=args.model,
-            k=k,
-            rerank=args.rerank,
-            weights=args.weights,
-            sentence_vectors=getattr(args, "sentence_vectors", "pooled"),
-            store=getattr(args, "store", None),
-        )
+        report = evaluate_beir(target, index=beir_index(args.index, target), k=max(args.k, 100), **_model_options(args))
     else:
         questions = load_questions(target)
         report = evaluate(load_assistant(args), questions, k=args.k)

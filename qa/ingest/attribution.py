@@ -19,23 +19,18 @@ from dataclasses import asdict, dataclass
 
 from .documents import document_from_text
 from .names import AliasTable, resolve_article
-from .passages import Chunking, make_passages
+from .passages import Chunking, holds_quotation, make_passages
+from .quotes import SPEECH_VERBS
 
 __all__ = ["COMBINE", "KINDS", "Attribution", "attribute", "cue_and_kind", "learned_sentences"]
 
 KINDS = ("direct", "reported", "other")
 #: Cues of reported speech proper (PolNeAR's say/tell/according cues).
 _SAY = re.compile(r"\b(?:said|says|say|saying|told|tells|tell|telling|according\s+to)\b", re.I)
-#: Other cues of attribution, a verb or phrase that reports what a source said, wrote, found or holds.
+#: Other cues of attribution: the rules' speech verbs, and what reports a belief, a plan or a finding.
 _CUE = re.compile(
-    r"\b(?:stated|states|noted|notes|noting|remarked|remarks|added|adds|adding|warned|warns|warning|"
-    r"emphasi[sz]ed|emphasi[sz]es|stressed|stresses|claimed|claims|claiming|announced|announces|argued|argues|"
-    r"arguing|insisted|insists|confirmed|confirms|explained|explains|asked|asks|replied|replies|wrote|writes|"
-    r"writing|declared|declares|suggested|suggests|acknowledged|acknowledges|admitted|admits|denied|denies|"
-    r"described|describes|urged|urges|concluded|concludes|reported|reports|predicted|predicts|responded|"
-    r"responds|complained|complains|cautioned|cautions|believes?|believed|thinks?|thought|wants?|wanted|"
-    r"hopes?|hoped|expects?|expected|fears?|feared|plans?|planned|shows?|showed|shown|found|finds|"
-    r"estimated|estimates|announced|tweeted|posted|per)\b",
+    rf"\b{SPEECH_VERBS}\b|\b(?:noting|adding|warning|claiming|arguing|writing|think|thought|wants?|wanted|hopes?|hoped|"
+    r"expects?|expected|fears?|feared|plans?|planned|shown|per)\b",
     re.I,
 )
 _QUOTED = re.compile(r"[“\"][^”\"]*[”\"]")
@@ -110,7 +105,7 @@ def learned_sentences(
     confidence is the least of its cue's and source's."""
     cues = [sp for sp in spans if sp.kind == "cue"]
     sources = [sp for sp in spans if sp.kind == "source"]
-    contents = [sp for sp in spans if sp.kind == "content"] if contents else []
+    content_spans = [sp for sp in spans if sp.kind == "content"] if contents else []
     if not cues:
         return {}
 
@@ -122,7 +117,7 @@ def learned_sentences(
 
     out: dict[tuple[int, int], _Learned] = {}
     covered: dict[int, list[tuple[int, int]]] = {}
-    for c in contents:
+    for c in content_spans:
         owner = min(range(len(cues)), key=lambda i: gap(c, cues[i]))
         for a, b in sentences:
             overlap = max(0, min(b, c.char_end) - max(a, c.char_start))
@@ -208,29 +203,21 @@ def attribute(
     learned = learned_sentences(sentences, tagger.tag(text), contents=contents) if tagger is not None else {}
     first = threshold if combine == "prefer" else 2.0  # the tagger before the rules
     last = threshold if combine in ("fill", "tagger") else (2.0 if fill_threshold is None else fill_threshold)
-    chosen: list[
-        tuple[tuple[int, int], str, bool, float | None, str | None]
-    ] = []  # span, said_as, direct, confidence, cue
+    # (span, said_as, direct, confidence (None: the rules'), cue) of each attributed sentence
+    chosen: list[tuple[tuple[int, int], str, bool, float | None, str | None]] = []
     last_named = None
     for span in sentences:
         rule, guess = ruled.get(span), learned.get(span)
-        usable = guess is not None and guess.source is not None
-        if usable and guess.confidence >= first:
-            said_as = text[guess.source[0] : guess.source[1]].strip()
-            if said_as.lower() in _PRONOUNS:
-                said_as = rule.speaker if rule is not None else (last_named or "")
-        elif rule is not None:
-            said_as = None
+        confidence = guess.confidence if guess is not None and guess.source is not None else -1.0
+        if rule is not None and confidence < first:
             chosen.append((span, rule.speaker, rule.direct, None, None))
-        elif usable and guess.confidence >= last:
+        elif confidence >= min(first, last):
             said_as = text[guess.source[0] : guess.source[1]].strip()
-            if said_as.lower() in _PRONOUNS:
-                said_as = last_named or ""
-        else:
-            said_as = None
-        if said_as:
-            direct = bool(re.search('[“”"]', text[span[0] : span[1]]))
-            chosen.append((span, said_as, direct, guess.confidence, text[guess.cue[0] : guess.cue[1]]))
+            if said_as.lower() in _PRONOUNS:  # the rules follow "he" and "she" better
+                said_as = rule.speaker if rule is not None else last_named
+            if said_as:
+                cue = text[guess.cue[0] : guess.cue[1]]
+                chosen.append((span, said_as, holds_quotation(text[span[0] : span[1]]), confidence, cue))
         if chosen and chosen[-1][0] == span and chosen[-1][1][:1].isupper():
             last_named = chosen[-1][1]
     names = resolve_article({c[1] for c in chosen}, "\n".join(p.text for p in passages), aliases or AliasTable())

@@ -9,9 +9,14 @@ from itertools import pairwise
 from .documents import Document
 from .quotes import ATTRIBUTION_VERSION, attribute_sentences
 
-__all__ = ["Chunking", "Passage", "Quote", "make_passages", "split_sentences"]
+__all__ = ["Chunking", "Passage", "Quote", "holds_quotation", "make_passages", "split_sentences"]
 
 _QUOTE_MARKS = '“”"«»'
+
+
+def holds_quotation(text: str) -> bool:
+    """Whether ``text`` holds a quotation mark: a quote in it is direct speech."""
+    return any(c in text for c in _QUOTE_MARKS)
 
 
 @dataclass(frozen=True)
@@ -251,7 +256,7 @@ def _merge_short(groups: list[list[_Unit]], chunking: Chunking, breaks: set[int]
 def _passage(doc: Document, group: list[_Unit], said: dict[tuple[int, int], str]) -> Passage:
     start, end = group[0].start, group[-1].end
     quotes = tuple(
-        Quote(said[u.start, u.end], u.start, u.end, any(c in doc.text[u.start : u.end] for c in _QUOTE_MARKS))
+        Quote(said[u.start, u.end], u.start, u.end, holds_quotation(doc.text[u.start : u.end]))
         for u in group
         if (u.start, u.end) in said
     )

@@ -27,10 +27,11 @@ speaker) and ``article`` (speakers across an article).
 from __future__ import annotations
 
 from .article import attribute_sentences
+from .lexicon import _VERB as SPEECH_VERBS  # the verbs that attribute a sentence, as a regular expression
 from .phrases import is_unnamed
 from .sentence import sentence_speaker
 
-__all__ = ["ATTRIBUTION_VERSION", "attribute_sentences", "is_unnamed", "sentence_speaker"]
+__all__ = ["ATTRIBUTION_VERSION", "SPEECH_VERBS", "attribute_sentences", "is_unnamed", "sentence_speaker"]
 
 #: Bump when the rules change: indexes made with other rules are rebuilt.
 #: 7: a subject's name, not a place after it; appositions and relative clauses skipped; "reported";

@@ -85,6 +85,8 @@ def read_split(data: Path, split: str) -> list[Annotated]:
     return out
 
 
+#: Quoted words; unlike qa.attribute's cue search, an unclosed quotation runs to the sentence's end
+#: (a quotation that goes on into the next sentence is still what the source said).
 _QUOTED = re.compile(r"[“\"][^”\"]*[”\"]?")
 _PRONOUN = re.compile(r"\b(?:he|she|they|it|we|I)\b")
 _NAME_RUN = r"[A-Z][\w’'.&\-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w’'.&\-]*)*"
