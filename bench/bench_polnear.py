@@ -8,6 +8,13 @@ The units (CoreNLP sentences), the gold classes and the speaker matching are sco
 it gives its attributions (direct, reported, other; :mod:`qa.ingest.attribution`), and by
 confidence band, which is what the confidence threshold is chosen from (dev, never the archive
 samples). The dev split's texts are read from ``../shared``; nothing is copied.
+
+    python bench/bench_polnear.py --calibrate --model DIR [--floor 0.5]
+
+measures, for a trained tagger voting with the rules (``combine="vote"``), how often each case of
+the vote is right on dev (:data:`qa.ingest.attribution.VOTE_CASES`), and writes that table into
+the model's ``config.json`` as the confidence of each case (``make train-attribution`` runs it).
+A case seen fewer than :data:`MIN_CASE` times takes the precision of all the votes of its basis.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 POLNEAR = ROOT.parent / "shared" / "polnear"
+
+from qa.ingest.quotes.kinds import KINDS  # noqa: E402
 
 
 def _score_module():
@@ -67,7 +76,7 @@ def evaluate(sc, units: list[dict], said: dict[tuple, tuple[str, str, float]]) -
         by_band[(band, "right")] += ok
     out["precision_by_kind"] = {
         k: {"n": by_kind[(k, "n")], "precision": round(by_kind[(k, "right")] / by_kind[(k, "n")], 3)}
-        for k in ("direct", "reported", "other")
+        for k in KINDS
         if by_kind[(k, "n")]
     }
     out["precision_by_confidence"] = {
@@ -93,6 +102,44 @@ def run(sc, units, texts, system) -> tuple[dict, float]:
     return evaluate(sc, units, said), seconds / max(1, len(texts))
 
 
+#: The fewest votes a case needs for its own precision (else its basis's, pooled).
+MIN_CASE = 20
+
+
+def calibrate(sc, units, texts, tagger, *, floor: float) -> dict[str, dict]:
+    """Per case of the vote: how many votes, and how often right (score.py, lenient)."""
+    import qa
+    from qa.ingest.attribution import VOTE_CASES
+
+    tagger.confidence = {case: float(i + 1) for i, case in enumerate(VOTE_CASES)}  # each case's own mark
+    case_of = {v: k for k, v in tagger.confidence.items()}
+    said = {}
+    for name, text in texts.items():
+        mine = [u for u in units if u["doc"] == name]
+        found = qa.attribute(text, tagger=tagger, combine="vote", threshold=floor)
+        spans = [(a.char_start, a.char_end, a.speaker) for a in found]
+        for (start, end), who in sc.assign(mine, spans).items():
+            a = next(a for a in found if a.speaker == who and a.char_start < end and a.char_end > start)
+            said[(name, start, end)] = (who, case_of[a.confidence])
+    tally: Counter = Counter()
+    for u in units:
+        found = said.get((u["doc"], u["start"], u["end"]))
+        if found is None or u["class"] not in ("SOURCED", "NONE"):
+            continue
+        who, case = found
+        ok = u["class"] == "SOURCED" and sc.matches(who, u, "lenient")
+        for key in {case, case.split()[0]}:
+            tally[(key, "n")] += 1
+            tally[(key, "right")] += ok
+    table = {}
+    for case in VOTE_CASES:
+        own = tally[(case, "n")] >= MIN_CASE
+        key = case if own else case.split()[0]
+        n, right = tally[(key, "n")], tally[(key, "right")]
+        table[case] = {"n": tally[(case, "n")], "precision": round(right / n, 3) if n else 0.0, "pooled": not own}
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--systems", default="rules", help="rules, tagger, fill, prefer (comma-separated)")
@@ -101,11 +148,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fill-threshold", type=float, default=None, help="with prefer: fill from the tagger at this")
     parser.add_argument("--contents", action="store_true", help="a tagger's attribution covers its content spans too")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "polnear.json")
+    parser.add_argument("--calibrate", action="store_true", help="write the model's vote confidence table")
+    parser.add_argument("--floor", type=float, default=0.5, help="with --calibrate: the tagger's least confidence")
     args = parser.parse_args(argv)
     import qa
 
     sc = _score_module()
     units, texts = gold(sc)
+    if args.calibrate:
+        from qa.ingest.quotes.tagger import CONFIG, Tagger
+
+        table = calibrate(sc, units, texts, Tagger(args.model), floor=args.floor)
+        for case, row in table.items():
+            print(f"{case}: {row['n']} votes, right {row['precision']}{' (pooled)' if row['pooled'] else ''}")
+        config = json.loads((args.model / CONFIG).read_text(encoding="utf-8"))
+        config["confidence"] = {case: row["precision"] for case, row in table.items()}
+        config["calibration"] = {"data": "PolNeAR dev (score.py, lenient)", "floor": args.floor, "cases": table}
+        (args.model / CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote the confidence table into {args.model / CONFIG}")
+        return 0
     tagger = None
     if args.systems != "rules":
         from qa.ingest.quotes.tagger import Tagger
@@ -115,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     for system in args.systems.split(","):
         for threshold in [0.0] if system == "rules" else [float(t) for t in args.thresholds.split(",")]:
             name = system if system == "rules" else f"{system} @ {threshold}"
-            options = {}
+            options: dict = {}
             if system != "rules":
                 options = {"tagger": tagger, "combine": system, "threshold": threshold, "contents": args.contents}
                 options["fill_threshold"] = args.fill_threshold

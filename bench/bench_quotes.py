@@ -64,6 +64,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.ingest.attribution import attribute  # noqa: E402
 from qa.ingest.documents import load_document, load_metadata  # noqa: E402
+from qa.ingest.quotes.kinds import CONFIDENT, KINDS, SPEECH  # noqa: E402
 from qa.lexical import STOPWORDS  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "news-archive" / "corpus"
@@ -104,13 +105,18 @@ def same_speaker(label: str, system: str) -> bool:
     return bool((a - STOPWORDS) & (b - STOPWORDS))
 
 
-def system_quotes(folder: Path, doc_id: str, **options) -> list[tuple[int, int, str]]:
+def system_quotes(
+    folder: Path, doc_id: str, *, min_confidence: float = 0.0, kinds: tuple[str, ...] = KINDS, **options
+) -> list[tuple[int, int, str]]:
     """(start, end, speaker) of every sentence the attribution gives a speaker, in ``doc_id``, with the
     names the quotes view gives them (a short form or a role resolved to the article's full name):
     ``qa.attribute`` of the article's text, with ``options`` (the tagger and how it is used)."""
     meta = load_metadata(folder).get(doc_id)
     doc = load_document(folder, doc_id, meta)
-    return sorted((a.char_start, a.char_end, a.speaker) for a in attribute(doc.text, **options))
+    found = attribute(doc.text, **options)
+    return sorted(
+        (a.char_start, a.char_end, a.speaker) for a in found if a.confidence >= min_confidence and a.kind in kinds
+    )
 
 
 def score(folder: Path, labels: list[dict], **options) -> dict:
@@ -173,10 +179,13 @@ def main() -> None:
     parser.add_argument("--combine", default="fill", help="how the tagger's speakers join the rules' (qa.attribute)")
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--fill-threshold", type=float, default=None)
+    parser.add_argument("--min-confidence", type=float, default=0.0, help="score only attributions this sure")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="score only attributions of these kinds")
+    parser.add_argument("--shown", action="store_true", help="score what the quotes view shows by default")
     parser.add_argument("--only", help="score only the label sets whose name holds this")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quotes.json")
     args = parser.parse_args()
-    options = {}
+    options: dict = {}
     if args.model:
         from qa.ingest.quotes.tagger import Tagger
 
@@ -186,6 +195,8 @@ def main() -> None:
             "threshold": args.threshold,
             "fill_threshold": args.fill_threshold,
         }
+    options["min_confidence"] = CONFIDENT if args.shown else args.min_confidence
+    options["kinds"] = SPEECH if args.shown else tuple(args.kinds.split(","))
     results = {}
     sets = {}
     for name, labels, folder in (

@@ -19,11 +19,14 @@ from .answers.speakers import (
     ALIAS_FILE,
     AliasTable,
     Quoted,
+    QuoteRow,
     Speaker,
     asked_matches,
+    check_kinds,
     decode_quotes,
     is_unnamed,
     resolve_article,
+    shown,
     tally,
 )
 from .dates import as_of_days
@@ -465,9 +468,8 @@ class Assistant:
 
     # ------------------------------------------------------------------ who said what
 
-    def _quote_index(self) -> tuple[list[tuple[str, str, int, int, int, bool, str, str]], dict[int, list[int]]]:
-        """Every quote, (speaker, said as, passage id, start, end, direct, article, outlet), and the
-        positions of each passage's quotes in that list.
+    def _quote_index(self) -> tuple[list[QuoteRow], dict[int, list[int]]]:
+        """Every quote the index holds, and the positions of each passage's quotes in that list.
 
         Made once per index generation and alias table: one scan of the quoted passages, names
         resolved article by article.
@@ -480,23 +482,25 @@ class Assistant:
                 by_doc.setdefault(doc_id, []).extend((pid, outlet, q) for q in decode_quotes(raw))
             rows = []
             for doc_id, quotes in by_doc.items():
-                said = {q[0] for _, _, q in quotes}
-                names = resolve_article(said, self.store.article_text(doc_id), aliases)
-                rows.extend((names[q[0]], q[0], pid, q[1], q[2], q[3], doc_id, outlet) for pid, outlet, q in quotes)
+                names = resolve_article({q.speaker for _, _, q in quotes}, self.store.article_text(doc_id), aliases)
+                rows.extend(QuoteRow(names[q.speaker], pid, doc_id, outlet, q) for pid, outlet, q in quotes)
             by_passage: dict[int, list[int]] = {}
             for i, row in enumerate(rows):
-                by_passage.setdefault(row[2], []).append(i)
+                by_passage.setdefault(row.pid, []).append(i)
             self._quotes_cache = (key, rows, by_passage)
         return self._quotes_cache[1], self._quotes_cache[2]
 
-    def _quote_rows(self, filters: Filters | None) -> list[tuple[str, str, int, int, int, bool, str, str]]:
-        """Every quote the filters allow (rows as :meth:`_quote_index` gives them)."""
+    def _quote_rows(
+        self, filters: Filters | None, *, kinds: tuple[str, ...] | None, min_confidence: float | None
+    ) -> list[QuoteRow]:
+        """The quotes the filters, the kinds and the confidence allow (see :func:`shown`)."""
         rows, _ = self._quote_index()
+        rows = [r for r in rows if shown(r.quote.kind, r.quote.confidence, kinds=kinds, min_confidence=min_confidence)]
         allowed = self.retriever.allowed(filters)
         if allowed is None:
             return rows
         keep = set(allowed.tolist())
-        return [r for r in rows if r[2] in keep]
+        return [r for r in rows if r.pid in keep]
 
     @property
     def aliases(self) -> AliasTable:
@@ -514,6 +518,8 @@ class Assistant:
         date_from: str | None = None,
         date_to: str | None = None,
         unnamed: bool = False,
+        kinds: Iterable[str] | None = None,
+        min_confidence: float | None = None,
     ) -> list[Speaker]:
         """Everyone the corpus quotes by name, most quoted first, with the outlets that quote them.
 
@@ -524,15 +530,22 @@ class Assistant:
             unnamed: also list the sources that articles describe without a name ("officials",
                 "a senior Ukrainian official", "the committee"). Each wording is one entry, so
                 "officials" gathers different people from different articles.
+            kinds: which kinds of attribution count (``direct``, ``reported``, ``carried``, ``belief``,
+                ``document``); None: speech alone (direct, reported, carried).
+            min_confidence: the least confidence of an attribution that counts (0 for all); None:
+                :data:`~qa.ingest.quotes.kinds.CONFIDENT` (doubtful speakers are left out).
 
         Raises:
-            FilterError: a filter value is malformed.
+            FilterError: a filter value or a kind is malformed.
             MetadataError: ``aliases.toml`` is malformed.
         """
         filters = Filters.make(outlets=outlets, date_from=date_from, date_to=date_to)
+        kinds = check_kinds(kinds)
         with self.store.reading():
-            rows = [(r[0], r[1], r[6], r[7]) for r in self._quote_rows(filters)]
-        return tally(r for r in rows if unnamed or not is_unnamed(r[0]))
+            rows = self._quote_rows(filters, kinds=kinds, min_confidence=min_confidence)
+        return tally(
+            (r.speaker, r.quote.speaker, r.doc_id, r.outlet) for r in rows if unnamed or not is_unnamed(r.speaker)
+        )
 
     def quotes(
         self,
@@ -543,6 +556,8 @@ class Assistant:
         date_from: str | None = None,
         date_to: str | None = None,
         limit: int | None = None,
+        kinds: Iterable[str] | None = None,
+        min_confidence: float | None = None,
     ) -> list[Quoted]:
         """Every quote by ``speaker``: best first when ``about`` is given, newest first otherwise.
 
@@ -554,24 +569,39 @@ class Assistant:
             date_from: only articles dated on or after this day (YYYY-MM-DD).
             date_to: only articles dated on or before this day.
             limit: at most this many (all when None).
+            kinds: which kinds of attribution count (``direct``, ``reported``, ``carried``, ``belief``,
+                ``document``); None: speech alone (direct, reported, carried).
+            min_confidence: the least confidence of an attribution that counts (0 for all); None:
+                :data:`~qa.ingest.quotes.kinds.CONFIDENT` (doubtful speakers are left out).
 
         Raises:
             EmptyQuestionError: ``speaker`` is empty.
-            FilterError: a filter value is malformed.
+            FilterError: a filter value or a kind is malformed.
             MetadataError: ``aliases.toml`` is malformed.
         """
         if not isinstance(speaker, str) or not speaker.strip():
             raise EmptyQuestionError("name a speaker, e.g. quotes('Lavrov'); speakers() lists who is quoted")
         filters = Filters.make(outlets=outlets, date_from=date_from, date_to=date_to)
+        kinds = check_kinds(kinds)
         aliases = self.aliases
         with self.store.reading():
-            rows = [r for r in self._quote_rows(filters) if asked_matches(speaker, r[0], aliases)]
-            passages = self.store.passage_map(r[2] for r in rows)
-            pids = [r[2] for r in rows if r[2] in passages]
+            rows = self._quote_rows(filters, kinds=kinds, min_confidence=min_confidence)
+            rows = [r for r in rows if asked_matches(speaker, r.speaker, aliases)]
+            passages = self.store.passage_map(r.pid for r in rows)
+            rows = [r for r in rows if r.pid in passages]
+            pids = [r.pid for r in rows]
             found = [
-                Quoted(name, said_as, start, end, direct, passages[pid])
-                for name, said_as, pid, start, end, direct, _, _ in rows
-                if pid in passages
+                Quoted(
+                    r.speaker,
+                    r.quote.speaker,
+                    r.quote.char_start,
+                    r.quote.char_end,
+                    r.quote.direct,
+                    passages[r.pid],
+                    attribution=r.quote.kind,
+                    confidence=r.quote.confidence,
+                )
+                for r in rows
             ]
             if about and about.strip() and found:
                 vector = encode_queries(self.encoder, [about.strip()])[0]
@@ -591,9 +621,9 @@ class Assistant:
         mine: dict[int, list[tuple[int, int]]] = {}
         for s in scored:  # the hits already passed the filters
             for i in by_passage.get(s.row, ()):
-                name, _, pid, start, end, *_ = rows[i]
-                if asked_matches(asked, name, aliases):
-                    mine.setdefault(pid, []).append((start, end))
+                row = rows[i]
+                if shown(row.quote.kind, row.quote.confidence) and asked_matches(asked, row.speaker, aliases):
+                    mine.setdefault(row.pid, []).append((row.quote.char_start, row.quote.char_end))
         if not mine:
             return scored
         passages = self.store.passage_map(mine)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 import qa
-from qa.ingest.attribution import KINDS, cue_and_kind
+from qa.errors import ModelError
+from qa.ingest.attribution import KINDS, VOTE_CASES, cue_and_kind, same_source, vote_case
 from qa.ingest.documents import load_document, load_metadata, scan_corpus
 from qa.ingest.passages import make_passages
+from qa.ingest.quotes.kinds import RULES_PRECISION, SPEECH
 
 from .conftest import CORPUS
 
@@ -69,7 +71,12 @@ def test_a_text_that_is_not_a_string_is_refused_with_a_clear_error():
         ("“We will not back down,” she said.", True, ("said", "direct")),
         ("He told reporters that the deal was off.", False, ("told", "reported")),
         ("The plan would cost $3 billion, according to the budget office.", False, ("according to", "reported")),
-        ("Trump believes the election was stolen.", False, ("believes", "other")),
+        ("Trump believes the election was stolen.", False, ("believes", "belief")),
+        ("The party plans to appeal the ruling.", False, ("plans", "belief")),
+        ("A new study found that the drug halves the risk.", False, ("found", "document")),
+        ("Cases rose 12% last year, according to a report from the agency.", False, ("according to", "document")),
+        ("The minister warned that talks could collapse.", False, ("warned", "reported")),
+        ("The talks would resume in May.", False, (None, "carried")),
         ("“We said no,” the minister warned.", True, ("warned", "direct")),  # "said" inside the quote is not the cue
     ],
 )
@@ -80,15 +87,17 @@ def test_cue_and_kind(sentence, direct, expected):
 class _FakeTagger:
     """Tags given words of a text as source or cue, with a given confidence (no model)."""
 
-    def __init__(self, marks: list[tuple[str, str, float]]) -> None:
+    def __init__(self, marks: list[tuple[str, str, float]], confidence: dict[str, float] | None = None) -> None:
         self.marks = marks
+        self.confidence = confidence or {}
+        self.folder = "fake-model"
 
     def tag(self, text: str):
         from qa.ingest.quotes.tagger import Span
 
         out = []
-        for kind, words, confidence in self.marks:
-            start = text.index(words)
+        for kind, words, confidence, *after in self.marks:  # the first ``words`` after ``after``, if given
+            start = text.index(words, text.index(after[0]) if after else 0)
             out.append(Span(kind, start, start + len(words), confidence))
         return sorted(out, key=lambda s: s.char_start)
 
@@ -111,8 +120,8 @@ def test_fill_takes_the_tagger_where_the_rules_are_silent_and_confident_enough()
     tagger = _FakeTagger([("source", "The treasury", 0.9), ("cue", "believes", 0.85)])
     found = qa.attribute(TEXT, tagger=tagger, combine="fill", threshold=0.8)
     assert [(a.said_as, a.kind, a.cue, a.confidence) for a in found] == [
-        ("Jane Doe", "reported", "said", 0.865),
-        ("The treasury", "other", "believes", 0.85),  # the least of cue's and source's confidence
+        ("Jane Doe", "reported", "said", RULES_PRECISION["reported"]),
+        ("The treasury", "belief", "believes", 0.85),  # the least of cue's and source's confidence
     ]
     assert [a.said_as for a in qa.attribute(TEXT, tagger=tagger, combine="fill", threshold=0.9)] == ["Jane Doe"]
 
@@ -130,3 +139,64 @@ def test_prefer_and_tagger_alone():
     assert [a.said_as for a in qa.attribute(TEXT, tagger=tagger, combine="prefer", threshold=0.99)] == ["Jane Doe"]
     alone = qa.attribute(TEXT, tagger=_FakeTagger([("cue", "believes", 0.9)]), combine="tagger", threshold=0.5)
     assert alone == []  # a cue without a source names nobody, and the rules are not asked
+
+
+#: A confidence table in which each case of the vote has its own mark.
+_MARKS = {case: round(0.01 * (i + 1), 2) for i, case in enumerate(VOTE_CASES)}
+
+
+def _case(attribution) -> str:
+    return next(case for case, mark in _MARKS.items() if mark == attribution.confidence)
+
+
+def test_vote_agreement_difference_and_each_one_alone():
+    agreeing = _FakeTagger([("source", "Senator Jane Doe", 0.95), ("cue", "said", 0.95)], _MARKS)
+    found = qa.attribute(TEXT, tagger=agreeing, combine="vote", threshold=0.5)
+    assert [(a.speaker, a.basis, _case(a)) for a in found] == [("Jane Doe", "agree", "agree")]
+    differing = _FakeTagger([("source", "the budget", 0.95), ("cue", "said", 0.95)], _MARKS)
+    found = qa.attribute(TEXT, tagger=differing, combine="vote", threshold=0.5)
+    assert [(a.said_as, a.basis, _case(a)) for a in found] == [("the budget", "differ", "differ")]
+    alone = _FakeTagger([("source", "The treasury", 0.74), ("cue", "believes", 0.9)], _MARKS)
+    found = qa.attribute(TEXT, tagger=alone, combine="vote", threshold=0.5)
+    assert [(a.said_as, a.basis, _case(a)) for a in found] == [
+        ("Jane Doe", "rules", "rules reported"),
+        ("The treasury", "tagger", "tagger 0.7"),  # the least of its cue's and source's confidence, in tenths
+    ]
+    assert [a.said_as for a in qa.attribute(TEXT, tagger=alone, combine="vote", threshold=0.8)] == ["Jane Doe"]
+
+
+def test_a_pronoun_the_tagger_finds_is_no_second_opinion():
+    tagger = _FakeTagger([("source", "she", 0.95, "way"), ("cue", "said", 0.95, "way")], _MARKS)
+    text = TEXT.replace("She later hinted at a compromise.", "“We will find a way,” she said.")
+    found = qa.attribute(text, tagger=tagger, combine="vote", threshold=0.5)
+    assert [(a.speaker, a.basis) for a in found] == [("Jane Doe", "rules"), ("Jane Doe", "rules")]
+    hinted = _FakeTagger([("source", "She", 0.95), ("cue", "hinted", 0.95)], _MARKS)
+    alone = qa.attribute(TEXT, tagger=hinted, combine="vote", threshold=0.5)
+    assert [(a.speaker, a.basis) for a in alone][-1] == ("Jane Doe", "tagger")  # where the rules are silent
+
+
+def test_vote_needs_a_calibrated_model():
+    with pytest.raises(ModelError, match=r"no confidence table.*make train-attribution"):
+        qa.attribute(TEXT, tagger=_FakeTagger([]), combine="vote")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Hillary Clinton", "Clinton", True),
+        ("Clinton's campaign", "the Clinton campaign", True),
+        ("the campaign", "the campaign", True),
+        ("Donald Trump", "Hillary Clinton", False),
+        ("officials", "the senator", False),
+    ],
+)
+def test_same_source(a, b, same):
+    assert same_source(a, b) is same
+
+
+def test_vote_cases_cover_every_kind_and_tenth():
+    assert vote_case("rules", "belief", None) == "rules belief"
+    assert vote_case("tagger", "direct", 0.999) == "tagger 0.9"
+    assert vote_case("agree", "direct", 0.7) == "agree"
+    assert {f"rules {k}" for k in KINDS} <= set(VOTE_CASES)
+    assert set(SPEECH) < set(KINDS)

@@ -8,6 +8,8 @@ import pytest
 
 from qa.answers.speakers import AliasTable, asked_matches, name_key, resolve_article
 from qa.errors import EmptyQuestionError, FilterError, MetadataError
+from qa.ingest.passages import Quote
+from qa.ingest.quotes.kinds import CONFIDENT, KINDS, RULES_PRECISION, SPEECH
 
 from .conftest import CORPUS, ROOT
 
@@ -88,6 +90,34 @@ def test_alias_table_joins_spellings_and_bad_tables_are_named(fake_assistant, co
     (corpus_copy / "aliases.toml").write_text("[broken\n")
     with pytest.raises(MetadataError, match="not valid"):
         fake_assistant.quotes("Lavrov")
+
+
+def test_speech_alone_and_confident_by_default_other_kinds_and_doubtful_ones_on_request(fake_assistant):
+    every = fake_assistant.speakers(unnamed=True, kinds=KINDS, min_confidence=0)
+    default = fake_assistant.speakers(unnamed=True)
+    assert sum(s.quotes for s in default) < sum(s.quotes for s in every)
+    rows, _ = fake_assistant._quote_index()
+    kinds = {r.quote.kind for r in rows}
+    assert {"direct", "reported"} <= kinds and kinds - set(SPEECH), kinds  # the five articles hold beliefs too
+    shown_by_default = [r for r in rows if r.quote.kind in SPEECH and r.quote.confidence >= CONFIDENT]
+    assert sum(s.quotes for s in default) == len(shown_by_default)
+    assert sum(s.quotes for s in every) == len(rows)
+    name = next(r.speaker for r in rows if r.quote.kind == "belief")  # the five articles hold 5 beliefs
+    found = fake_assistant.quotes(name, kinds=["belief"], min_confidence=0)
+    assert found and {q.attribution for q in found} == {"belief"}
+    assert all(q.attribution in SPEECH for q in fake_assistant.quotes(name))
+    for q in fake_assistant.quotes("Dymov"):
+        assert q.attribution in SPEECH and q.confidence >= CONFIDENT
+        assert q.to_dict()["attribution"] == q.attribution
+    with pytest.raises(FilterError, match=r"unknown kind of quote 'speech'.*direct, reported"):
+        fake_assistant.quotes("Dymov", kinds=["speech"])
+
+
+def test_a_quote_stored_before_kinds_reads_as_the_rules_speech():
+    old = Quote.from_row(["Sergey Lavrov", 10, 60, False])
+    assert (old.kind, old.confidence, old.basis) == ("reported", RULES_PRECISION["reported"], "rules")
+    new = Quote.of_rules("Lavrov", 0, 38, "Lavrov believes the talks will fail.")
+    assert Quote.from_row(json.loads(json.dumps(new.to_row()))) == new and new.kind == "belief"
 
 
 def test_quotes_input_errors(fake_assistant):

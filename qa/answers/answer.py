@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ..ingest.passages import Passage
+from .speakers import shown
 
 __all__ = ["Answer", "Hit"]
 
@@ -56,10 +57,15 @@ class Hit:
 
     @property
     def speakers(self) -> tuple[str, ...]:
-        """Who speaks the highlighted sentence: the speakers of the passage's quotes that overlap
-        it, in order of appearance (empty when it is nobody's words)."""
+        """Who speaks the highlighted sentence: the speakers of the passage's quotes of speech that
+        overlap it, with confidence (:data:`~qa.ingest.quotes.kinds.CONFIDENT`), in order of
+        appearance (empty when it is nobody's words)."""
         start, end = self.highlight
-        found = (q.speaker for q in self.passage.quotes if q.char_start < end and start < q.char_end)
+        found = (
+            q.speaker
+            for q in self.passage.quotes
+            if q.char_start < end and start < q.char_end and shown(q.kind, q.confidence)
+        )
         return tuple(dict.fromkeys(found))
 
     def to_dict(self) -> dict:

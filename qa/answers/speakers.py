@@ -20,19 +20,25 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..errors import FilterError
 from ..ingest.names import ALIAS_FILE, AliasTable, key_words, name_key, resolve_article
-from ..ingest.passages import Passage
+from ..ingest.passages import Passage, Quote
 from ..ingest.quotes import is_unnamed
+from ..ingest.quotes.kinds import CONFIDENT, KINDS, SPEECH
 
 __all__ = [
     "ALIAS_FILE",
     "AliasTable",
+    "QuoteRow",
     "Quoted",
     "Speaker",
     "asked_matches",
+    "check_kinds",
+    "decode_quotes",
     "is_unnamed",
     "name_key",
     "resolve_article",
+    "shown",
     "tally",
 ]
 
@@ -43,7 +49,9 @@ class Quoted:
 
     ``speaker`` is the person as the quotes view names them (the article's full name, or the
     alias table's); ``said_as`` is how the sentence names them. ``score`` is the quote's match
-    to the ``about`` of :meth:`qa.Assistant.quotes` (None without one).
+    to the ``about`` of :meth:`qa.Assistant.quotes` (None without one). ``attribution`` is the
+    kind of attribution (:data:`KINDS`: direct, reported, carried, belief, document) and
+    ``confidence`` how often one like it is right.
     """
 
     speaker: str
@@ -53,6 +61,8 @@ class Quoted:
     direct: bool
     passage: Passage
     score: float | None = None
+    attribution: str = "direct"
+    confidence: float = 1.0
 
     @property
     def text(self) -> str:
@@ -76,6 +86,8 @@ class Quoted:
             "said_as": self.said_as,
             "text": self.text,
             "direct": self.direct,
+            "attribution": self.attribution,
+            "confidence": self.confidence,
             "char_start": self.char_start,
             "char_end": self.char_end,
             "score": None if self.score is None else round(self.score, 6),
@@ -88,6 +100,18 @@ class Quoted:
             "url": p.url,
             "passage": {"char_start": p.char_start, "char_end": p.char_end, "text": p.text},
         }
+
+
+@dataclass(frozen=True)
+class QuoteRow:
+    """A stored quote with where it is: its passage's row id, article and outlet, and the speaker
+    as the quotes view names them (resolved in its article, then by the alias table)."""
+
+    speaker: str
+    pid: int
+    doc_id: str
+    outlet: str
+    quote: Quote
 
 
 @dataclass(frozen=True)
@@ -110,9 +134,36 @@ def asked_matches(asked: str, speaker: str, aliases: AliasTable) -> bool:
     return bool(want) and all(w in have for w in want)
 
 
-def decode_quotes(raw: str) -> list[tuple[str, int, int, bool]]:
-    """A passage's stored quotes: (speaker, start, end, direct)."""
-    return [(s, int(a), int(b), bool(d)) for s, a, b, d in json.loads(raw)] if raw else []
+def decode_quotes(raw: str) -> list[Quote]:
+    """A passage's stored quotes."""
+    return [Quote.from_row(row) for row in json.loads(raw)] if raw else []
+
+
+def shown(
+    kind: str, confidence: float, *, kinds: Iterable[str] | None = None, min_confidence: float | None = None
+) -> bool:
+    """Whether a quote of this kind and confidence is shown: by default speech (:data:`SPEECH`) at
+    :data:`CONFIDENT` or more."""
+    return kind in (SPEECH if kinds is None else kinds) and confidence >= (
+        CONFIDENT if min_confidence is None else min_confidence
+    )
+
+
+def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
+    """``kinds`` as a tuple, each one of :data:`KINDS`.
+
+    Raises:
+        FilterError: an unknown kind, named with the known ones.
+    """
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    found = tuple(kinds)
+    unknown = [k for k in found if k not in KINDS]
+    if unknown:
+        raise FilterError(f"unknown kind of quote {', '.join(map(repr, unknown))}; use any of {', '.join(KINDS)}")
+    return found
 
 
 def tally(rows: Iterable[tuple[str, str, str, str]]) -> list[Speaker]:

@@ -7,36 +7,33 @@ sentence, with the speaker as the article names them in full (:func:`~qa.ingest.
 how the sentence names them (``said_as``: "he", "the senator"), the cue words, the kind of
 attribution, and a confidence.
 
-Kinds, as PolNeAR counts them: ``direct`` (the sentence holds quotation marks), ``reported``
-(reported speech with a say, tell or "according to" cue) and ``other`` (other cues: "warned",
-"believes", "announced", a document that "shows").
+The kinds (``direct``, ``reported``, ``carried``, ``belief``, ``document``) are
+:mod:`qa.ingest.quotes.kinds`'s.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
+from ..errors import ModelError
+from ..lexical import STOPWORDS
+from ..text import fold_accents
 from .documents import document_from_text
-from .names import AliasTable, resolve_article
+from .names import AliasTable, name_key, resolve_article
 from .passages import Chunking, holds_quotation, make_passages
-from .quotes import SPEECH_VERBS
+from .quotes.kinds import KINDS, RULES_PRECISION, cue_and_kind
 
-__all__ = ["COMBINE", "KINDS", "Attribution", "attribute", "cue_and_kind", "learned_sentences"]
-
-KINDS = ("direct", "reported", "other")
-#: Cues of reported speech proper (PolNeAR's say/tell/according cues).
-_SAY = re.compile(r"\b(?:said|says|say|saying|told|tells|tell|telling|according\s+to)\b", re.I)
-#: Other cues of attribution: the rules' speech verbs, and what reports a belief, a plan or a finding.
-_CUE = re.compile(
-    rf"\b{SPEECH_VERBS}\b|\b(?:noting|adding|warning|claiming|arguing|writing|think|thought|wants?|wanted|hopes?|hoped|"
-    r"expects?|expected|fears?|feared|plans?|planned|shown|per)\b",
-    re.I,
-)
-_QUOTED = re.compile(r"[“\"][^”\"]*[”\"]")
-#: How often a rule's speaker is right, by kind, on PolNeAR's dev split (lenient matching; see
-#: bench/RESULTS.md): the confidence of a rules-only attribution.
-RULES_PRECISION = {"direct": 0.874, "reported": 0.865, "other": 0.775}
+__all__ = [
+    "COMBINE",
+    "KINDS",
+    "VOTE_CASES",
+    "Attribution",
+    "attribute",
+    "cue_and_kind",
+    "learned_sentences",
+    "same_source",
+    "vote_case",
+]
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,9 @@ class Attribution:
 
     ``speaker`` is the fullest name the text gives the source; ``said_as`` how this sentence
     names it; ``cue`` the words that attribute it ("said", "according to"), None where the
-    sentence carries on a quotation; ``kind`` one of :data:`KINDS`; ``confidence`` between 0 and 1.
+    sentence carries on a quotation; ``kind`` one of :data:`KINDS`; ``confidence`` between 0 and 1;
+    ``basis`` what named the speaker: ``rules``, ``tagger``, both (``agree``), or the tagger against
+    the rules (``differ``).
     """
 
     speaker: str
@@ -55,32 +54,11 @@ class Attribution:
     kind: str
     confidence: float
     said_as: str
+    basis: str = "rules"
 
     def to_dict(self) -> dict:
         """The record as plain data (JSON-ready)."""
         return asdict(self)
-
-
-def cue_words(masked: str) -> tuple[int, int] | None:
-    """Where the first cue stands in a sentence whose quoted words are blanked out (say, tell and
-    "according to" first)."""
-    found = _SAY.search(masked) or _CUE.search(masked)
-    return (found.start(), found.end()) if found else None
-
-
-def cue_and_kind(sentence: str, *, direct: bool) -> tuple[str | None, str]:
-    """The cue words of an attributed sentence (outside its quotation marks) and the attribution's kind."""
-    outside = _QUOTED.sub(lambda m: " " * len(m.group(0)), sentence)
-    say = _SAY.search(outside)
-    other = _CUE.search(outside)
-    cue = say or other
-    if direct:
-        kind = "direct"
-    elif say is not None:
-        kind = "reported"
-    else:
-        kind = "other"
-    return (re.sub(r"\s+", " ", cue.group(0)) if cue else None), kind
 
 
 _PRONOUNS = frozenset("he she they i we it him her them his its their you".split())
@@ -138,7 +116,42 @@ def learned_sentences(
 
 
 #: How a tagger's attributions join the rules' (see :func:`attribute`).
-COMBINE = ("fill", "prefer", "tagger")
+COMBINE = ("vote", "fill", "prefer", "tagger")
+
+#: The cases of ``combine="vote"``, whose confidence is how often each is right on PolNeAR's dev
+#: split, as measured for each model (``config.json``'s ``confidence``; ``bench/bench_polnear.py
+#: --calibrate``): the rules and the tagger name the same speaker ("agree"); they name different ones
+#: and the tagger's is taken ("differ"); the rules alone name one (by kind); the tagger alone does
+#: (by its own confidence, in tenths).
+VOTE_CASES = (
+    "agree",
+    "differ",
+    *(f"rules {kind}" for kind in KINDS),
+    *(f"tagger {tenth / 10:.1f}" for tenth in range(10)),
+)
+
+
+def vote_case(basis: str, kind: str, tagger_confidence: float | None) -> str:
+    """The :data:`VOTE_CASES` entry of a vote."""
+    if basis == "rules":
+        return f"rules {kind}"
+    if basis == "tagger":
+        return f"tagger {min(int(tagger_confidence * 10), 9) / 10:.1f}"
+    return basis
+
+
+def same_source(a: str, b: str) -> bool:
+    """Whether two names of a source are the same: they share a capitalised name word ("Clinton",
+    "Hillary Clinton"), or, where either has none, are the same words ("the campaign")."""
+
+    def capitalised(name: str) -> set[str]:
+        words = (w.strip(".,;:()").replace("’", "'").removesuffix("'s") for w in name.split())
+        return {fold_accents(w).lower() for w in words if w[:1].isupper()} - STOPWORDS
+
+    names_a, names_b = capitalised(a), capitalised(b)
+    if names_a and names_b:
+        return bool(names_a & names_b)
+    return name_key(a) == name_key(b)
 
 
 def attribute(
@@ -156,6 +169,9 @@ def attribute(
     Without a tagger these are the rules' (as the index stores them today). With one (a
     :class:`~qa.ingest.quotes.tagger.Tagger`), its attributions join them:
 
+    * ``combine="vote"``: where both name a speaker and agree, theirs; where they differ, the
+      tagger's; else whichever names one (the tagger at ``threshold`` or more); the confidence is
+      how often each case is right on PolNeAR dev (:data:`VOTE_CASES`);
     * ``combine="fill"``: the rules' speaker where they give one; the tagger's where they give
       none and its confidence is at least ``threshold``;
     * ``combine="prefer"``: the tagger's speaker where its confidence is at least ``threshold``
@@ -182,6 +198,7 @@ def attribute(
 
     Raises:
         ValueError: ``combine`` is not one of :data:`COMBINE`.
+        ModelError: ``combine="vote"`` with a tagger that has no confidence table.
 
     Example:
         >>> import qa
@@ -200,7 +217,15 @@ def attribute(
         else {(q.char_start, q.char_end): q for p in passages for q in p.quotes}
     )
     sentences = [s for p in passages for s in p.sentences]
+    if combine == "vote" and tagger is not None and not tagger.confidence:
+        raise ModelError(
+            f"the attribution model at {tagger.folder} has no confidence table for combine='vote'; "
+            "make it with `make train-attribution` (or bench/bench_polnear.py --calibrate --model DIR)"
+        )
     learned = learned_sentences(sentences, tagger.tag(text), contents=contents) if tagger is not None else {}
+    if combine == "vote" and tagger is not None:
+        aliases = aliases or AliasTable()
+        return _vote(text, passages, sentences, ruled, learned, aliases, floor=threshold, table=tagger.confidence)
     first = threshold if combine == "prefer" else 2.0  # the tagger before the rules
     last = threshold if combine in ("fill", "tagger") else (2.0 if fill_threshold is None else fill_threshold)
     # (span, said_as, direct, confidence (None: the rules'), cue) of each attributed sentence
@@ -233,6 +258,68 @@ def attribute(
                 kind=kind,
                 confidence=RULES_PRECISION[kind] if confidence is None else round(confidence, 3),
                 said_as=said_as,
+                basis="rules" if confidence is None else "tagger",
+            )
+        )
+    return out
+
+
+def _tagger_said_as(text: str, guess: _Learned, rule, last_named: str | None) -> str | None:
+    """How the tagger's source names the speaker; a pronoun takes the rules' speaker, else the last
+    name given (the rules follow "he" and "she" better)."""
+    said_as = text[guess.source[0] : guess.source[1]].strip()
+    if said_as.lower() in _PRONOUNS:
+        said_as = rule.speaker if rule is not None else last_named
+    return said_as or None
+
+
+def _vote(
+    text, passages, sentences, ruled, learned, aliases: AliasTable, *, floor: float, table: dict[str, float]
+) -> list[Attribution]:
+    """``combine="vote"``: where the rules and the tagger agree, their speaker with high confidence;
+    where they differ, the tagger's; where one alone speaks, its speaker; each with the confidence
+    ``table`` gives its case (:func:`vote_case`). The tagger counts at ``floor`` or more."""
+    votes = []  # (span, rule, tagger's said_as, tagger's confidence, cue)
+    last_named = None
+    for span in sentences:
+        rule, guess = ruled.get(span), learned.get(span)
+        said_as = None
+        if guess is not None and guess.source is not None and guess.confidence >= floor:
+            own = text[guess.source[0] : guess.source[1]].strip()
+            # a pronoun the tagger finds takes a speaker from the rules: no second opinion
+            if own.lower() not in _PRONOUNS or rule is None:
+                said_as = _tagger_said_as(text, guess, rule, last_named)
+        if rule is None and said_as is None:
+            continue
+        votes.append((span, rule, said_as, guess.confidence if said_as else None, guess.cue if said_as else None))
+        named = rule.speaker if rule is not None else said_as
+        if named[:1].isupper():
+            last_named = named
+    body = "\n".join(p.text for p in passages)
+    by_rules = resolve_article({v[1].speaker for v in votes if v[1] is not None}, body, aliases)
+    by_tagger = resolve_article({v[2] for v in votes if v[2]}, body, aliases)
+    out = []
+    for (start, end), rule, said_as, confidence, cue in votes:
+        direct = rule.direct if rule is not None else holds_quotation(text[start:end])
+        found_cue, kind = cue_and_kind(text[start:end], direct=direct)
+        if rule is not None and said_as is not None:
+            agree = same_source(by_rules[rule.speaker], by_tagger[said_as])
+            chosen, names = (rule.speaker, by_rules) if agree else (said_as, by_tagger)
+            basis = "agree" if agree else "differ"
+        elif rule is not None:
+            chosen, names, basis = rule.speaker, by_rules, "rules"
+        else:
+            chosen, names, basis = said_as, by_tagger, "tagger"
+        out.append(
+            Attribution(
+                speaker=names[chosen],
+                char_start=start,
+                char_end=end,
+                cue=text[cue[0] : cue[1]] if cue is not None and chosen == said_as else found_cue,
+                kind=kind,
+                confidence=table.get(vote_case(basis, kind, confidence), 0.0),
+                said_as=chosen,
+                basis=basis,
             )
         )
     return out

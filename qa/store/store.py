@@ -513,7 +513,7 @@ class IndexStore:
                 url=url,
                 kind=kind,
                 sentences=tuple(zip(flat[0::2], flat[1::2])),
-                quotes=tuple(Quote(*q) for q in json.loads(quotes)),
+                quotes=tuple(Quote.from_row(q) for q in json.loads(quotes)),
             )
         return out
 

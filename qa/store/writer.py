@@ -282,7 +282,7 @@ class StoreWriter:
                         passage.char_start,
                         passage.char_end,
                         passage.text,
-                        json.dumps([[q.speaker, q.char_start, q.char_end, q.direct] for q in passage.quotes]),
+                        json.dumps([q.to_row() for q in passage.quotes]),
                         next_sentence,
                         n,
                         segment,

@@ -45,4 +45,6 @@ __all__ = ["ATTRIBUTION_VERSION", "SPEECH_VERBS", "attribute_sentences", "is_unn
 #: 10: an attribution closing the sentence first; the main clause's verb after an opening subordinate
 #: clause; the subject right before the verb; "it" and "its website" for the organisation written
 #: about; "per X"; "the statement read"; "said Harris was ..." is what was said.
-ATTRIBUTION_VERSION = 10
+#: 11: each quote stores its kind (direct, reported, carried, belief, document), a confidence and
+#: what named its speaker (the rules, or a trained tagger voting with them).
+ATTRIBUTION_VERSION = 11

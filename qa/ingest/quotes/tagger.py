@@ -70,12 +70,18 @@ def _quiet() -> Iterator[None]:
         hf_logging.enable_progress_bar()
 
 
-def new_model():
-    """A token classifier with all-MiniLM-L6-v2's weights and a fresh classifier, word embeddings frozen."""
+def new_model(*, layers: int | None = None):
+    """A token classifier with all-MiniLM-L6-v2's weights and a fresh classifier, word embeddings frozen.
+
+    ``layers`` keeps only the first transformer layers (a smaller, faster tagger); None keeps all six."""
     from transformers import BertConfig, BertForTokenClassification
 
     folder = base_model_folder()
     config = BertConfig.from_pretrained(folder, num_labels=len(LABELS))
+    if layers is not None:
+        if not 1 <= layers <= config.num_hidden_layers:
+            raise ValueError(f"layers is {layers}; the base model has 1 to {config.num_hidden_layers}")
+        config.num_hidden_layers = layers
     with _quiet():
         model = BertForTokenClassification.from_pretrained(folder, config=config)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -164,6 +170,7 @@ class Tagger:
             )
         base = base_model_folder()
         config = BertConfig.from_pretrained(base, num_labels=len(LABELS))
+        config.num_hidden_layers = int(settings.get("layers", config.num_hidden_layers))
         with _quiet():
             model = BertForTokenClassification.from_pretrained(base, config=config)
         missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
@@ -172,6 +179,10 @@ class Tagger:
         self.model = model.eval()
         self.tokenizer = load_tokenizer()
         self.settings = settings
+        #: How often each case of a vote with the rules is right on PolNeAR dev (see
+        #: :func:`qa.ingest.attribution.attribute`); written by ``bench/bench_polnear.py --calibrate``.
+        self.confidence: dict[str, float] = dict(settings.get("confidence", {}))
+        self.folder = folder
         self._torch = torch
 
     @classmethod
@@ -186,6 +197,7 @@ class Tagger:
             {},
             torch,
         )
+        made.confidence, made.folder = {}, None
         return made
 
     def tag(self, text: str) -> list[Span]:

@@ -97,7 +97,7 @@ def _weak_spans(sentence: str, speaker: str, note: str) -> list[tuple[str, int, 
     cue note: the source is the speaker's name words (or the note's capitalised words) where they
     stand outside quotation marks, else a pronoun; the cue a cue word outside quotation marks; the
     content the quoted words, else the rest of the sentence."""
-    from ..attribution import cue_words
+    from .kinds import cue_words
 
     masked = _QUOTED.sub(lambda m: " " * len(m.group(0)), sentence)
     words = {w for w in re.findall(r"[A-Z][\w’'&\-]+", f"{speaker} {note}") if len(w) > 1}
@@ -225,12 +225,13 @@ def train(
     threads: int | None = None,
     extra: list[Annotated] = (),
     extra_copies: int = 1,
+    layers: int | None = None,
     log=print,
 ) -> dict:
     """Fine-tune the tagger on PolNeAR's train split, score it on dev, and write the model folder ``out``.
 
     Returns the figures written to ``out/metrics.json``. ``limit`` keeps the first articles of each
-    split (for a quick check of the pipeline)."""
+    split (for a quick check of the pipeline); ``layers`` keeps the base model's first layers only."""
     import torch
     from safetensors.torch import save_file
 
@@ -247,7 +248,7 @@ def train(
         train_set, dev_set = train_set[:limit], dev_set[: max(1, limit // 4)]
     examples = list(windows(train_set, tokenizer)) + list(windows(list(extra), tokenizer)) * extra_copies
     log(f"{len(train_set)} train articles, {len(extra)} of ours; {len(examples)} windows; {len(dev_set)} dev articles")
-    model = new_model()
+    model = new_model(layers=layers)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.01)
@@ -289,11 +290,13 @@ def train(
         seed=seed,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        layers=model.config.num_hidden_layers,
         threads=torch.get_num_threads(),
     )
     out.mkdir(parents=True, exist_ok=True)
     save_file(trained_state(model), str(out / WEIGHTS))
-    (out / CONFIG).write_text(json.dumps({"labels": list(LABELS), "base": "all-MiniLM-L6-v2"}, indent=2) + "\n")
+    settings = {"labels": list(LABELS), "base": "all-MiniLM-L6-v2", "layers": model.config.num_hidden_layers}
+    (out / CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
     (out / "metrics.json").write_text(json.dumps(figures, indent=2) + "\n")
     log(json.dumps(figures, indent=2))
     return figures
@@ -312,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, nargs="*", default=[], help="our readers' label files to train on too")
     parser.add_argument("--corpus", type=Path, default=Path("../shared/news-archive/corpus"), help="their articles")
     parser.add_argument("--label-copies", type=int, default=2, help="how many times our labelled articles are seen")
+    parser.add_argument("--layers", type=int, default=None, help="keep the first N of the base model's 6 layers")
     args = parser.parse_args(argv)
     try:
         train(
@@ -327,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.corpus, [json.loads(x) for f in args.labels for x in f.read_text().splitlines() if x]
             ),
             extra_copies=args.label_copies,
+            layers=args.layers,
             log=lambda m: print(m, flush=True),
         )
     except FileNotFoundError as exc:
