@@ -84,6 +84,13 @@ def test_cue_and_kind(sentence, direct, expected):
     assert cue_and_kind(sentence, direct=direct) == expected
 
 
+def test_a_belief_is_its_speaker_s_only_where_the_sentence_names_them():
+    sentence = "The West wants peace to save face."
+    assert cue_and_kind(sentence, direct=False, speaker="Valeriy Dymov") == (None, "carried")  # his column goes on
+    assert cue_and_kind(sentence, direct=False, speaker="the West") == ("wants", "belief")
+    assert cue_and_kind("He wants peace.", direct=False, speaker="Valeriy Dymov") == ("wants", "belief")
+
+
 class _FakeTagger:
     """Tags given words of a text as source or cue, with a given confidence (no model)."""
 

@@ -209,6 +209,14 @@ def test_who_said_what_view_lists_a_speakers_quotes_and_opens_them(page, chat_ur
     assert "Lavrov" in first and quotes.first.inner_text().count("Sergey Lavrov said") == 1
     quotes.first.locator("a.qa-cite").click()
     page.wait_for_function("s => document.querySelector('#qa-article-panel mark')?.innerText === s", arg=first)
+    page.fill("#qa-speaker input", "Yermak")
+    page.fill("#qa-about textarea, #qa-about input", "")
+    page.click("#qa-quotes-button")
+    page.wait_for_function("() => document.querySelector('#qa-quotes')?.innerText.includes('No quote by Yermak')")
+    page.locator("#qa-kinds").get_by_label("document").check()  # a report by him: shown on request
+    page.click("#qa-quotes-button")
+    page.wait_for_function("() => document.querySelector('#qa-quotes')?.innerText.includes('quotes by Andriy Yermak')")
+    assert "reports, in a document or data" in panel.inner_text()
     page.fill("#qa-speaker input", "Macron")
     page.click("#qa-quotes-button")
     page.wait_for_function("() => document.querySelector('#qa-quotes')?.innerText.includes('No quote by Macron')")

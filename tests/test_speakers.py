@@ -102,9 +102,9 @@ def test_speech_alone_and_confident_by_default_other_kinds_and_doubtful_ones_on_
     shown_by_default = [r for r in rows if r.quote.kind in SPEECH and r.quote.confidence >= CONFIDENT]
     assert sum(s.quotes for s in default) == len(shown_by_default)
     assert sum(s.quotes for s in every) == len(rows)
-    name = next(r.speaker for r in rows if r.quote.kind == "belief")  # the five articles hold 5 beliefs
-    found = fake_assistant.quotes(name, kinds=["belief"], min_confidence=0)
-    assert found and {q.attribution for q in found} == {"belief"}
+    name = next(r.speaker for r in rows if r.quote.kind == "document")  # "according to a report by Andriy Yermak"
+    found = fake_assistant.quotes(name, kinds=["document"])
+    assert found and {q.attribution for q in found} == {"document"}
     assert all(q.attribution in SPEECH for q in fake_assistant.quotes(name))
     for q in fake_assistant.quotes("Dymov"):
         assert q.attribution in SPEECH and q.confidence >= CONFIDENT
@@ -154,6 +154,12 @@ def test_qa_quotes_command(tmp_path):
     assert listed.startswith("Valeriy Dymov:") and "quotes in" in listed
     assert "Russian officials:" not in qa().stdout and "Russian officials:" in qa("--unnamed").stdout
     assert "No quote by Macron" in qa("--speaker", "Macron").stdout
+    assert "No quote by Yermak" in qa("--speaker", "Yermak").stdout  # his report is a document, not speech
+    assert "Andriy Yermak reports, in a document or data:" in qa("--speaker", "Yermak", "--kind", "document").stdout
+    assert (
+        qa("--speaker", "Yermak", "--all-kinds", "--doubtful", "--json").stdout.count('"attribution": "document"') == 1
+    )
+    assert "invalid choice: 'speech'" in qa("--speaker", "Yermak", "--kind", "speech").stderr
 
 
 def test_what_did_x_say_answers_from_x_s_quotes_first(fake_assistant):

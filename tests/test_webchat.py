@@ -400,3 +400,7 @@ def test_quotes_view_is_escaped_and_cites_each_quote():
     assert html_out.count('class="qa-cite"') == 1 and "opinion piece" in html_out
     assert _hrefs(html_out)[0].startswith(REF_PREFIX)
     assert "No quote by &lt;x&gt;" in render_quotes("<x>", [])
+    belief = Quoted("Jane Doe", "Doe", p.char_start, p.char_end, False, p, attribution="belief", confidence=0.5)
+    assert "Jane Doe believes, wants or plans (belief) [doubtful speaker: confidence 0.50]:" in render_quotes(
+        "Doe", [belief]
+    )

@@ -65,6 +65,20 @@ class Quoted:
     confidence: float = 1.0
 
     @property
+    def label(self) -> str:
+        """How the quote is introduced: "Sergey Lavrov said", "... said (reported)", "... believes",
+        with the confidence where it is under :data:`CONFIDENT`."""
+        verb = {
+            "direct": "said",
+            "reported": "said (reported)",
+            "carried": "said (carried on)",
+            "belief": "believes, wants or plans (belief)",
+            "document": "reports, in a document or data",
+        }.get(self.attribution, "said")
+        doubt = f" [doubtful speaker: confidence {self.confidence:.2f}]" if self.confidence < CONFIDENT else ""
+        return f"{self.speaker} {verb}{doubt}"
+
+    @property
     def text(self) -> str:
         """The quote's sentence, verbatim."""
         start = self.char_start - self.passage.char_start

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import CorpusWarning, QAError, QuestionFileError
+from ..ingest.quotes.kinds import CONFIDENT, KINDS
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speaker", default=None, help="a name, surname or alias (aliases.toml beside metadata.toml)")
     p.add_argument("--about", default=None, help="rank the quotes by how closely they match this text")
     p.add_argument("--unnamed", action="store_true", help="without --speaker: also list unnamed sources ('officials')")
+    p.add_argument(
+        "--kind",
+        action="append",
+        choices=KINDS,
+        default=None,
+        help="only this kind of attribution (repeatable; default: speech, i.e. direct, reported, carried)",
+    )
+    p.add_argument("--all-kinds", action="store_true", help="every kind: beliefs and documents too")
+    p.add_argument("--doubtful", action="store_true", help=f"also speakers named with a confidence under {CONFIDENT}")
     p.add_argument("--limit", type=int, default=None, help="at most this many")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--outlet", action="append", default=None, help="only this outlet (repeatable)")
@@ -179,7 +189,13 @@ def _run(args) -> int:
         return 0
     if args.command == "quotes":
         assistant = load_assistant(args)
-        filters = {"outlets": args.outlet, "date_from": args.date_from, "date_to": args.date_to}
+        filters = {
+            "outlets": args.outlet,
+            "date_from": args.date_from,
+            "date_to": args.date_to,
+            "kinds": KINDS if args.all_kinds else args.kind,
+            "min_confidence": 0.0 if args.doubtful else None,
+        }
         if not args.speaker:
             speakers = assistant.speakers(**filters, unnamed=args.unnamed)
             speakers = speakers[: args.limit] if args.limit else speakers
@@ -196,7 +212,7 @@ def _run(args) -> int:
             print(f"No quote by {args.speaker} in the index; `qa quotes` lists who is quoted.")
         for q in [] if args.json else found:
             score = f"  (match {q.score:.3f})" if q.score is not None else ""
-            print(f"\n{q.speaker} said{' (reported)' if not q.direct else ''}: {q.text}\n  — {q.citation}{score}")
+            print(f"\n{q.label}: {q.text}\n  — {q.citation}{score}")
         return 0
     if args.command == "ask":
         if not args.question.strip():

@@ -27,6 +27,7 @@ from urllib.parse import quote, unquote
 from ..answers.answer import Answer, Hit
 from ..answers.speakers import Quoted
 from ..errors import QAError
+from ..ingest.quotes.kinds import CONFIDENT, KINDS, SPEECH
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -252,7 +253,7 @@ def render_quotes(speaker: str, quotes: Sequence[Quoted]) -> str:
         parts.append(
             f'<div class="qa-quote"><p class="qa-citation"><a class="qa-cite" href="{_esc(REF_PREFIX + ref)}" '
             f'title="Open the whole article">{_esc(q.citation)}</a>{kind}{match}</p>'
-            f'<blockquote class="qa-passage"><strong>{_esc(q.speaker)} said{"" if q.direct else " (reported)"}:'
+            f'<blockquote class="qa-passage"><strong>{_esc(q.label)}:'
             f'</strong> <mark class="qa-hl">{_esc(q.text)}</mark></blockquote></div>'
         )
     parts.append("</div>")
@@ -267,9 +268,14 @@ def show_quotes(
     outlets: str | Iterable[str] | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
+    kinds: Iterable[str] | None = None,
+    doubtful: bool = False,
     limit: int = 50,
 ) -> str:
-    """A speaker's quotes (best first for ``about``, newest first without) as HTML; errors become a message."""
+    """A speaker's quotes (best first for ``about``, newest first without) as HTML; errors become a message.
+
+    ``kinds``: the kinds of attribution shown (None or empty: speech); ``doubtful``: also speakers
+    named with a confidence under :data:`~qa.ingest.quotes.kinds.CONFIDENT`."""
     try:
         found = assistant.quotes(
             speaker or "",
@@ -277,6 +283,8 @@ def show_quotes(
             outlets=_outlet_filter(outlets),
             date_from=_blank(date_from),
             date_to=_blank(date_to),
+            kinds=list(kinds) if kinds else None,
+            min_confidence=0.0 if doubtful else None,
             limit=limit,
         )
     except (QAError, ValueError) as exc:
@@ -514,7 +522,7 @@ def build_app(
       The conversation is kept per client session, so follow-up questions work.
     - ``/ask`` (question, history, k, outlets, date_from, date_to, as_of) -> ``Answer.to_dict()``.
     - ``/article`` (ref) -> the article view (HTML) for a citation reference.
-    - ``/quotes`` (speaker, about, outlets, date_from, date_to) -> a speaker's quotes (HTML).
+    - ``/quotes`` (speaker, about, outlets, date_from, date_to, kinds, doubtful) -> a speaker's quotes (HTML).
 
     Args:
         assistant: the loaded assistant.
@@ -578,10 +586,26 @@ def build_app(
         return open_article(assistant, ref)
 
     def quotes(
-        speaker: str | None, about: str = "", outlets: list[str] | None = None, date_from: str = "", date_to: str = ""
+        speaker: str | None,
+        about: str = "",
+        outlets: list[str] | None = None,
+        date_from: str = "",
+        date_to: str = "",
+        kinds: list[str] | None = None,
+        doubtful: bool = False,
     ) -> str:
-        """A speaker's quotes, best first for ``about`` (HTML)."""
-        return show_quotes(assistant, speaker, about, outlets=outlets, date_from=date_from, date_to=date_to)
+        """A speaker's quotes, best first for ``about`` (HTML); ``kinds`` of attribution (default:
+        speech), ``doubtful`` speakers too."""
+        return show_quotes(
+            assistant,
+            speaker,
+            about,
+            outlets=outlets,
+            date_from=date_from,
+            date_to=date_to,
+            kinds=kinds,
+            doubtful=doubtful,
+        )
 
     limit: Any = concurrency  # None: no limit
     with gr.Blocks(title=title, fill_height=True) as demo:
@@ -651,10 +675,32 @@ def build_app(
                             label="About", placeholder="optional: a topic", max_lines=1, elem_id="qa-about"
                         )
                         quotes_button = gr.Button("Show quotes", elem_id="qa-quotes-button")
+                    with gr.Row():
+                        kinds_input = gr.CheckboxGroup(
+                            choices=list(KINDS),
+                            value=list(SPEECH),
+                            label="Kinds",
+                            info="speech by default; beliefs and documents on request",
+                            elem_id="qa-kinds",
+                        )
+                        doubtful_input = gr.Checkbox(
+                            value=False,
+                            label="Doubtful speakers too",
+                            info=f"confidence under {CONFIDENT}",
+                            elem_id="qa-doubtful",
+                        )
                     quotes_panel = gr.HTML("", elem_id="qa-quotes")
                 quotes_button.click(
                     quotes,
-                    inputs=[speaker_input, about_input, outlet_input, from_input, to_input],
+                    inputs=[
+                        speaker_input,
+                        about_input,
+                        outlet_input,
+                        from_input,
+                        to_input,
+                        kinds_input,
+                        doubtful_input,
+                    ],
                     outputs=[quotes_panel],
                     api_name="quotes",
                     concurrency_limit=limit,

@@ -248,7 +248,7 @@ def attribute(
     names = resolve_article({c[1] for c in chosen}, "\n".join(p.text for p in passages), aliases or AliasTable())
     out = []
     for (start, end), said_as, direct, confidence, cue in chosen:
-        found_cue, kind = cue_and_kind(text[start:end], direct=direct)
+        found_cue, kind = cue_and_kind(text[start:end], direct=direct, speaker=said_as)
         out.append(
             Attribution(
                 speaker=names.get(said_as, said_as),
@@ -301,7 +301,8 @@ def _vote(
     out = []
     for (start, end), rule, said_as, confidence, cue in votes:
         direct = rule.direct if rule is not None else holds_quotation(text[start:end])
-        found_cue, kind = cue_and_kind(text[start:end], direct=direct)
+        named = rule.speaker if rule is not None and (said_as is None or rule.speaker == said_as) else said_as
+        found_cue, kind = cue_and_kind(text[start:end], direct=direct, speaker=named)
         if rule is not None and said_as is not None:
             agree = same_source(by_rules[rule.speaker], by_tagger[said_as])
             chosen, names = (rule.speaker, by_rules) if agree else (said_as, by_tagger)

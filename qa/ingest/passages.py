@@ -42,7 +42,7 @@ class Quote:
     def of_rules(cls, speaker: str, char_start: int, char_end: int, sentence: str) -> Quote:
         """The rules' quote of ``sentence`` (its text), its kind read from the sentence."""
         direct = holds_quotation(sentence)
-        kind = cue_and_kind(sentence, direct=direct)[1]
+        kind = cue_and_kind(sentence, direct=direct, speaker=speaker)[1]
         return cls(speaker, char_start, char_end, direct, kind, RULES_PRECISION[kind])
 
     def to_row(self) -> list:
