@@ -226,6 +226,31 @@ def test_new_chunking_reuses_vectors_of_unchanged_passages(corpus_copy, tmp_path
     assert enc.encoded == 0
 
 
+def test_an_index_attributed_by_older_rules_is_re_attributed_without_encoding(corpus_copy, tmp_path):
+    from qa.ingest.passages import Chunking
+    from qa.ingest.quotes import ATTRIBUTION_VERSION
+
+    old = _open(corpus_copy, tmp_path / "index", chunking=Chunking(attribution=ATTRIBUTION_VERSION - 1))
+    quoted = sum(len(p.quotes) for p in old.passages)
+    old.close()
+    with sqlite3.connect(tmp_path / "index" / "index.sqlite") as db:  # quotes as version 10 stored them
+        rows = db.execute("SELECT id, quotes FROM passages").fetchall()
+        db.executemany(
+            "UPDATE passages SET quotes = ? WHERE id = ?",
+            [(json.dumps([q[:4] for q in json.loads(raw)]), pid) for pid, raw in rows],
+        )
+    enc = FakeEncoder()
+    again = _open(corpus_copy, tmp_path / "index", enc)
+    assert enc.encoded == 0  # the same passages: every vector kept
+    quotes = [q for p in again.passages for q in p.quotes]
+    assert len(quotes) == quoted and {q.kind for q in quotes} >= {"direct", "reported", "carried", "document"}
+    with sqlite3.connect(tmp_path / "index" / "index.sqlite") as db:
+        assert all(
+            len(json.loads(raw)) == 0 or len(json.loads(raw)[0]) == 7
+            for (raw,) in db.execute("SELECT quotes FROM passages")
+        )
+
+
 def test_line_separator_characters_in_a_text_survive_a_reload(corpus_copy, tmp_path):
     (corpus_copy / "odd.txt").write_text(
         "Odd separators\n\nThe envoy said\u2028the talks would resume next week in Istanbul, and the"
