@@ -165,6 +165,18 @@ def main(argv: list[str] | None = None) -> int:
         config["confidence"] = {case: row["precision"] for case, row in table.items()}
         config["calibration"] = {"data": "PolNeAR dev (score.py, lenient)", "floor": args.floor, "cases": table}
         (args.model / CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        metrics = args.model / "metrics.json"
+        if metrics.exists():  # the model card, with the confidence of each case
+            from qa.ingest.quotes.training import CARD, model_card
+
+            card = (args.model / CARD).read_text(encoding="utf-8") if (args.model / CARD).exists() else ""
+            command = (
+                card.split("## How it was made\n")[1].splitlines()[0].strip() if "## How it was made" in card else "?"
+            )
+            figures = json.loads(metrics.read_text(encoding="utf-8"))
+            (args.model / CARD).write_text(
+                model_card(figures, command=command, calibration=config["calibration"]), encoding="utf-8"
+            )
         print(f"wrote the confidence table into {args.model / CONFIG}")
         return 0
     tagger = None

