@@ -31,7 +31,7 @@ from .answers.speakers import (
 )
 from .dates import as_of_days
 from .errors import CorpusError, EmptyQuestionError, ModelError
-from .indexing import IngestReport, add_paths, index_model, lock, open_index, remove_ids
+from .indexing import IngestReport, add_paths, attribution_chunking, index_model, lock, open_index, remove_ids
 from .ingest.documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
 from .ingest.passages import Chunking, Passage
 from .lexical import words
@@ -137,6 +137,7 @@ class Assistant:
         report: Callable[[str], None] | None = None,
         store: str | None = None,
         ray: str | None = None,
+        attribution_model: str | os.PathLike | None = None,
     ) -> Assistant:
         """Open the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
@@ -174,10 +175,14 @@ class Assistant:
             ray: read, cut and encode the articles to ingest on Ray Data: a Ray address
                 (``"auto"``, ``"ray://HOST:10001"``) or ``"local"`` for a cluster of this machine
                 (``pip install -e '.[ray]'``). Commits are made by this process, as without it.
+            attribution_model: who said what: a trained attribution model's folder (``make
+                train-attribution``) that votes with the rules at ingest, ``"rules"`` for the rules
+                alone, or None for what the index was made with (the rules for a new index).
+                Changing it re-attributes every article without encoding.
 
         Raises:
             CorpusError: the corpus folder is missing or holds no readable article.
-            ModelError: the model cannot be loaded.
+            ModelError: the model, or the attribution model asked for, cannot be loaded.
             IndexLocationError: ``index`` is an existing folder that is not an index.
             WeightsError: the weights file cannot be read or is malformed.
             StoreSpecError: ``store`` is malformed, or its backend is not installed.
@@ -193,6 +198,7 @@ class Assistant:
             corpus = CorpusFolder(corpus)
             scan_corpus(corpus.location)  # fail fast, before the model loads
         Backend.parse(store)  # a malformed setting fails before the model loads; open_index checks the server
+        chunking = attribution_chunking(index, chunking, attribution_model)  # likewise a missing attribution model
         if encoder is None:
             built_with = index_model(index) if model is None else None
             encoder = _load_encoder(built_with or model, index=index if built_with else None)

@@ -130,7 +130,8 @@ class BeirSet:
 def open_beir(folder: str | Path, *, index: str | Path, split: str = "test", **load) -> BeirSet:
     """Read a BEIR folder's ``split`` judgements and queries, and open (or build) its index, one
     passage per document; ``load`` goes to :meth:`~qa.assistant.Assistant.load` (``encoder``,
-    ``model``, ``progress``, ``rerank``, ``weights``, ``sentence_vectors``).
+    ``model``, ``progress``, ``rerank``, ``weights``, ``sentence_vectors``, ``store``,
+    ``attribution_model``).
 
     Raises:
         QuestionFileError: a file is missing or malformed, or the judgements name unknown queries.

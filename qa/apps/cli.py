@@ -37,6 +37,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="optional second stage: a bi-encoder name or path (e.g. all-mpnet-base-v2) or cross-encoder:PATH",
     )
     parser.add_argument(
+        "--attribution-model",
+        default=None,
+        metavar="DIR",
+        help="a trained attribution model (make train-attribution) voting with the rules on who said what, "
+        "or 'rules' for the rules alone (default: what the index was made with; the rules for a new one); "
+        "changing it re-attributes the index without encoding",
+    )
+    parser.add_argument(
         "--sentence-vectors",
         choices=("pooled", "separate"),
         default="pooled",
@@ -157,13 +165,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _model_options(args) -> dict:
     """The options every ``qa`` command passes on to the assistant it opens: model, second stage,
-    weights, sentence vectors and store."""
+    weights, sentence vectors, store and attribution model."""
     return {
         "model": args.model,
         "rerank": args.rerank,
         "weights": args.weights,
         "sentence_vectors": args.sentence_vectors,
         "store": args.store,
+        "attribution_model": args.attribution_model,
     }
 
 

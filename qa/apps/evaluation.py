@@ -242,13 +242,14 @@ def evaluate_beir(
     weights=None,
     sentence_vectors: str = "pooled",
     store: str | None = None,
+    attribution_model: str | os.PathLike | None = None,
 ) -> EvalReport:
     """Index a BEIR corpus (one passage per document) into ``index`` and evaluate its ``split`` queries.
 
     ``encoder`` (a loaded encoder) or ``model`` (a name or path) choose the model, ``rerank``
     an optional second stage, ``weights`` the retrieval weights, ``sentence_vectors`` how
-    sentence vectors are made and ``store`` where searches run, all as in
-    :meth:`~qa.assistant.Assistant.load`.
+    sentence vectors are made, ``store`` where searches run and ``attribution_model`` who said
+    what, all as in :meth:`~qa.assistant.Assistant.load`.
     """
     from .beir import open_beir
 
@@ -262,6 +263,7 @@ def evaluate_beir(
         "weights": weights,
         "sentence_vectors": sentence_vectors,
         "store": store,
+        "attribution_model": attribution_model,
     }
     beir = open_beir(folder, index=index, split=split, **load)
     assistant, qrels, queries, ids = beir.assistant, beir.qrels, beir.queries, beir.ids

@@ -21,14 +21,14 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from embeddings import Encoder, encode_passages
 
-from ..errors import CorpusError, DocumentNotFoundError, IndexCorruptError, IndexLocationError, warn
+from ..errors import CorpusError, DocumentNotFoundError, IndexCorruptError, IndexLocationError, ModelError, warn
 from ..ingest.documents import (
     ARTICLE_SUFFIXES,
     METADATA_FILE,
@@ -44,6 +44,7 @@ from ..ingest.documents import (
 )
 from ..ingest.facts import FACTS_VERSION
 from ..ingest.passages import Chunking
+from ..ingest.quotes.tagger import CONFIG, model_id
 from ..lexical import TOKENIZER_VERSION
 from ..store.database import COUNTERS, DATABASE, Database
 from ..store.milvus import Backend, check_behind
@@ -57,6 +58,7 @@ __all__ = [
     "MAX_ARTICLE_BYTES",
     "IngestReport",
     "add_paths",
+    "attribution_chunking",
     "index_model",
     "open_index",
     "remove_ids",
@@ -122,8 +124,10 @@ SENTENCE_VECTORS = ("pooled", "separate")
 
 
 def text_rules(chunking: Chunking) -> dict:
-    """The rules that make an index's text side; an index made by other rules is re-cut."""
-    return {"chunking": asdict(chunking), "tokenizer": TOKENIZER_VERSION, "facts": FACTS_VERSION}
+    """The rules that make an index's text side; an index made by other rules is re-cut. A trained
+    attribution model counts by its content, not by where its folder is."""
+    cutting = {k: v for k, v in asdict(chunking).items() if k != "tagger"}
+    return {"chunking": cutting, "tokenizer": TOKENIZER_VERSION, "facts": FACTS_VERSION}
 
 
 # --------------------------------------------------------------------------- opening
@@ -204,6 +208,70 @@ def _emit_warnings(store: IndexStore) -> IndexStore:
     for message in store.warnings():
         warn(message)
     return store
+
+
+#: ``attribution_model`` value that asks for the rules alone.
+RULES = "rules"
+
+
+def attribution_chunking(
+    index: str | os.PathLike, chunking: Chunking, attribution_model: str | os.PathLike | None
+) -> Chunking:
+    """``chunking`` with the attribution model the index is (to be) attributed with.
+
+    ``attribution_model`` is a trained model's folder (``make train-attribution``), ``"rules"`` for
+    the rules alone, or None for what the index at ``index`` was made with (the rules for a new
+    one). A recorded model that is gone or damaged leaves the rules alone, with a warning: the
+    next refresh re-attributes every article without encoding anything.
+
+    Raises:
+        ModelError: the model asked for is missing, damaged or has no confidence table (the message
+            names the folder and ``make train-attribution``).
+    """
+    if attribution_model is None:
+        recorded = _recorded(Path(index), "attribution_model")
+        if not recorded:
+            return replace(chunking, tagger="", tagger_id="")
+        try:
+            return _with_model(chunking, recorded)
+        except ModelError as exc:
+            warn(
+                f"{index} was attributed with the model at {recorded}, which cannot be used now ({exc}); "
+                "the rules alone attribute its quotes from now on. Pass --attribution-model DIR "
+                "(attribution_model=) to use a model again."
+            )
+            return replace(chunking, tagger="", tagger_id="")
+    if str(attribution_model) == RULES:
+        return replace(chunking, tagger="", tagger_id="")
+    return _with_model(chunking, attribution_model)
+
+
+def _with_model(chunking: Chunking, folder: str | os.PathLike) -> Chunking:
+    folder = Path(folder).resolve()
+    identity = model_id(folder)
+    try:
+        settings = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{folder / CONFIG} cannot be read ({exc}); make it with `make train-attribution`") from exc
+    if not isinstance(settings, dict) or not settings.get("confidence"):
+        raise ModelError(
+            f"{folder / CONFIG} has no confidence table; make it with `make train-attribution` "
+            f"(or bench/bench_polnear.py --calibrate --model {folder})"
+        )
+    return replace(chunking, tagger=str(folder), tagger_id=identity)
+
+
+def _recorded(index: Path, key: str):
+    """A setting of an existing index's database, read without opening the index (None without one)."""
+    path = index / DATABASE
+    if not path.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+    return json.loads(row[0]) if row else None
 
 
 def index_model(index: str | os.PathLike) -> str | None:
@@ -471,8 +539,8 @@ def sync(
         writer.update_labels(relabel)
         report.relabelled = len(relabel)
     ingest(writer, work, encoder, chunking=chunking, progress=progress, report=report, ray=ray)
-    if not same_rules:
-        writer.set(rules=text_rules(chunking))
+    if not same_rules or store.db.get("attribution_model", "") != chunking.tagger:
+        writer.set(rules=text_rules(chunking), attribution_model=chunking.tagger)
     writer.finish()
     report.seconds = time.perf_counter() - started
     if report.added or report.updated or report.removed or report.relabelled or report.skipped:

@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 from ..errors import ArticleGoneError, CorpusError
+from ..ingest.attribution import vote_passages
 from ..ingest.documents import ArticleMeta, Document, FileState
 from ..ingest.facts import SentenceFacts, name_words
 from ..ingest.names import NameLexicon
 from ..ingest.passages import Chunking, Passage, make_passages
+from ..ingest.quotes.tagger import shared_tagger
 from ..lexical import STOPWORDS, tokenize
 from ..store.store import IndexStore
 from ..store.writer import Prepared, Skip
@@ -43,6 +45,8 @@ def prepare(document: Document, work: Work, chunking: Chunking) -> Prepared:
     meta = work.given.filled_from(document.meta)
     labels = asdict(meta)
     passages = [replace(p, **labels) for p in make_passages(document, chunking)]
+    if chunking.tagger:  # a trained model votes with the rules
+        passages = vote_passages(document.text, passages, shared_tagger(chunking.tagger, chunking.tagger_id))
     lexicon = NameLexicon(p.text for p in passages)
     return Prepared(
         doc_id=work.doc_id,

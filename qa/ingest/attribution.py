@@ -13,14 +13,14 @@ The kinds (``direct``, ``reported``, ``carried``, ``belief``, ``document``) are
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ..errors import ModelError
 from ..lexical import STOPWORDS
 from ..text import fold_accents
 from .documents import document_from_text
 from .names import AliasTable, name_key, resolve_article
-from .passages import Chunking, holds_quotation, make_passages
+from .passages import Chunking, Passage, Quote, holds_quotation, make_passages
 from .quotes.kinds import KINDS, RULES_PRECISION, cue_and_kind
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "learned_sentences",
     "same_source",
     "vote_case",
+    "vote_passages",
 ]
 
 
@@ -160,7 +161,7 @@ def attribute(
     aliases: AliasTable | None = None,
     tagger=None,
     combine: str = "fill",
-    threshold: float = 0.8,
+    threshold: float | None = None,
     fill_threshold: float | None = None,
     contents: bool = False,
 ) -> list[Attribution]:
@@ -188,7 +189,9 @@ def attribute(
         aliases: other spellings of names (``aliases.toml``), joined to one speaker.
         tagger: a trained attribution tagger, or None for the rules alone.
         combine: one of :data:`COMBINE`.
-        threshold: the least confidence at which the tagger's speaker is taken.
+        threshold: the least confidence at which the tagger's speaker is taken; None: 0.8, or with
+            ``combine="vote"`` the one the tagger's confidence table was measured at (as the index
+            takes it).
         fill_threshold: with ``combine="prefer"``, the least confidence at which the tagger's
             speaker fills a sentence the rules leave; None: never.
         contents: whether a tagger's attribution covers the sentences of its content spans.
@@ -224,8 +227,10 @@ def attribute(
         )
     learned = learned_sentences(sentences, tagger.tag(text), contents=contents) if tagger is not None else {}
     if combine == "vote" and tagger is not None:
+        floor = _floor(tagger) if threshold is None else threshold
         aliases = aliases or AliasTable()
-        return _vote(text, passages, sentences, ruled, learned, aliases, floor=threshold, table=tagger.confidence)
+        return _vote(text, passages, sentences, ruled, learned, aliases, floor=floor, table=tagger.confidence)
+    threshold = 0.8 if threshold is None else threshold
     first = threshold if combine == "prefer" else 2.0  # the tagger before the rules
     last = threshold if combine in ("fill", "tagger") else (2.0 if fill_threshold is None else fill_threshold)
     # (span, said_as, direct, confidence (None: the rules'), cue) of each attributed sentence
@@ -324,3 +329,41 @@ def _vote(
             )
         )
     return out
+
+
+def _floor(tagger) -> float:
+    """The least confidence at which a tagger's votes count: the one its table was measured at."""
+    return float(getattr(tagger, "settings", {}).get("calibration", {}).get("floor", 0.5))
+
+
+def vote_passages(text: str, passages: list[Passage], tagger) -> list[Passage]:
+    """The passages of one article (cut from ``text``, quoted by the rules) with the quotes of a
+    trained ``tagger`` voting with the rules (``combine="vote"``, the tagger counting from the
+    confidence its table was measured at): what the index stores when made with a model.
+
+    Raises:
+        ModelError: the tagger has no confidence table.
+    """
+    if not tagger.confidence:
+        raise ModelError(
+            f"the attribution model at {tagger.folder} has no confidence table; "
+            "make it with `make train-attribution` (or bench/bench_polnear.py --calibrate --model DIR)"
+        )
+    floor = _floor(tagger)
+    ruled = {(q.char_start, q.char_end): q for p in passages for q in p.quotes}
+    sentences = [s for p in passages for s in p.sentences]
+    learned = learned_sentences(sentences, tagger.tag(text), contents=False)
+    found = _vote(text, passages, sentences, ruled, learned, AliasTable(), floor=floor, table=tagger.confidence)
+    quotes = {
+        (a.char_start, a.char_end): Quote(
+            a.said_as,
+            a.char_start,
+            a.char_end,
+            holds_quotation(text[a.char_start : a.char_end]),
+            a.kind,
+            a.confidence,
+            a.basis,
+        )
+        for a in found
+    }
+    return [replace(p, quotes=tuple(quotes[s] for s in p.sentences if s in quotes)) for p in passages]

@@ -98,6 +98,11 @@ class Chunking:
     splitter: str = "vote(pysbd,nupunkt,blingfire)"
     attribution: int = ATTRIBUTION_VERSION
     rules: int = 2  # bump when the cutting rules change
+    #: a trained attribution model's folder, voting with the rules at ingest
+    #: (:func:`qa.ingest.attribution.vote_passages`), and what identifies its content
+    #: (:func:`qa.ingest.quotes.tagger.model_id`); "" for the rules alone
+    tagger: str = ""
+    tagger_id: str = ""
 
     def __post_init__(self) -> None:
         if not 0 < self.min_words <= self.max_words:

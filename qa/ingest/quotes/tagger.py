@@ -15,14 +15,16 @@ transformer layers and the classifier in float16 (about 22 MB), its ``config.jso
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ...errors import ModelError
 
-__all__ = ["KINDS", "LABELS", "Span", "Tagger", "base_model_folder", "decode"]
+__all__ = ["KINDS", "LABELS", "Span", "Tagger", "base_model_folder", "decode", "model_id", "shared_tagger"]
 
 KINDS = ("source", "cue", "content")
 #: The tags, in the classifier's order.
@@ -232,3 +234,30 @@ class Tagger:
         for enc, tagged in zip(encoded, best):
             out.append(decode([t for _, t, _ in tagged], [p for _, _, p in tagged], enc["offset_mapping"]))
         return out
+
+
+def model_id(folder: str | Path) -> str:
+    """What identifies a model folder's content: a hash of its config (confidence table included)
+    and weights. An index attributed by another model (or table) is re-attributed.
+
+    Raises:
+        ModelError: the folder's files cannot be read (the message names the training command).
+    """
+    digest = hashlib.sha256()
+    try:
+        for name in (CONFIG, WEIGHTS):
+            with open(Path(folder) / name, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    except OSError as exc:
+        raise ModelError(
+            f"the attribution model at {folder} cannot be read ({exc}); make one with `make train-attribution`"
+        ) from exc
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=2)
+def shared_tagger(folder: str, identity: str) -> Tagger:
+    """One loaded :class:`Tagger` per model folder and content (``identity``: :func:`model_id`) in a
+    process, for ingest."""
+    return Tagger(folder)
