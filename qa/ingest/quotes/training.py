@@ -357,6 +357,7 @@ Seed {figures["seed"]}, {figures["epochs"]} epochs, batch {figures["batch_size"]
         lines = "\n".join(
             f"| {case} | {row['n']} | {row['precision']:.3f}{' (pooled)' if row.get('pooled') else ''} |"
             for case, row in calibration["cases"].items()
+            if row["n"]
         )
         card += f"""
 ## Confidence of each case of the vote with the rules (`combine="vote"`)
