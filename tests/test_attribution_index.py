@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import save_file
 
 import qa
 from qa import Assistant
@@ -52,7 +54,7 @@ def _model(folder, *, table=TABLE):
     if table:
         config["confidence"] = table
     (folder / "config.json").write_text(json.dumps(config))
-    (folder / "tagger.safetensors").write_bytes(b"weights")
+    save_file({"classifier.bias": torch.zeros(len(LABELS))}, str(folder / "tagger.safetensors"))
     return folder
 
 
@@ -113,4 +115,8 @@ def test_a_model_asked_for_that_is_missing_or_uncalibrated_is_named(corpus_copy,
     bare = _model(tmp_path / "bare", table=None)
     with pytest.raises(ModelError, match=r"no confidence table.*make train-attribution"):
         _load(corpus_copy, tmp_path / "index", attribution_model=bare)
+    damaged = _model(tmp_path / "damaged")
+    (damaged / "tagger.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelError, match=r"damaged.tagger\.safetensors cannot be read.*make train-attribution"):
+        _load(corpus_copy, tmp_path / "index", attribution_model=damaged)
     assert not (tmp_path / "index").exists()  # refused before anything was made

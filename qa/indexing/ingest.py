@@ -44,7 +44,7 @@ from ..ingest.documents import (
 )
 from ..ingest.facts import FACTS_VERSION
 from ..ingest.passages import Chunking
-from ..ingest.quotes.tagger import CONFIG, model_id
+from ..ingest.quotes.tagger import CONFIG, check_weights, model_id
 from ..lexical import TOKENIZER_VERSION
 from ..store.database import COUNTERS, DATABASE, Database
 from ..store.milvus import Backend, check_behind
@@ -258,6 +258,7 @@ def _with_model(chunking: Chunking, folder: str | os.PathLike) -> Chunking:
             f"{folder / CONFIG} has no confidence table; make it with `make train-attribution` "
             f"(or bench/bench_polnear.py --calibrate --model {folder})"
         )
+    check_weights(folder)
     return replace(chunking, tagger=str(folder), tagger_id=identity)
 
 

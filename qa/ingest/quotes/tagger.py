@@ -24,7 +24,17 @@ from pathlib import Path
 
 from ...errors import ModelError
 
-__all__ = ["KINDS", "LABELS", "Span", "Tagger", "base_model_folder", "decode", "model_id", "shared_tagger"]
+__all__ = [
+    "KINDS",
+    "LABELS",
+    "Span",
+    "Tagger",
+    "base_model_folder",
+    "check_weights",
+    "decode",
+    "model_id",
+    "shared_tagger",
+]
 
 KINDS = ("source", "cue", "content")
 #: The tags, in the classifier's order.
@@ -261,3 +271,22 @@ def shared_tagger(folder: str, identity: str) -> Tagger:
     """One loaded :class:`Tagger` per model folder and content (``identity``: :func:`model_id`) in a
     process, for ingest."""
     return Tagger(folder)
+
+
+def check_weights(folder: str | Path) -> None:
+    """Read a model folder's weights file's header (cheap): a damaged file fails here, not mid-ingest.
+
+    Raises:
+        ModelError: the weights cannot be read (the message names the file and the training command).
+    """
+    from safetensors import SafetensorError, safe_open
+
+    weights = Path(folder) / WEIGHTS
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            if not list(f.keys()):
+                raise ValueError("it holds no tensor")
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise ModelError(
+            f"{weights} cannot be read ({type(exc).__name__}: {exc}); make it again with `make train-attribution`"
+        ) from exc
