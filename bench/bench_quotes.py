@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--archive-7", default=str(ROOT / "bench" / "data" / "archive_quotes_7.jsonl"))
     parser.add_argument("--archive-8", default=str(ROOT / "bench" / "data" / "archive_quotes_8.jsonl"))
     parser.add_argument("--model", type=Path, help="a trained attribution tagger's folder (default: the rules alone)")
-    parser.add_argument("--combine", default="fill", help="how the tagger's speakers join the rules' (qa.attribute)")
+    parser.add_argument("--combine", default="vote", help="how the tagger's speakers join the rules' (qa.attribute)")
     parser.add_argument("--threshold", type=float, default=None, help="default: 0.8; with vote, the model's floor")
     parser.add_argument("--fill-threshold", type=float, default=None)
     parser.add_argument("--min-confidence", type=float, default=0.0, help="score only attributions this sure")

@@ -160,7 +160,7 @@ def attribute(
     *,
     aliases: AliasTable | None = None,
     tagger=None,
-    combine: str = "fill",
+    combine: str = "vote",
     threshold: float | None = None,
     fill_threshold: float | None = None,
     contents: bool = False,
@@ -242,9 +242,7 @@ def attribute(
         if rule is not None and confidence < first:
             chosen.append((span, rule.speaker, rule.direct, None, None))
         elif confidence >= min(first, last):
-            said_as = text[guess.source[0] : guess.source[1]].strip()
-            if said_as.lower() in _PRONOUNS:  # the rules follow "he" and "she" better
-                said_as = rule.speaker if rule is not None else last_named
+            said_as = _tagger_said_as(text, guess, rule, last_named)
             if said_as:
                 cue = text[guess.cue[0] : guess.cue[1]]
                 chosen.append((span, said_as, holds_quotation(text[span[0] : span[1]]), confidence, cue))
