@@ -16,12 +16,13 @@ Rules of news English, applied sentence by sentence in article order:
 * quoted words later in a source's paragraph are still that source's;
 * in an interview transcript ("CNN: ...?", "Hill: ..."), answers belong to the one answering.
 
-The result is stored on passages as ``Quote`` records, one per
-attributed sentence, with ``direct`` set when the sentence holds quotation marks.
+The result is stored on passages as ``Quote`` records, one per attributed sentence, with
+``direct`` set when the sentence holds quotation marks, its kind and a confidence (``kinds``).
 
 Layout, in the order the pieces build on each other: ``lexicon`` (the words and patterns),
 ``phrases`` (names, roles and descriptions in a phrase), ``sentence`` (one sentence's
-speaker) and ``article`` (speakers across an article).
+speaker), ``article`` (speakers across an article) and ``kinds`` (what kind of attribution a
+sentence is, and how sure). ``tagger`` and ``training`` are the optional trained model.
 """
 
 from __future__ import annotations
