@@ -57,6 +57,11 @@ class StoreUnavailableError(QAError):
     nothing was half-written."""
 
 
+class StoreRefusedError(StoreUnavailableError):
+    """The Milvus server is reachable but refused a request (an unsupported schema or index, a
+    limit); it is never retried as if the connection were lost."""
+
+
 class StoreMismatchError(QAError):
     """A Milvus collection mirrors another index than the one opened."""
 

@@ -1,8 +1,10 @@
 """The Milvus store: same answers as the FAISS store, writes whole or nothing, clear failures.
 
-Run against Milvus Lite (``pip install -e '.[milvus]'``): a ``milvus-lite:PATH.db`` store, and a
-Milvus Lite gRPC server started on 127.0.0.1 for the ``milvus://HOST:PORT/COLLECTION`` form.
-Skipped, with the reason, where pymilvus or milvus-lite cannot be imported.
+Each test that a server can answer runs twice: against Milvus Lite (``milvus-lite:PATH.db``), and
+against a real Milvus server (the ``milvus`` package's standalone binary, 2.3.5), started once
+for the session inside a loopback-only network namespace (:mod:`tests.milvus_server`), each test
+in a collection of its own. The real server is skipped, with the reason, where it cannot run
+(not root, no ``ip netns``); everything is skipped where pymilvus or milvus-lite is missing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import replace
 
 import numpy as np
@@ -23,12 +26,13 @@ pymilvus = pytest.importorskip("pymilvus", reason="pymilvus is not installed: pi
 pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: pip install -e '.[milvus]'")
 
 from qa import Assistant  # noqa: E402
-from qa.errors import StoreMismatchError, StoreSpecError, StoreUnavailableError  # noqa: E402
+from qa.errors import StoreMismatchError, StoreRefusedError, StoreSpecError, StoreUnavailableError  # noqa: E402
 from qa.search.retrieval import RetrievalConfig  # noqa: E402
 from qa.store import milvus as milvus_store  # noqa: E402
 from qa.store.milvus import MilvusTarget  # noqa: E402
 
 from .conftest import CORPUS, DATA  # noqa: E402
+from .milvus_server import RealMilvus, unavailable  # noqa: E402
 
 #: Few candidates, so that the five articles' 39 passages go through both searches.
 CONFIG = replace(RetrievalConfig(), candidates=8)
@@ -54,6 +58,31 @@ def _free_port() -> int:
 @pytest.fixture
 def lite(tmp_path):
     return f"milvus-lite:{tmp_path / 'milvus.db'}"
+
+
+@pytest.fixture(scope="session")
+def real_server(tmp_path_factory):
+    """A real Milvus 2.3.5 server for the session (see :mod:`tests.milvus_server`)."""
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    server = RealMilvus(tmp_path_factory.mktemp("real-milvus"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["lite", "server"])
+def spec(request, tmp_path):
+    """A store setting: Milvus Lite, or a fresh collection on the real server."""
+    if request.param == "lite":
+        return f"milvus-lite:{tmp_path / 'milvus.db'}"
+    return f"{request.getfixturevalue('real_server').uri}/c{uuid.uuid4().hex[:12]}"
+
+
+def _other(spec: str) -> str:
+    """Another collection where ``spec`` is."""
+    return spec.replace("milvus.db", "milvus.db#other") if spec.startswith("milvus-lite:") else f"{spec}_other"
 
 
 @pytest.fixture
@@ -104,15 +133,16 @@ def test_store_settings_parse_and_bad_ones_name_the_forms(tmp_path):
 # --------------------------------------------------------------------------- same answers
 
 
-def test_same_top_passages_as_the_faiss_store_with_and_without_filters(tmp_path, fake_encoder, lite):
+def test_same_top_passages_as_the_faiss_store_with_and_without_filters(tmp_path, fake_encoder, spec):
     faiss = _load(CORPUS, tmp_path / "faiss", fake_encoder)
-    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=lite)
+    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=spec)
     assert milvus.store.passage_count > CONFIG.candidates  # the searches are really used
     _in_step(milvus.store)
-    for q in QUESTIONS:
+    questions = QUESTIONS if spec.startswith("milvus-lite:") else QUESTIONS[::2]  # a real search waits for
+    for q in questions:  # the server's consistent time (about 0.2 s): half the questions there
         assert _keys(milvus.ask(q, as_of="2025-06-01")) == _keys(faiss.ask(q, as_of="2025-06-01")), q
     outlet = faiss.outlets[0]
-    for q in QUESTIONS[:10]:
+    for q in questions[:6]:
         hits = milvus.ask(q, outlets=[outlet])
         assert _keys(hits) == _keys(faiss.ask(q, outlets=[outlet]))
         assert all(h.passage.outlet == outlet for h in hits.hits)
@@ -121,8 +151,8 @@ def test_same_top_passages_as_the_faiss_store_with_and_without_filters(tmp_path,
         assert all("2025-05-20" <= h.passage.date <= "2025-12-31" for h in dated.hits)
 
 
-def test_filters_run_inside_milvus(tmp_path, fake_encoder, lite):
-    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=lite)
+def test_filters_run_inside_milvus(tmp_path, fake_encoder, spec):
+    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=spec)
     store = milvus.store
     outlet = milvus.outlets[0].lower()
     selection = store.allowed(outlets=frozenset({outlet}))
@@ -136,37 +166,101 @@ def test_filters_run_inside_milvus(tmp_path, fake_encoder, lite):
     assert list(scores) == sorted(scores, reverse=True)
 
 
-def test_a_server_without_bm25_uses_the_index_postings(tmp_path, fake_encoder, lite, monkeypatch):
-    real = pymilvus.MilvusClient.create_collection
-
-    def old_server(self, name, *args, schema=None, **kw):  # a Milvus before 2.5: no BM25 function
-        if schema is not None and schema.functions:
-            raise pymilvus.MilvusException(message="function type BM25 is not supported")
-        return real(self, name, *args, schema=schema, **kw)
-
-    monkeypatch.setattr(pymilvus.MilvusClient, "create_collection", old_server)
-    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=lite)
+def test_a_server_without_bm25_uses_the_index_postings(tmp_path, fake_encoder, spec, monkeypatch):
+    if spec.startswith("milvus-lite:"):  # Lite has BM25: make it say it is a 2.4 server
+        monkeypatch.setattr(milvus_store._Collection, "version", lambda self: (2, 4))
+    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=spec)  # the real server is 2.3.5
     assert not milvus.store.milvus.bm25
-    monkeypatch.setattr(pymilvus.MilvusClient, "create_collection", real)
     faiss = _load(CORPUS, tmp_path / "faiss", fake_encoder)
     for q in QUESTIONS[:10]:
         assert _keys(milvus.ask(q)) == _keys(faiss.ask(q)), q
     milvus.store.close()
-    again = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=lite)
+    again = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=spec)
     assert not again.store.milvus.bm25  # read back from the collection
+
+
+def test_a_bm25_schema_the_server_refuses_or_drops_falls_back_to_the_postings(
+    tmp_path, fake_encoder, real_server, monkeypatch
+):
+    # a 2.3 server refuses the sparse index that BM25 needs, or drops the function from a schema
+    monkeypatch.setattr(milvus_store, "BM25_SINCE", (2, 3))  # so the function is asked for
+    spec = f"{real_server.uri}/c{uuid.uuid4().hex[:12]}"
+    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=spec)
+    assert not milvus.store.milvus.bm25
+    faiss = _load(CORPUS, tmp_path / "faiss", fake_encoder)
+    assert _keys(milvus.ask(QUESTIONS[0])) == _keys(faiss.ask(QUESTIONS[0]))
+    real_create = pymilvus.MilvusClient.create_collection
+
+    def dropping(self, name, *args, schema=None, **kw):  # accepts the schema, and loses the function
+        if schema is not None and schema.functions:
+            schema.functions.clear()
+            schema.fields[:] = [f for f in schema.fields if f.name != "sparse"]
+            kw["index_params"] = None
+        return real_create(self, name, *args, schema=schema, **kw)
+
+    monkeypatch.setattr(pymilvus.MilvusClient, "create_collection", dropping)
+    dropped = _load(CORPUS, tmp_path / "dropped", fake_encoder, store=f"{spec}_dropped")
+    assert not dropped.store.milvus.bm25  # seen in the collection it made
+    assert _keys(dropped.ask(QUESTIONS[0])) == _keys(faiss.ask(QUESTIONS[0]))
+
+
+def test_a_refused_index_is_not_retried_and_leaves_no_half_made_collection(
+    tmp_path, fake_encoder, real_server, monkeypatch
+):
+    monkeypatch.setattr(milvus_store, "INVERTED_SINCE", (2, 3))  # INVERTED scalar indexes, which 2.3 refuses
+    name = f"c{uuid.uuid4().hex[:12]}"
+    calls = []
+    real = pymilvus.MilvusClient.create_collection
+
+    def counted(self, *args, **kw):
+        calls.append(args[0])
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(pymilvus.MilvusClient, "create_collection", counted)
+    with pytest.raises(StoreRefusedError, match=r"refused .*Trie.*not retried.*details in .*milvus\.log"):
+        _load(CORPUS, tmp_path / "milvus", fake_encoder, store=f"{real_server.uri}/{name}")
+    assert calls == [name]  # tried once
+    assert "index type not match" in (tmp_path / "milvus" / "milvus.log").read_text()  # pymilvus's detail
+    client = pymilvus.MilvusClient(uri=real_server.uri.replace("milvus://", "http://"))
+    assert name not in client.list_collections() and f"{name}_state" not in client.list_collections()
+    monkeypatch.undo()  # and the server is still up: the same collection is made as it should be
+    milvus = _load(CORPUS, tmp_path / "milvus", fake_encoder, store=f"{real_server.uri}/{name}", rebuild=True)
+    _in_step(milvus.store)
+
+
+@pytest.mark.parametrize(
+    ("exc", "lost"),
+    [
+        (pymilvus.MilvusException(code=2, message="Fail connecting to server on h:1, server unavailable"), True),
+        (pymilvus.MilvusException(code=1100, message="index type not match: invalid parameter[expected=Trie]"), False),
+        (ConnectionError("connection reset by peer"), True),
+    ],
+)
+def test_a_lost_connection_is_told_from_a_refusal(exc, lost):
+    assert milvus_store.lost_connection(exc) is lost
+
+
+def test_state_is_read_strongly_so_reopening_after_a_commit_rewrites_nothing(tmp_path, fake_encoder, spec, monkeypatch):
+    index = tmp_path / "milvus"
+    _load(CORPUS, index, fake_encoder, store=spec)
+    made = []
+    monkeypatch.setattr(milvus_store._Collection, "create", lambda self, kind: made.append(kind))
+    for _ in range(3):  # opened for writing right after each commit
+        _in_step(_load(CORPUS, index, fake_encoder, store=spec).store)
+    assert made == []
 
 
 # --------------------------------------------------------------------------- writes
 
 
-def test_add_remove_and_relabel_reach_the_collection(tmp_path, corpus_copy, fake_encoder, lite):
+def test_add_remove_and_relabel_reach_the_collection(tmp_path, corpus_copy, fake_encoder, spec):
     index = tmp_path / "index"
-    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    milvus = _load(corpus_copy, index, fake_encoder, store=spec)
     store = milvus.store
     before = store.passage_count
     gone = sorted(corpus_copy.glob("*.txt"))[0]
     shutil.move(gone, tmp_path / gone.name)
-    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    milvus = _load(corpus_copy, index, fake_encoder, store=spec)
     assert milvus.store.passage_count < before
     _in_step(milvus.store)
     report = milvus.add([tmp_path / gone.name])
@@ -180,7 +274,7 @@ def test_add_remove_and_relabel_reach_the_collection(tmp_path, corpus_copy, fake
     head, entry = meta.read_text().split(f'["{first}"]\n', 1)
     entry = re.sub(r'^outlet = ".*"$', 'outlet = "Relabel Wire"', entry, count=1, flags=re.M)
     meta.write_text(f'{head}["{first}"]\n{entry}')
-    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    milvus = _load(corpus_copy, index, fake_encoder, store=spec)
     hits = milvus.ask("prisoners", outlets=["Relabel Wire"]).hits
     assert hits and {h.passage.doc_id for h in hits} == {first}
     selection = milvus.store.allowed(outlets=frozenset({"relabel wire"}))
@@ -190,10 +284,10 @@ def test_add_remove_and_relabel_reach_the_collection(tmp_path, corpus_copy, fake
 
 
 def test_a_failed_write_rolls_the_batch_back_and_is_mended_on_the_next_open(
-    tmp_path, corpus_copy, fake_encoder, lite, monkeypatch
+    tmp_path, corpus_copy, fake_encoder, spec, monkeypatch
 ):
     index = tmp_path / "index"
-    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    milvus = _load(corpus_copy, index, fake_encoder, store=spec)
     generation, passages = milvus.store.generation, milvus.store.passage_count
     extra = tmp_path / "extra.txt"
     extra.write_text("Kyiv, 3 June. " + "The mayor said the bridge over the river would reopen on Monday. " * 30)
@@ -212,7 +306,7 @@ def test_a_failed_write_rolls_the_batch_back_and_is_mended_on_the_next_open(
     assert milvus.store.generation == generation and milvus.store.passage_count == passages
     assert milvus.store.document(str(extra)) is None
     assert len(milvus.store.milvus.ids(10_000)) == passages + 1  # a row past the last commit is left in Milvus
-    milvus = _load(corpus_copy, index, fake_encoder, store=lite)  # a writer opens it: mended
+    milvus = _load(corpus_copy, index, fake_encoder, store=spec)  # a writer opens it: mended
     _in_step(milvus.store)
     assert milvus.add([extra]).added
     _in_step(milvus.store)
@@ -230,7 +324,7 @@ def test_a_failed_write_rolls_the_batch_back_and_is_mended_on_the_next_open(
         milvus.remove([doc])
     monkeypatch.setattr(pymilvus.MilvusClient, "delete", real_delete)
     assert milvus.store.document(doc) is not None
-    milvus = _load(corpus_copy, index, fake_encoder, store=lite)
+    milvus = _load(corpus_copy, index, fake_encoder, store=spec)
     _in_step(milvus.store)
 
 
@@ -275,6 +369,35 @@ def test_a_server_index_answers_and_an_outage_is_a_clear_error(tmp_path, corpus_
     _in_step(milvus.store)
 
 
+def test_a_real_server_outage_is_a_clear_error_and_answers_come_back_after_a_restart(
+    tmp_path, corpus_copy, fake_encoder, real_server
+):
+    spec = f"{real_server.uri}/c{uuid.uuid4().hex[:12]}"
+    milvus = _load(corpus_copy, tmp_path / "index", fake_encoder, store=spec)
+    faiss = _load(corpus_copy, tmp_path / "faiss", fake_encoder)
+    q = QUESTIONS[0]
+    assert _keys(milvus.ask(q)) == _keys(faiss.ask(q))
+    real_server.kill()  # SIGKILL: no data lost
+    with pytest.raises(StoreUnavailableError, match="is running and reachable"):
+        milvus.ask(QUESTIONS[1])
+    real_server.restart()
+    assert _keys(milvus.ask(q)) == _keys(faiss.ask(q))
+    _in_step(_load(corpus_copy, tmp_path / "index", fake_encoder, store=spec).store)
+
+
+def test_the_cli_says_one_line_and_logs_the_detail(tmp_path, corpus_copy, capfd, monkeypatch):
+    from qa.apps.cli import main
+
+    monkeypatch.setattr(milvus_store, "CONNECT_TIMEOUT", 2.0)
+    spec = f"milvus://127.0.0.1:{_free_port()}/news"
+    assert main(["index", "--corpus", str(corpus_copy), "--index", str(tmp_path / "index"), "--store", spec]) == 2
+    err = capfd.readouterr().err  # gRPC's core may log a line of its own: only pymilvus's flood is ours
+    assert "Traceback" not in err and "RPC error" not in err and "[WARNING]" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "is running and reachable" in errors[0]
+    assert not (tmp_path / "index").exists()
+
+
 def test_unreachable_at_start_fails_before_touching_the_index(tmp_path, corpus_copy, fake_encoder, monkeypatch):
     monkeypatch.setattr(milvus_store, "CONNECT_TIMEOUT", 2.0)
     index = tmp_path / "index"
@@ -312,24 +435,24 @@ time.sleep(60)
 """
 
 
-def test_a_collection_of_another_index_is_not_taken_over(tmp_path, fake_encoder, lite):
-    _load(CORPUS, tmp_path / "one", fake_encoder, store=lite)
+def test_a_collection_of_another_index_is_not_taken_over(tmp_path, fake_encoder, spec):
+    _load(CORPUS, tmp_path / "one", fake_encoder, store=spec)
     with pytest.raises(StoreMismatchError, match="another index"):
-        _load(CORPUS, tmp_path / "two", fake_encoder, store=lite, refresh=False)
+        _load(CORPUS, tmp_path / "two", fake_encoder, store=spec, refresh=False)
     # a new index takes an existing collection over only when it is made (or rebuilt)
-    two = _load(CORPUS, tmp_path / "three", fake_encoder, store=lite.replace("milvus.db", "milvus.db#other"))
+    two = _load(CORPUS, tmp_path / "three", fake_encoder, store=_other(spec))
     _in_step(two.store)
 
 
-def test_the_catalogue_opens_with_either_store(tmp_path, fake_encoder, lite):
+def test_the_catalogue_opens_with_either_store(tmp_path, fake_encoder, spec):
     index = tmp_path / "index"
-    milvus = _load(CORPUS, index, fake_encoder, store=lite)
+    milvus = _load(CORPUS, index, fake_encoder, store=spec)
     expected = {q: _keys(milvus.ask(q)) for q in QUESTIONS[:8]}
     milvus.store.close()
     faiss = _load(CORPUS, index, fake_encoder)  # no FAISS file: built from the stored vectors
     assert {q: _keys(faiss.ask(q)) for q in QUESTIONS[:8]} == expected
     faiss.store.close()
-    again = _load(CORPUS, index, fake_encoder, store=lite)
+    again = _load(CORPUS, index, fake_encoder, store=spec)
     _in_step(again.store)
     assert {q: _keys(again.ask(q)) for q in QUESTIONS[:8]} == expected
 

@@ -47,6 +47,7 @@ from ..ingest.passages import Chunking
 from ..ingest.quotes.tagger import CONFIG, check_weights, model_id
 from ..lexical import TOKENIZER_VERSION
 from ..store.database import COUNTERS, DATABASE, Database
+from ..store.milvus import LOG_FILE as MILVUS_LOG
 from ..store.milvus import Backend, check_behind
 from ..store.records import ORIGIN_CORPUS, ORIGIN_EXTERNAL
 from ..store.store import FORMAT, FORMAT_VERSION, PASSAGE_VECTORS, SENTENCE_VECTORS, IndexStore
@@ -75,6 +76,7 @@ _MANIFEST = "manifest.json"
 _KNOWN = {
     _MANIFEST,
     DATABASE,
+    MILVUS_LOG,
     f"{DATABASE}-wal",
     f"{DATABASE}-shm",
     PASSAGE_VECTORS,

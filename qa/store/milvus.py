@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -48,7 +49,7 @@ import numpy as np
 from embeddings import plan
 from embeddings.index import HNSW_BUILD_DEPTH, HNSW_LINKS, HNSW_SEARCH_DEPTH, suits
 
-from ..errors import StoreMismatchError, StoreSpecError, StoreUnavailableError, warn
+from ..errors import StoreMismatchError, StoreRefusedError, StoreSpecError, StoreUnavailableError, warn
 from .database import Database, select_in
 from .postings import K1, B
 from .store import IndexStore
@@ -77,6 +78,11 @@ _GRPC_OPTIONS = {
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
 _MAX_TERMS_BYTES = 65_535
 _STATE_KEY = "state"
+#: The first server versions with Milvus's BM25 function, and with INVERTED scalar indexes (2.3
+#: takes only Trie on text fields).
+BM25_SINCE, INVERTED_SINCE = (2, 5), (2, 4)
+#: What pymilvus logs (every retry's traceback) goes here, in the index folder, not to the terminal.
+LOG_FILE = "milvus.log"
 
 
 @dataclass(frozen=True)
@@ -166,8 +172,60 @@ def _unavailable(target: MilvusTarget, exc: BaseException) -> StoreUnavailableEr
     )
     return StoreUnavailableError(
         f"{where} failed ({type(exc).__name__}: {str(exc).strip()[:300]}); {hint}. Nothing was half-written: "
-        "the index is as its last commit left it"
+        f"the index is as its last commit left it{_details()}"
     )
+
+
+def _details() -> str:
+    return f" (details in {_log[0]})" if _log else ""
+
+
+def _refused(target: MilvusTarget, what: str, exc: BaseException) -> StoreRefusedError:
+    where = f"the Milvus Lite file {target.uri}" if target.lite else f"the Milvus server at {target.uri}"
+    return StoreRefusedError(
+        f"{where} refused {what} ({str(exc).strip()[:300]}); it is reachable, so this is not retried. "
+        f"Nothing was half-written: the index is as its last commit left it{_details()}"
+    )
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Whether a Milvus call failed because the server could not be reached (worth a retry on a
+    fresh connection), not because it answered with a refusal (a ``MilvusException`` or a gRPC
+    status other than unavailable or a deadline)."""
+    import grpc
+    from pymilvus.exceptions import ConnectionConfigException, ConnectionNotExistException, MilvusException
+
+    if isinstance(exc, grpc.RpcError) and hasattr(exc, "code"):
+        return exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    if not isinstance(exc, MilvusException) or isinstance(
+        exc, (ConnectionConfigException, ConnectionNotExistException)
+    ):
+        return True  # no answer from the server at all (a Lite file another process holds, say)
+    text = str(exc).lower()
+    return any(
+        sign in text
+        for sign in ("fail connecting", "server unavailable", "connection refused", "unavailable", "deadline")
+    )
+
+
+_log: list[Path] = []  # where pymilvus's log goes now, named in error messages
+
+
+def quiet_pymilvus(log: Path | None = None) -> None:
+    """Send pymilvus's own log (a traceback for every failed try) to ``log`` instead of the
+    terminal (nowhere without one): the error a user sees is this module's one line."""
+    _log[:] = [log] if log is not None else []
+    logger = logging.getLogger("pymilvus")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    if log is not None:
+        with contextlib.suppress(OSError):
+            handler = logging.FileHandler(log, encoding="utf-8", delay=True)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
 
 
 def _pymilvus(target: MilvusTarget):
@@ -185,6 +243,11 @@ def _pymilvus(target: MilvusTarget):
         raise StoreSpecError(
             f"the Milvus store needs pymilvus{' and milvus-lite' if target.lite else ''}: pip install -e '.[milvus]'"
         ) from exc
+    if logging.getLogger("pymilvus").propagate or any(
+        isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+        for h in logging.getLogger("pymilvus").handlers
+    ):
+        quiet_pymilvus()
     return pymilvus
 
 
@@ -195,6 +258,7 @@ class _Collection:
         self.target, self.dimension, self.m = target, dimension, _pymilvus(target)
         self.name, self.state_name = target.collection, f"{target.collection}_state"
         self._client = None
+        self._version: tuple[int, int] | None = None
         self._kind: str | None = None  # the vector index's kind, once known
         self.written: dict | None = None  # the state row this process last wrote
         #: Whether BM25 runs in Milvus (False: the server has no BM25 function, and the index's own
@@ -221,23 +285,29 @@ class _Collection:
 
     @contextlib.contextmanager
     def calls(self) -> Iterator[None]:
-        """Milvus calls in the block: any failure becomes a :class:`StoreUnavailableError` (and the
-        next call connects afresh)."""
+        """Milvus calls in the block: a lost connection becomes a :class:`StoreUnavailableError` (and
+        the next call connects afresh), a refusal a :class:`StoreRefusedError`."""
         try:
             yield
         except (StoreUnavailableError, StoreSpecError, StoreMismatchError):
             raise
         except Exception as exc:
+            if not lost_connection(exc):
+                raise _refused(self.target, "a request", exc) from exc
             self.close()
             raise _unavailable(self.target, exc) from exc
 
     def call(self, method: str, *args, **kwargs):
-        """``client.method(*args, **kwargs)``, tried up to :data:`CONNECT_TRIES` times, each on a fresh
-        connection (every call here is safe to repeat: upserts and deletes by id)."""
+        """``client.method(*args, **kwargs)``, tried up to :data:`CONNECT_TRIES` times on a fresh
+        connection each when the connection is lost (every call here is safe to repeat: upserts and
+        deletes by id). A refusal is raised at once: trying it again would be refused again, or
+        worse (a 2.3 server aborts loading a collection whose indexes it refused)."""
         for attempt in range(CONNECT_TRIES):
             try:
                 return getattr(self.client, method)(*args, **kwargs)
-            except Exception:
+            except Exception as exc:
+                if not lost_connection(exc):
+                    raise _refused(self.target, f"{method}", exc) from exc
                 self.close()
                 if attempt == CONNECT_TRIES - 1:
                     raise
@@ -255,6 +325,15 @@ class _Collection:
         with self.calls():
             return self.call("has_collection", self.name) and self.call("has_collection", self.state_name)
 
+    def version(self) -> tuple[int, int]:
+        """The server's (major, minor) version, asked once ((9, 9) when it does not say: a new one)."""
+        if self._version is None:
+            with self.calls():
+                text = str(self.call("get_server_version"))
+            found = re.search(r"(\d+)\.(\d+)", text)
+            self._version = (int(found.group(1)), int(found.group(2))) if found else (9, 9)
+        return self._version
+
     def describe(self) -> tuple[int | None, bool]:
         """The collection's vector dimension and whether it has Milvus's BM25 function (one call)."""
         with self.calls():
@@ -263,35 +342,61 @@ class _Collection:
         return (dims[0] if dims else None), bool(info.get("functions"))
 
     def create(self, kind: str) -> None:
-        """Make both collections afresh (dropping what was there). Where the server has no BM25
-        function (Milvus before 2.5), the collection is made without it and :attr:`bm25` is False."""
+        """Make both collections afresh (dropping what was there), with what the server supports:
+        Milvus's BM25 function from 2.5 (read from its version, then checked in the collection it
+        made: a 2.3 server accepts the function in a schema and silently drops it; one that refuses
+        it gets a collection without it), INVERTED scalar indexes from 2.4 and Trie before. Where
+        the server has no BM25, :attr:`bm25` is False and the index's own postings answer. A
+        refusal leaves no half-made collection behind."""
         m = self.m
         self._kind = None
         with self.calls():
-            for name in (self.name, self.state_name):
-                if self.call("has_collection", name):
-                    self.call("drop_collection", name)
-            self.bm25 = True
-            try:  # tried once: a server without BM25 refuses it every time, so that is not retried
-                schema, params = self._schema(True), self._params(kind, True)
-                self.client.create_collection(self.name, schema=schema, index_params=params)
-            except Exception as exc:
-                self.bm25 = not re.search(r"function|bm25|analyzer|sparse", str(exc), re.I)
-                if self.bm25:  # a lost connection: tried again, as every call is
-                    self.close()
-                self.call(
-                    "create_collection",
-                    self.name,
-                    schema=self._schema(self.bm25),
-                    index_params=self._params(kind, self.bm25),
-                )
-            state = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
-            state.add_field("key", m.DataType.VARCHAR, is_primary=True, max_length=64)
-            state.add_field("value", m.DataType.VARCHAR, max_length=65_535)
-            state.add_field("v", m.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
-            params = self.client.prepare_index_params()
-            params.add_index("v", index_type="FLAT", metric_type="L2")
-            self.call("create_collection", self.state_name, schema=state, index_params=params)
+            self._drop()
+            self.bm25 = self.version() >= BM25_SINCE
+            try:
+                try:
+                    self.call(
+                        "create_collection",
+                        self.name,
+                        schema=self._schema(self.bm25),
+                        index_params=self._params(kind, self.bm25),
+                    )
+                except StoreRefusedError:
+                    if not self.bm25:
+                        raise
+                    self.bm25 = False  # BM25 refused (a server without it): made without, once
+                    self._drop()
+                    self.call(
+                        "create_collection",
+                        self.name,
+                        schema=self._schema(False),
+                        index_params=self._params(kind, False),
+                    )
+                if self.bm25 and not self.describe()[1]:  # accepted, then dropped: made without
+                    self.bm25 = False
+                    self.call("drop_collection", self.name)
+                    self.call(
+                        "create_collection",
+                        self.name,
+                        schema=self._schema(False),
+                        index_params=self._params(kind, False),
+                    )
+                state = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+                state.add_field("key", m.DataType.VARCHAR, is_primary=True, max_length=64)
+                state.add_field("value", m.DataType.VARCHAR, max_length=65_535)
+                state.add_field("v", m.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
+                params = self.client.prepare_index_params()
+                params.add_index("v", index_type="FLAT", metric_type="L2")
+                self.call("create_collection", self.state_name, schema=state, index_params=params)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    self._drop()
+                raise
+
+    def _drop(self) -> None:
+        for name in (self.name, self.state_name):
+            if self.call("has_collection", name):
+                self.call("drop_collection", name)
 
     def _schema(self, bm25: bool):
         m = self.m
@@ -318,8 +423,9 @@ class _Collection:
     def _params(self, kind: str, bm25: bool):
         params = self.client.prepare_index_params()
         self._vector_index(params, kind)
+        scalar = "INVERTED" if self.version() >= INVERTED_SINCE else "Trie"
         for name in ("doc_id", "outlet", "date"):
-            params.add_index(name, index_type="INVERTED")
+            params.add_index(name, index_type=scalar)
         if bm25:
             params.add_index(
                 "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": K1, "bm25_b": B}
@@ -361,7 +467,9 @@ class _Collection:
 
     def state(self) -> dict | None:
         with self.calls():
-            rows = self.call("query", self.state_name, ids=[_STATE_KEY], output_fields=["value"])
+            rows = self.call(
+                "query", self.state_name, ids=[_STATE_KEY], output_fields=["value"], consistency_level="Strong"
+            )
         return json.loads(rows[0]["value"]) if rows else None
 
     def set_state(self, **values) -> None:
@@ -459,6 +567,8 @@ class MilvusStore(IndexStore):
     ) -> None:
         super().__init__(folder, db)
         self.target = target
+        _pymilvus(target)
+        quiet_pymilvus(Path(folder) / LOG_FILE)
         self.milvus = _Collection(target, self.dimension)
         self.uuid = db.get("uuid")
         if not self.uuid:
