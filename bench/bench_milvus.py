@@ -1,6 +1,10 @@
-"""The archive on the Milvus store (Milvus Lite) beside the default FAISS store.
+"""The archive on the Milvus store (Milvus Lite, or a real server) beside the default FAISS store.
 
-    python bench/bench_milvus.py [--index bench/out/archive-index]
+    python bench/bench_milvus.py [--index bench/out/archive-index] [--server]
+
+With ``--server``, a real Milvus 2.3.5 server (the ``milvus`` package's binary) is started in a
+loopback-only network namespace, as the tests start it (:mod:`tests.milvus_server`; root), and
+the collection is written there instead of into a Milvus Lite file.
 
 Copies the archive's index folder (the catalogue) to ``bench/out/archive-milvus-index``, writes
 its passages into a Milvus Lite collection (timed), then asks the 200 archive questions of
@@ -79,7 +83,20 @@ def main() -> None:
     parser.add_argument("--index", default=str(OUT / "archive-index"))
     parser.add_argument("--corpus", default=str(ARCHIVE / "corpus"))
     parser.add_argument("--questions", default=str(ARCHIVE / "questions.jsonl"))
+    parser.add_argument("--server", action="store_true", help="a real Milvus 2.3.5 server instead of Milvus Lite")
     args = parser.parse_args()
+    if not args.server:
+        run(args, "milvus-lite:" + str(OUT / "archive-milvus.db"), "Milvus Lite", OUT / "milvus-bench.json")
+        return
+    from tests.milvus_server import RealMilvus
+
+    shutil.rmtree(OUT / "real-milvus", ignore_errors=True)
+    with RealMilvus(OUT / "real-milvus") as server:
+        run(args, f"{server.uri}/archive", "Milvus 2.3.5 server", OUT / "milvus-server-bench.json")
+
+
+def run(args, store: str, name: str, out: Path) -> None:
+    """Write the archive's collection to ``store``, ask both stores, and report (see the module docstring)."""
 
     copy = OUT / "archive-milvus-index"
     lite = OUT / "archive-milvus.db"
@@ -89,7 +106,6 @@ def main() -> None:
     lite.unlink(missing_ok=True)
     shutil.copytree(args.index, copy)
     faiss = Assistant.load(corpus=args.corpus, index=args.index, progress=False, refresh=False)
-    store = f"milvus-lite:{lite}"
     started = time.perf_counter()
     catalogue = MilvusStore.open(copy, target=MilvusTarget.parse(store))
     catalogue.recover()  # what a writer does first: the collection written from the catalogue
@@ -146,9 +162,9 @@ def main() -> None:
         "add_it_back_seconds": added,
     }
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "milvus-bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"Milvus Lite: {passages} passages written in {written:.1f} s ({passages / written:.0f} passages/s)\n")
-    print("| | FAISS store | Milvus Lite store |\n|---|---|---|")
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{name}: {passages} passages written in {written:.1f} s ({passages / written:.0f} passages/s)\n")
+    print(f"| | FAISS store | {name} store |\n|---|---|---|")
     for key in ("hit@1", "hit@5", "mrr@10"):
         print(f"| {key} | {metrics['faiss'][key]:.3f} | {metrics['milvus'][key]:.3f} |")
     for key in ("p50_ms", "p95_ms"):

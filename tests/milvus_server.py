@@ -9,12 +9,15 @@ forwarder here listens on a free port of 127.0.0.1 and connects to that socket.
 
 :func:`unavailable` says why a server cannot be had here (not root, no ``ip``, no package), so
 that the tests skip with the reason. The server is stopped by its process id: SIGTERM, then
-SIGKILL after 5 s (a 2.3 server can hang on SIGTERM for more than 30 s).
+SIGKILL after 5 s (a 2.3 server can hang on SIGTERM for more than 30 s). The server and the
+inner forwarder die with the process that started them (``PR_SET_PDEATHSIG``), and namespaces
+left by a process that was killed are removed by the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import shutil
 import signal
@@ -49,6 +52,20 @@ def unavailable() -> str | None:
         return f"network namespaces cannot be made here ({made.stderr.strip()})"
     subprocess.run(["ip", "netns", "del", probe], capture_output=True)
     return None
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: be killed when the thread that started it ends (Linux)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _remove_stale_namespaces() -> None:
+    """Namespaces of earlier runs that no process is in any more (a run that was killed)."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split("\n")
+    for name in (line.split()[0] for line in listed if line.startswith("qa-milvus-")):
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.strip()
+        if not pids:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 def _free_port() -> int:
@@ -119,6 +136,7 @@ class RealMilvus:
     def start(self) -> None:
         """Make the namespace, start the server and both forwarders, and wait until it answers."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_namespaces()
         subprocess.run(["ip", "netns", "add", self.namespace], check=True, capture_output=True)
         subprocess.run(["ip", "netns", "exec", self.namespace, "ip", "link", "set", "lo", "up"], check=True)
         self._start_server()
@@ -126,6 +144,7 @@ class RealMilvus:
             ["ip", "netns", "exec", self.namespace, sys.executable, "-c", _INNER, str(self.socket), str(GRPC_PORT)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         self._start_outer()
         self._wait()
@@ -141,7 +160,7 @@ class RealMilvus:
         popen = subprocess.Popen
 
         def in_namespace(cmds, **kwargs):
-            return popen(["ip", "netns", "exec", self.namespace, *cmds], **kwargs)
+            return popen(["ip", "netns", "exec", self.namespace, *cmds], preexec_fn=_die_with_parent, **kwargs)
 
         milvus.subprocess.Popen = in_namespace
         try:
