@@ -370,8 +370,9 @@ def test_a_server_index_answers_and_an_outage_is_a_clear_error(tmp_path, corpus_
 
 
 def test_a_real_server_outage_is_a_clear_error_and_answers_come_back_after_a_restart(
-    tmp_path, corpus_copy, fake_encoder, real_server
+    tmp_path, corpus_copy, fake_encoder, real_server, monkeypatch
 ):
+    monkeypatch.setattr(milvus_store, "CONNECT_TIMEOUT", 2.0)
     spec = f"{real_server.uri}/c{uuid.uuid4().hex[:12]}"
     milvus = _load(corpus_copy, tmp_path / "index", fake_encoder, store=spec)
     faiss = _load(corpus_copy, tmp_path / "faiss", fake_encoder)
@@ -379,9 +380,9 @@ def test_a_real_server_outage_is_a_clear_error_and_answers_come_back_after_a_res
     assert _keys(milvus.ask(q)) == _keys(faiss.ask(q))
     real_server.kill()  # SIGKILL: no data lost
     with pytest.raises(StoreUnavailableError, match="is running and reachable"):
-        milvus.ask(QUESTIONS[1])
+        milvus.ask(QUESTIONS[1])  # in about 2 s
     real_server.restart()
-    assert _keys(milvus.ask(q)) == _keys(faiss.ask(q))
+    assert _keys(milvus.ask(q)) == _keys(faiss.ask(q))  # once the server has loaded it again (about 25 s)
     _in_step(_load(corpus_copy, tmp_path / "index", fake_encoder, store=spec).store)
 
 
