@@ -215,7 +215,7 @@ def test_who_said_what_view_lists_a_speakers_quotes_and_opens_them(page, chat_ur
     page.wait_for_function("() => document.querySelector('#qa-quotes')?.innerText.includes('No quote by Yermak')")
     page.locator("#qa-kinds").get_by_label("document").check()  # a report by him: shown on request
     page.click("#qa-quotes-button")
-    page.wait_for_function("() => document.querySelector('#qa-quotes')?.innerText.includes('quotes by Andriy Yermak')")
+    page.wait_for_function("() => document.querySelector('#qa-quotes')?.innerText.includes('1 quote by Andriy Yermak')")
     assert "reports, in a document or data" in panel.inner_text()
     page.fill("#qa-speaker input", "Macron")
     page.click("#qa-quotes-button")

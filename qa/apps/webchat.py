@@ -244,7 +244,8 @@ def render_quotes(speaker: str, quotes: Sequence[Quoted]) -> str:
             f'<div class="qa-quotes"><p class="qa-status">No quote by {_esc(speaker)} in the index; '
             "pick a name from the list.</p></div>"
         )
-    parts = [f'<div class="qa-quotes"><p class="qa-status">{len(quotes)} quotes by {_esc(quotes[0].speaker)}</p>']
+    counted = f"{len(quotes)} quote{'' if len(quotes) == 1 else 's'}"
+    parts = [f'<div class="qa-quotes"><p class="qa-status">{counted} by {_esc(quotes[0].speaker)}</p>']
     for q in quotes:
         p = q.passage
         ref = article_ref(p.doc_id, (p.char_start, p.char_end), (q.char_start, q.char_end))
