@@ -325,10 +325,12 @@ def test_ui_reports_library_errors(tmp_path, capsys):
 
 
 def test_qa_serve_calls_the_web_chat(monkeypatch):
+    import inspect
+
     import qa.apps.webchat
     from qa.apps.cli import main
 
-    seen = {}
+    real_serve, seen = qa.apps.webchat.serve, {}
     monkeypatch.setattr(qa.apps.webchat, "serve", lambda **kwargs: seen.update(kwargs))
     assert main(["serve", "--corpus", "c", "--index", "i", "--port", "7000"]) == 0
     assert {k: seen[k] for k in ("corpus", "index", "model", "host", "port")} == {
@@ -338,6 +340,9 @@ def test_qa_serve_calls_the_web_chat(monkeypatch):
         "host": "127.0.0.1",
         "port": 7000,
     }
+    main(["serve", "--attribution-model", "rules", "--sentence-vectors", "separate"])
+    assert (seen["attribution_model"], seen["sentence_vectors"]) == ("rules", "separate")  # every model option
+    assert set(seen) <= set(inspect.signature(real_serve).parameters)  # the real serve takes them all
 
 
 # --------------------------------------------------------------------------- real model

@@ -253,10 +253,7 @@ def _run(args) -> int:
         webchat.serve(
             corpus=args.corpus,
             index=args.index,
-            model=args.model,
-            rerank=args.rerank,
-            weights=args.weights,
-            store=args.store,
+            **_model_options(args),
             host=args.host,
             port=args.port,
             concurrency=webchat.DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency or None,

@@ -761,6 +761,8 @@ def serve(
     rerank: str | os.PathLike | None = None,
     weights: str | os.PathLike | None = None,
     store: str | None = None,
+    sentence_vectors: str = "pooled",
+    attribution_model: str | os.PathLike | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
     concurrency: int | None = DEFAULT_CONCURRENCY,
@@ -776,6 +778,8 @@ def serve(
         rerank: optional second stage, as in :meth:`~qa.assistant.Assistant.load`.
         weights: retrieval weights file, as in :meth:`~qa.assistant.Assistant.load`.
         store: where searches run, as in :meth:`~qa.assistant.Assistant.load`.
+        sentence_vectors: how sentence vectors are made, as in :meth:`~qa.assistant.Assistant.load`.
+        attribution_model: who said what, as in :meth:`~qa.assistant.Assistant.load`.
         host: address to bind; 127.0.0.1 keeps the chat on this machine.
         port: TCP port.
         concurrency: how many answers run at once (see :func:`launch`).
@@ -790,7 +794,15 @@ def serve(
     from ..assistant import Assistant
 
     assistant = Assistant.load(
-        corpus=corpus, index=index, model=model, rerank=rerank, weights=weights, store=store, progress=True
+        corpus=corpus,
+        index=index,
+        model=model,
+        rerank=rerank,
+        weights=weights,
+        store=store,
+        sentence_vectors=sentence_vectors,
+        attribution_model=attribution_model,
+        progress=True,
     )
     return launch(
         build_app(assistant, concurrency=concurrency), host=host, port=port, concurrency=concurrency, block=block
