@@ -85,28 +85,20 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.close()
 
 
-_INNER = """
-import asyncio, sys
-async def pipe(r, w):
-    try:
-        while data := await r.read(65536):
-            w.write(data); await w.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        w.close()
-async def handle(r, w):
-    try:
-        tr, tw = await asyncio.open_connection("127.0.0.1", int(sys.argv[2]))
-    except OSError:
-        w.close(); return
-    await asyncio.gather(pipe(r, tw), pipe(tr, w))
-async def main():
-    server = await asyncio.start_unix_server(handle, sys.argv[1])
+async def _forward(listen: str, port: int) -> None:
+    """Inside the namespace: accept on the Unix socket ``listen``, connect each to 127.0.0.1:``port``."""
+
+    async def handle(reader, writer):
+        try:
+            server_reader, server_writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(_pipe(reader, server_writer), _pipe(server_reader, writer))
+
+    server = await asyncio.start_unix_server(handle, listen)
     async with server:
         await server.serve_forever()
-asyncio.run(main())
-"""
 
 
 class RealMilvus:
@@ -141,7 +133,7 @@ class RealMilvus:
         subprocess.run(["ip", "netns", "exec", self.namespace, "ip", "link", "set", "lo", "up"], check=True)
         self._start_server()
         self._inner = subprocess.Popen(
-            ["ip", "netns", "exec", self.namespace, sys.executable, "-c", _INNER, str(self.socket), str(GRPC_PORT)],
+            ["ip", "netns", "exec", self.namespace, sys.executable, __file__, str(self.socket), str(GRPC_PORT)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
@@ -236,3 +228,7 @@ class RealMilvus:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
         subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
+
+
+if __name__ == "__main__":  # the forwarder inside the namespace (see the module docstring)
+    asyncio.run(_forward(sys.argv[1], int(sys.argv[2])))

@@ -243,10 +243,7 @@ def _pymilvus(target: MilvusTarget):
         raise StoreSpecError(
             f"the Milvus store needs pymilvus{' and milvus-lite' if target.lite else ''}: pip install -e '.[milvus]'"
         ) from exc
-    if logging.getLogger("pymilvus").propagate or any(
-        isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
-        for h in logging.getLogger("pymilvus").handlers
-    ):
+    if not _log:  # pymilvus's console handler, until a store names its log file
         quiet_pymilvus()
     return pymilvus
 
@@ -352,35 +349,8 @@ class _Collection:
         self._kind = None
         with self.calls():
             self._drop()
-            self.bm25 = self.version() >= BM25_SINCE
             try:
-                try:
-                    self.call(
-                        "create_collection",
-                        self.name,
-                        schema=self._schema(self.bm25),
-                        index_params=self._params(kind, self.bm25),
-                    )
-                except StoreRefusedError:
-                    if not self.bm25:
-                        raise
-                    self.bm25 = False  # BM25 refused (a server without it): made without, once
-                    self._drop()
-                    self.call(
-                        "create_collection",
-                        self.name,
-                        schema=self._schema(False),
-                        index_params=self._params(kind, False),
-                    )
-                if self.bm25 and not self.describe()[1]:  # accepted, then dropped: made without
-                    self.bm25 = False
-                    self.call("drop_collection", self.name)
-                    self.call(
-                        "create_collection",
-                        self.name,
-                        schema=self._schema(False),
-                        index_params=self._params(kind, False),
-                    )
+                self._create_passages(kind)
                 state = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
                 state.add_field("key", m.DataType.VARCHAR, is_primary=True, max_length=64)
                 state.add_field("value", m.DataType.VARCHAR, max_length=65_535)
@@ -392,6 +362,27 @@ class _Collection:
                 with contextlib.suppress(Exception):
                     self._drop()
                 raise
+
+    def _create_passages(self, kind: str) -> None:
+        """The passages collection, with Milvus's BM25 where the server has it: tried with it from
+        :data:`BM25_SINCE`, and made without it where the server refuses it or drops it."""
+        for bm25 in (True, False) if self.version() >= BM25_SINCE else (False,):
+            self.bm25 = bm25
+            try:
+                self.call(
+                    "create_collection",
+                    self.name,
+                    schema=self._schema(self.bm25),
+                    index_params=self._params(kind, self.bm25),
+                )
+            except StoreRefusedError:
+                if not self.bm25:
+                    raise
+                self._drop()  # refused: a server without BM25
+                continue
+            if not self.bm25 or self.describe()[1]:
+                return
+            self.call("drop_collection", self.name)  # accepted, then the function dropped
 
     def _drop(self) -> None:
         for name in (self.name, self.state_name):
