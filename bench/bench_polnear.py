@@ -86,20 +86,37 @@ def evaluate(sc, units: list[dict], said: dict[tuple, tuple[str, str, float]]) -
     return out
 
 
-def run(sc, units, texts, system) -> tuple[dict, float]:
-    """Score one system: a function from an article's text to attributions."""
-    said = {}
+def attribute_all(texts: dict[str, str], system) -> tuple[dict[str, list], float]:
+    """Each article's attributions by ``system`` (a function from a text to attributions), and the
+    seconds it took an article."""
     started = time.perf_counter()
-    for name, text in texts.items():
+    found = {name: system(text) for name, text in texts.items()}
+    return found, (time.perf_counter() - started) / max(1, len(texts))
+
+
+def judged(sc, units, found: dict[str, list], keep=lambda a: True) -> dict[tuple, tuple]:
+    """score.py's assignment of the kept attributions to its units: (doc, start, end) -> (speaker,
+    the attribution that gave it)."""
+    said = {}
+    for name, attributions in found.items():
         mine = [u for u in units if u["doc"] == name]
-        found = system(text)
-        spans = [(a.char_start, a.char_end, a.speaker) for a in found]
-        by_span = {(a.char_start, a.char_end, a.speaker): a for a in found}
-        for (start, end), who in sc.assign(mine, spans).items():
-            a = next(v for (s, e, w), v in by_span.items() if w == who and s < end and e > start)
-            said[(name, start, end)] = (who, a.kind, a.confidence)
-    seconds = time.perf_counter() - started
-    return evaluate(sc, units, said), seconds / max(1, len(texts))
+        kept = [a for a in attributions if keep(a)]
+        for (start, end), who in sc.assign(mine, [(a.char_start, a.char_end, a.speaker) for a in kept]).items():
+            said[(name, start, end)] = (
+                who,
+                next(a for a in kept if a.speaker == who and a.char_start < end and a.char_end > start),
+            )
+    return said
+
+
+def run(sc, units, texts, system) -> tuple[dict, float]:
+    """Score one system (a function from an article's text to attributions): every attribution,
+    and (``"shown"``) what the quotes view shows by default, from one run of it."""
+    found, seconds = attribute_all(texts, system)
+    figures = evaluate(sc, units, {k: (w, a.kind, a.confidence) for k, (w, a) in judged(sc, units, found).items()})
+    shown = judged(sc, units, found, keep=lambda a: a.kind in SPEECH and a.confidence >= CONFIDENT)
+    figures["shown"] = sc.score(units, {k: w for k, (w, _) in shown.items()}, "lenient")
+    return figures, seconds
 
 
 #: The fewest votes a case needs for its own precision (else its basis's, pooled).
@@ -113,14 +130,8 @@ def calibrate(sc, units, texts, tagger, *, floor: float) -> dict[str, dict]:
 
     tagger.confidence = {case: float(i + 1) for i, case in enumerate(VOTE_CASES)}  # each case's own mark
     case_of = {v: k for k, v in tagger.confidence.items()}
-    said = {}
-    for name, text in texts.items():
-        mine = [u for u in units if u["doc"] == name]
-        found = qa.attribute(text, tagger=tagger, combine="vote", threshold=floor)
-        spans = [(a.char_start, a.char_end, a.speaker) for a in found]
-        for (start, end), who in sc.assign(mine, spans).items():
-            a = next(a for a in found if a.speaker == who and a.char_start < end and a.char_end > start)
-            said[(name, start, end)] = (who, case_of[a.confidence])
+    found, _ = attribute_all(texts, lambda text: qa.attribute(text, tagger=tagger, combine="vote", threshold=floor))
+    said = {k: (who, case_of[a.confidence]) for k, (who, a) in judged(sc, units, found).items()}
     tally: Counter = Counter()
     for u in units:
         found = said.get((u["doc"], u["start"], u["end"]))
@@ -192,12 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             def attribute(text, options=options):
                 return qa.attribute(text, **options)
 
-            def shown_by_default(text, options=options):
-                return [a for a in qa.attribute(text, **options) if a.kind in SPEECH and a.confidence >= CONFIDENT]
-
             figures, per_article = run(sc, units, texts, attribute)
             figures["seconds_per_article"] = round(per_article, 4)
-            figures["shown"] = run(sc, units, texts, shown_by_default)[0]["lenient"]
             results[name] = figures
             lenient = figures["lenient"]
             print(
