@@ -37,12 +37,12 @@ def take(*, corpus: Path, question: str, out: Path, passages: int = 3, width: in
     from playwright.sync_api import sync_playwright
 
     from qa import Assistant
-    from qa.apps.webchat import build_app, launch
+    from qa.apps.server import build_server, start
 
     with tempfile.TemporaryDirectory(prefix="qa-screenshot-") as tmp:
         assistant = Assistant.load(corpus=corpus, index=Path(tmp) / "index", progress=False)
-        demo = build_app(assistant)
-        url = launch(demo, host="127.0.0.1", port=_free_port(), block=False, quiet=True)
+        running = start(build_server(assistant), host="127.0.0.1", port=_free_port(), block=False, quiet=True)
+        url = running.url
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--disable-sync"])
@@ -71,7 +71,7 @@ def take(*, corpus: Path, question: str, out: Path, passages: int = 3, width: in
                 page.screenshot(path=str(out))
                 browser.close()
         finally:
-            demo.close()
+            running.stop()
     return out
 
 

@@ -83,6 +83,22 @@ class QuestionFileError(QAError):
     """A question file for evaluation is malformed; the message names file and line."""
 
 
+class KeysFileError(QAError):
+    """The API keys file or ``QA_API_KEYS`` is malformed, or a key cannot be made or revoked as asked."""
+
+
+class AuthenticationError(QAError):
+    """A request to a served chat or API carries no key, a wrong key or a revoked one."""
+
+
+class PermissionDeniedError(QAError):
+    """A request's key may not do what it asks (a read key adding or removing articles)."""
+
+
+class ExposedError(QAError):
+    """Serving on an address other machines can reach, without any API key to require."""
+
+
 class CorpusWarning(UserWarning):
     """Something in the corpus was read but needs the user's attention."""
 

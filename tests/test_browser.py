@@ -54,14 +54,13 @@ def _free_port() -> int:
 
 
 def _serve(assistant) -> Iterator[str]:
-    from qa.apps.webchat import build_app, launch
+    from qa.apps.server import build_server, start
 
-    demo = build_app(assistant)
-    url = launch(demo, host="127.0.0.1", port=_free_port(), block=False, quiet=True)
+    running = start(build_server(assistant), host="127.0.0.1", port=_free_port(), block=False, quiet=True)
     try:
-        yield url
+        yield running.url
     finally:
-        demo.close()
+        running.stop()
 
 
 @pytest.fixture(scope="module")

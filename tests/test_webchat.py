@@ -303,17 +303,41 @@ def test_app_exposes_named_endpoints(fake_assistant):
 
 
 def test_ui_parses_arguments_and_binds_localhost(monkeypatch):
-    import qa.apps.webchat
+    import qa.apps.server
     import ui
 
     seen = {}
-    monkeypatch.setattr(qa.apps.webchat, "serve", lambda **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(qa.apps.server, "serve", lambda **kwargs: seen.update(kwargs))
     assert ui.main(["--corpus", "c", "--index", "i", "--port", "9999"]) == 0
     assert seen["host"] == "127.0.0.1" and seen["port"] == 9999 and seen["corpus"] == "c" and seen["index"] == "i"
-    assert ui.main(["--host", "0.0.0.0"]) == 0 and seen["host"] == "0.0.0.0"
-    assert seen["concurrency"] == qa.apps.webchat.DEFAULT_CONCURRENCY
+    assert seen["concurrency"] is None and seen["keys"] is None and seen["insecure"] is False
+    assert ui.main(["--host", "0.0.0.0", "--keys", "k.json", "--insecure"]) == 0
+    assert (seen["host"], seen["keys"], seen["insecure"]) == ("0.0.0.0", "k.json", True)
     assert ui.main(["--concurrency", "0", "--weights", "w.json"]) == 0
-    assert seen["concurrency"] is None and seen["weights"] == "w.json"
+    assert seen["concurrency"] == 0 and seen["weights"] == "w.json"
+
+
+def test_concurrency_setting_reaches_the_chat_queue_and_the_api(fake_assistant, monkeypatch):
+    import qa.apps.api
+    import qa.apps.webchat
+    from qa.apps.server import build_server
+
+    seen = {}
+    real_api, real_mount = qa.apps.api.build_api, qa.apps.webchat.mount
+    monkeypatch.setattr(
+        qa.apps.api, "build_api", lambda a, **kw: seen.update(api=kw["concurrency"]) or real_api(a, **kw)
+    )
+    monkeypatch.setattr(
+        qa.apps.webchat,
+        "mount",
+        lambda app, demo, **kw: seen.update(chat=kw["concurrency"]) or real_mount(app, demo, **kw),
+    )
+    build_server(fake_assistant)
+    assert seen == {"api": qa.apps.webchat.DEFAULT_CONCURRENCY, "chat": qa.apps.webchat.DEFAULT_CONCURRENCY}
+    build_server(fake_assistant, concurrency=0)
+    assert seen == {"api": None, "chat": None}
+    build_server(fake_assistant, concurrency=3)
+    assert seen == {"api": 3, "chat": 3}
 
 
 def test_ui_reports_library_errors(tmp_path, capsys):
@@ -327,11 +351,11 @@ def test_ui_reports_library_errors(tmp_path, capsys):
 def test_qa_serve_calls_the_web_chat(monkeypatch):
     import inspect
 
-    import qa.apps.webchat
+    import qa.apps.server
     from qa.apps.cli import main
 
-    real_serve, seen = qa.apps.webchat.serve, {}
-    monkeypatch.setattr(qa.apps.webchat, "serve", lambda **kwargs: seen.update(kwargs))
+    real_serve, seen = qa.apps.server.serve, {}
+    monkeypatch.setattr(qa.apps.server, "serve", lambda **kwargs: seen.update(kwargs))
     assert main(["serve", "--corpus", "c", "--index", "i", "--port", "7000"]) == 0
     assert {k: seen[k] for k in ("corpus", "index", "model", "host", "port")} == {
         "corpus": "c",

@@ -1,4 +1,4 @@
-"""Command line: ``qa index``, ``qa add``, ``qa remove``, ``qa ask``, ``qa eval``, ``qa serve``.
+"""Command line: ``qa index``, ``qa add``, ``qa remove``, ``qa ask``, ``qa eval``, ``qa serve``, ``qa keys``.
 
 Library errors become one-line messages on stderr (exit status 2), never tracebacks.
 """
@@ -132,9 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two --out folders")
 
-    p = sub.add_parser("serve", help="serve the web chat")
+    p = sub.add_parser("serve", help="serve the web chat and the REST API (/v1)")
     _common(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1); any other needs an API key (qa keys add) or --insecure",
+    )
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument(
         "--concurrency",
@@ -142,7 +146,34 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="questions answered at the same time (default: 2 per CPU core, at most 16; 0: no limit)",
     )
+    _keys_file(p)
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve on a non-loopback address without API keys (only on a closed network)",
+    )
+
+    p = sub.add_parser("keys", help="API keys for qa serve: add, list, revoke")
+    keys = p.add_subparsers(dest="keys_command", required=True)
+    k = keys.add_parser("add", help="make a key (printed once; only its hash is kept)")
+    k.add_argument("name", help="who or what the key is for (letters, digits, _ . @ -)")
+    k.add_argument("--write", action="store_true", help="let it add and remove articles")
+    _keys_file(k)
+    k = keys.add_parser("list", help="the keys, without their secrets")
+    _keys_file(k)
+    k = keys.add_parser("revoke", help="stop a key working (a running server sees it on the next request)")
+    k.add_argument("name")
+    _keys_file(k)
     return parser
+
+
+def _keys_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keys",
+        default=None,
+        metavar="FILE",
+        help="the API keys file (default: $QA_KEYS_FILE, else qa-keys.json here); QA_API_KEYS adds keys",
+    )
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -248,18 +279,48 @@ def _run(args) -> int:
     if args.command == "eval":
         return _eval(args)
     if args.command == "serve":
-        from . import webchat
+        from . import server
 
-        webchat.serve(
+        server.serve(
             corpus=args.corpus,
             index=args.index,
             **_model_options(args),
             host=args.host,
             port=args.port,
-            concurrency=webchat.DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency or None,
+            concurrency=args.concurrency,
+            keys=args.keys,
+            insecure=args.insecure,
         )
         return 0
+    if args.command == "keys":
+        return _keys(args)
     raise AssertionError(args.command)
+
+
+def _keys(args) -> int:
+    """``qa keys add | list | revoke``."""
+    from .keys import ENV, add_key, keys_file, read_keys, revoke_key
+
+    path = keys_file(args.keys)
+    if args.keys_command == "add":
+        key, entry = add_key(path, args.name, write=args.write)
+        rights = "read and write" if entry.write else "read"
+        print(f"{entry.name} ({rights}): {key}")
+        print(f"Kept as a SHA-256 in {path}; this is the only time the key is shown.", file=sys.stderr)
+        flag = ":write" if entry.write else ""
+        print(f"For {ENV} instead of the file: {entry.name}:sha256:{entry.sha256}{flag}", file=sys.stderr)
+        return 0
+    if args.keys_command == "revoke":
+        entry = revoke_key(path, args.name)
+        print(f"{entry.name} revoked on {entry.revoked} in {path}")
+        return 0
+    found = read_keys(path)
+    if not found:
+        print(f"no keys in {path}; qa keys add NAME makes one")
+    for entry in found:
+        state = f"revoked {entry.revoked}" if entry.revoked else "in force"
+        print(f"{entry.name}\t{'read, write' if entry.write else 'read'}\tmade {entry.created or '?'}\t{state}")
+    return 0
 
 
 def _eval(args) -> int:

@@ -7,11 +7,12 @@ becomes part of the HTML shown, and markup is built only around escaped pieces.
 Typical use:
 
     >>> from qa import Assistant
-    >>> from qa.apps.webchat import build_app, launch
+    >>> from qa.apps.server import build_server, start
     >>> assistant = Assistant.load(corpus="corpus", index="index")  # doctest: +SKIP
-    >>> launch(build_app(assistant), host="127.0.0.1", port=7860)  # doctest: +SKIP
+    >>> start(build_server(assistant), host="127.0.0.1", port=7860)  # doctest: +SKIP
 
-``ui.py`` and ``qa serve`` call :func:`serve`, which does both.
+``ui.py`` and ``qa serve`` call :func:`qa.apps.server.serve`, which does both, with the REST API
+(:mod:`qa.apps.api`) beside the chat.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import html
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
@@ -31,6 +32,7 @@ from ..ingest.quotes.kinds import CONFIDENT, KINDS, SPEECH
 
 if TYPE_CHECKING:
     import gradio as gr
+    from fastapi import FastAPI
 
     from ..assistant import Article, Assistant
 
@@ -38,7 +40,7 @@ __all__ = [
     "NO_OUTLET",
     "article_ref",
     "build_app",
-    "launch",
+    "mount",
     "open_article",
     "parse_ref",
     "render_answer",
@@ -47,7 +49,6 @@ __all__ = [
     "render_hit",
     "render_passage",
     "respond",
-    "serve",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ REF_PREFIX = "#qa-article="
 #: Default number of passages per reply, and the most the slider offers.
 DEFAULT_K = 5
 MAX_K = 10
-#: How many questions are answered at the same time by default: twice the CPU cores (see :func:`launch`).
+#: How many questions are answered at the same time by default: twice the CPU cores (see :func:`mount`).
 DEFAULT_CONCURRENCY = min(16, 2 * (os.cpu_count() or 1))
 
 _NEWLINES = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
@@ -528,7 +529,7 @@ def build_app(
     Args:
         assistant: the loaded assistant.
         title: page title.
-        concurrency: how many answers run at once (``None``: no limit); see :func:`launch`.
+        concurrency: how many answers run at once (``None``: no limit); see :func:`mount`.
     """
     import gradio as gr
 
@@ -720,16 +721,14 @@ def build_app(
     return demo
 
 
-def launch(
+def mount(
+    app: FastAPI,
     demo: gr.Blocks,
     *,
-    host: str = "127.0.0.1",
-    port: int = 7860,
     concurrency: int | None = DEFAULT_CONCURRENCY,
-    block: bool = True,
-    quiet: bool = False,
-) -> str:
-    """Serve ``demo`` on ``host:port``; returns its URL (when ``block`` is False).
+    login: Callable[[str, str], bool] | None = None,
+) -> FastAPI:
+    """Mount the chat ``demo`` at the root of ``app`` (served by :func:`qa.apps.server.start`).
 
     ``concurrency`` is the queue's ``default_concurrency_limit``: how many events run at
     once (``None``: no limit). Gradio's default is 1, which makes every user wait for every
@@ -737,73 +736,21 @@ def launch(
     so twice the CPU cores (the default) lets one answer's Python run while another's
     torch/numpy work runs, without piling up threads that fight for the cores; more
     queued users wait in the queue instead. See bench/RESULTS-webchat.md.
+
+    ``login`` (name, key) -> bool: the chat asks for a login first (see :mod:`qa.apps.keys`).
     """
+    import gradio as gr
+
     demo.queue(default_concurrency_limit=concurrency, max_size=None)
-    _, url, _ = demo.launch(
-        server_name=host,
-        server_port=port,
-        prevent_thread_lock=not block,
-        quiet=quiet,
+    return gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        auth=login,
+        auth_message="Log in with your API key: its name, and the key (qa keys add NAME makes one).",
         ssr_mode=False,
         show_error=False,
         footer_links=["api"],
         css=CSS,
         js=JS,
-    )
-    return url
-
-
-def serve(
-    *,
-    corpus: str | os.PathLike = "corpus",
-    index: str | os.PathLike = "index",
-    model: str | os.PathLike | None = None,
-    rerank: str | os.PathLike | None = None,
-    weights: str | os.PathLike | None = None,
-    store: str | None = None,
-    sentence_vectors: str = "pooled",
-    attribution_model: str | os.PathLike | None = None,
-    host: str = "127.0.0.1",
-    port: int = 7860,
-    concurrency: int | None = DEFAULT_CONCURRENCY,
-    block: bool = True,
-) -> str:
-    """Load (or build) the index of ``corpus`` and serve the web chat on ``host:port``.
-
-    Args:
-        corpus: folder of articles.
-        index: index folder (built or refreshed when needed).
-        model: sentence-transformers model name or path (default: the index's model, or
-            all-MiniLM-L6-v2 for a new index).
-        rerank: optional second stage, as in :meth:`~qa.assistant.Assistant.load`.
-        weights: retrieval weights file, as in :meth:`~qa.assistant.Assistant.load`.
-        store: where searches run, as in :meth:`~qa.assistant.Assistant.load`.
-        sentence_vectors: how sentence vectors are made, as in :meth:`~qa.assistant.Assistant.load`.
-        attribution_model: who said what, as in :meth:`~qa.assistant.Assistant.load`.
-        host: address to bind; 127.0.0.1 keeps the chat on this machine.
-        port: TCP port.
-        concurrency: how many answers run at once (see :func:`launch`).
-        block: keep serving until interrupted (False: return the URL and serve in the background).
-
-    Raises:
-        QAError: the corpus, index or model cannot be loaded.
-
-    Example:
-        >>> serve(corpus="corpus", index="index", port=7860)  # doctest: +SKIP
-    """
-    from ..assistant import Assistant
-
-    assistant = Assistant.load(
-        corpus=corpus,
-        index=index,
-        model=model,
-        rerank=rerank,
-        weights=weights,
-        store=store,
-        sentence_vectors=sentence_vectors,
-        attribution_model=attribution_model,
-        progress=True,
-    )
-    return launch(
-        build_app(assistant, concurrency=concurrency), host=host, port=port, concurrency=concurrency, block=block
     )
