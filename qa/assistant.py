@@ -30,7 +30,7 @@ from .answers.speakers import (
     tally,
 )
 from .dates import as_of_days
-from .errors import CorpusError, EmptyQuestionError, ModelError
+from .errors import CorpusError, EmptyQuestionError, ModelError, ReplicaError, StoreSpecError
 from .indexing import IngestReport, add_paths, attribution_chunking, index_model, lock, open_index, remove_ids
 from .ingest.documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
 from .ingest.passages import Chunking, Passage
@@ -110,8 +110,9 @@ class Assistant:
         self.rerank_weight = rerank_weight
         self.rerank_depth = rerank_depth
         self.encoder = encoder
-        #: Where the articles come from (a corpus folder, or any :class:`~qa.ingest.documents.Source`).
-        self.source: Source = CorpusFolder(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
+        #: Where the articles come from (a corpus folder, or any :class:`~qa.ingest.documents.Source`);
+        #: None for a replica, which reads everything from the server.
+        self.source: Source | None = CorpusFolder(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
         self.retriever = Retriever(store, config=config)
         self.abstention = abstention
         self._turns: dict[tuple[int, str, tuple[str, ...], date], Answer] = {}
@@ -138,6 +139,7 @@ class Assistant:
         store: str | None = None,
         ray: str | None = None,
         attribution_model: str | os.PathLike | None = None,
+        replica: bool = False,
     ) -> Assistant:
         """Open the index of ``corpus`` at ``index``, building or refreshing it when needed.
 
@@ -179,6 +181,11 @@ class Assistant:
                 train-attribution``) that votes with the rules at ingest, ``"rules"`` for the rules
                 alone, or None for what the index was made with (the rules for a new index).
                 Changing it re-attributes every article without encoding.
+            replica: answer from the Milvus server alone (``store="milvus://..."``), with no index
+                folder and no corpus: ``corpus``, ``index`` and the ingest options are not used,
+                and the model is the one the index was made with unless ``model`` names it. Read
+                only: articles are added on the ingest side (the index folder), and a replica sees
+                them on its next question. See :mod:`qa.store.served`.
 
         Raises:
             CorpusError: the corpus folder is missing or holds no readable article.
@@ -194,6 +201,8 @@ class Assistant:
             config = weights or RetrievalConfig()
         else:
             config = RetrievalConfig.read(weights)  # fail fast, before the model loads
+        if replica:
+            return cls._replica(store, model=model, encoder=encoder, rerank=rerank, config=config)
         if isinstance(corpus, (str, os.PathLike)):
             corpus = CorpusFolder(corpus)
             scan_corpus(corpus.location)  # fail fast, before the model loads
@@ -225,6 +234,31 @@ class Assistant:
             config=config,
             chunking=chunking,
         )
+
+    @classmethod
+    def _replica(cls, store: str | None, *, model, encoder, rerank, config: RetrievalConfig) -> Assistant:
+        """An assistant over the served catalogue of ``store`` (see :meth:`load`'s ``replica``)."""
+        from .store.served import ServedStore
+
+        target = Backend.parse(store).target
+        if target is None:
+            raise StoreSpecError(
+                "a replica reads everything from a Milvus server: name it with store='milvus://HOST:PORT/COLLECTION' "
+                "(--store), the collection an index was written to with qa index --store"
+            )
+        served = ServedStore(target)
+        try:
+            if encoder is None:
+                encoder = _load_encoder(model or served.model, index=None if model else target.describe())
+            return cls(served, encoder, corpus=None, reranker=load_reranker(rerank), config=config)
+        except BaseException:
+            served.close()
+            raise
+
+    @property
+    def replica(self) -> bool:
+        """Whether this assistant reads everything from a server (no index folder, no corpus)."""
+        return self.source is None
 
     # ------------------------------------------------------------------ asking
 
@@ -431,9 +465,9 @@ class Assistant:
     # ------------------------------------------------------------------ browsing
 
     @property
-    def corpus(self) -> Path:
-        """Where the articles are (the corpus folder, or the location of another source)."""
-        return self.source.location
+    def corpus(self) -> Path | None:
+        """Where the articles are (the corpus folder, or the location of another source); None for a replica."""
+        return None if self.source is None else self.source.location
 
     @property
     def passages(self) -> Sequence[Passage]:
@@ -457,7 +491,9 @@ class Assistant:
 
         Raises:
             CorpusError: a path does not exist or is not an article file or folder.
+            ReplicaError: this assistant is a replica (it reads from a server and writes nothing).
         """
+        self._writable("add articles")
         with lock(self.store.folder):
             return add_paths(
                 self.store, self.source.location, list(paths), self.encoder, chunking=self.chunking, progress=progress
@@ -468,9 +504,19 @@ class Assistant:
 
         Raises:
             DocumentNotFoundError: an id names no indexed article; nothing is removed then.
+            ReplicaError: this assistant is a replica (it reads from a server and writes nothing).
         """
+        self._writable("remove articles")
         with lock(self.store.folder):
             return remove_ids(self.store, list(doc_ids), self.source.location)
+
+    def _writable(self, what: str) -> None:
+        if self.replica:
+            raise ReplicaError(
+                f"this assistant is a replica of {self.store.target.describe()}: it cannot {what}; do it on the "
+                "ingest side (qa add / qa remove with the index folder and --store), and every replica sees it "
+                "on its next question"
+            )
 
     # ------------------------------------------------------------------ who said what
 
@@ -487,8 +533,9 @@ class Assistant:
             for pid, doc_id, outlet, raw in self.store.quoted():
                 by_doc.setdefault(doc_id, []).extend((pid, outlet, q) for q in decode_quotes(raw))
             rows = []
+            texts = self.store.article_texts(list(by_doc))
             for doc_id, quotes in by_doc.items():
-                names = resolve_article({q.speaker for _, _, q in quotes}, self.store.article_text(doc_id), aliases)
+                names = resolve_article({q.speaker for _, _, q in quotes}, texts[doc_id], aliases)
                 rows.extend(QuoteRow(names[q.speaker], pid, doc_id, outlet, q) for pid, outlet, q in quotes)
             by_passage: dict[int, list[int]] = {}
             for i, row in enumerate(rows):
@@ -510,7 +557,12 @@ class Assistant:
 
     @property
     def aliases(self) -> AliasTable:
-        """The alias table of the corpus folder (``aliases.toml``), read when it changes."""
+        """The alias table of the corpus folder (``aliases.toml``), read when it changes (a replica
+        has none: it names speakers as the articles do)."""
+        if self.corpus is None:
+            if self._aliases is None:
+                self._aliases = (None, AliasTable())
+            return self._aliases[1]
         path = Path(self.corpus) / ALIAS_FILE
         stamp = path.stat().st_mtime_ns if path.is_file() else None
         if self._aliases is None or self._aliases[0] != stamp:
@@ -666,6 +718,19 @@ class Assistant:
         cos = dict(zip(ids.tolist(), (self.store.sentence_file.read(ids) @ vector).tolist()))
         return [max((cos[i] for i in group), default=0.0) for group in owned]
 
+    def _article_from_passages(self, stored) -> Article:
+        """A replica's article view: its indexed passages at their own offsets (it has no files;
+        what lies between passages in the file, such as page debris, is left blank)."""
+        passages = self.store.passages_by_id(range(stored.first, stored.first + stored.count))
+        end = max((p.char_end for p in passages), default=0)
+        text = [" "] * end
+        for p in passages:
+            text[p.char_start : p.char_end] = p.text
+        for p in passages[1:]:
+            if p.char_start > 0 and text[p.char_start - 1] == " ":
+                text[p.char_start - 1] = "\n"
+        return Article(stored.doc_id, stored.meta, "".join(text), tuple((p.char_start, p.char_end) for p in passages))
+
     def article(self, doc_id: str) -> Article:
         """The whole article ``doc_id``, as indexed, for display.
 
@@ -679,6 +744,8 @@ class Assistant:
                 f"no article {doc_id!r} in the index; pick one of {', '.join(known[:10])}"
                 + (f" (and {len(known) - 10} more)" if len(known) > 10 else "")
             )
+        if self.replica:
+            return self._article_from_passages(stored)
         external = stored.origin == ORIGIN_EXTERNAL
         if external:
             path = Path(doc_id)

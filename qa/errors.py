@@ -66,6 +66,10 @@ class StoreMismatchError(QAError):
     """A Milvus collection mirrors another index than the one opened."""
 
 
+class ReplicaError(QAError):
+    """A replica (an assistant reading everything from a server) was asked to change the index."""
+
+
 class RayError(QAError):
     """Ingest on Ray could not start (Ray missing or unreachable) or its job failed; the index
     holds the batches committed before, each whole."""

@@ -89,3 +89,17 @@ def real_assistant(tmp_path_factory, real_encoder):
 
     index = tmp_path_factory.mktemp("real") / "index"
     return Assistant.load(corpus=CORPUS, index=index, encoder=real_encoder, progress=False)
+
+
+@pytest.fixture(scope="session")
+def real_server(tmp_path_factory):
+    """A real Milvus 2.3.5 server for the session, shared by every test module (see :mod:`tests.milvus_server`)."""
+    from .milvus_server import RealMilvus, unavailable
+
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    server = RealMilvus(tmp_path_factory.mktemp("real-milvus"))
+    server.start()
+    yield server
+    server.stop()

@@ -32,7 +32,6 @@ from qa.store import milvus as milvus_store  # noqa: E402
 from qa.store.milvus import MilvusTarget  # noqa: E402
 
 from .conftest import CORPUS, DATA  # noqa: E402
-from .milvus_server import RealMilvus, unavailable  # noqa: E402
 
 #: Few candidates, so that the five articles' 39 passages go through both searches.
 CONFIG = replace(RetrievalConfig(), candidates=8)
@@ -58,18 +57,6 @@ def _free_port() -> int:
 @pytest.fixture
 def lite(tmp_path):
     return f"milvus-lite:{tmp_path / 'milvus.db'}"
-
-
-@pytest.fixture(scope="session")
-def real_server(tmp_path_factory):
-    """A real Milvus 2.3.5 server for the session (see :mod:`tests.milvus_server`)."""
-    why = unavailable()
-    if why:
-        pytest.skip(why)
-    server = RealMilvus(tmp_path_factory.mktemp("real-milvus"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["lite", "server"])
@@ -469,3 +456,53 @@ def test_cli_takes_store(tmp_path, lite, capsys):
     assert json.loads(capsys.readouterr().out)["hits"]
     assert main(["ask", "x", "--corpus", str(CORPUS), "--index", str(tmp_path / "i2"), "--store", "nope://"]) == 2
     assert "milvus-lite:PATH.db" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- replicas: the server alone
+
+
+def test_a_replica_answers_from_the_server_alone_as_the_index_folder_does(spec, corpus_copy, tmp_path, fake_encoder):
+    """Everything a question reads (passages, facts, BM25 postings, sentence vectors, articles,
+    quotes) comes from the server: the replica has no index folder and no corpus."""
+    from qa.errors import ReplicaError
+
+    writer = _load(corpus_copy, tmp_path / "index", fake_encoder, store=spec)
+    replica = Assistant.load(replica=True, store=spec, encoder=fake_encoder, weights=CONFIG)
+    assert replica.store.folder is None and replica.corpus is None
+    for question in QUESTIONS:
+        mine, theirs = writer.ask(question, k=5), replica.ask(question, k=5)
+        assert _keys(theirs) == _keys(mine), question
+        assert [h.highlight for h in theirs.hits] == [h.highlight for h in mine.hits]
+        assert [h.speakers for h in theirs.hits] == [h.speakers for h in mine.hits]
+        assert theirs.answerable == mine.answerable
+    filtered = {"outlets": ["News.Az"], "date_from": "2025-05-01"}
+    assert _keys(replica.ask("prisoner exchange", **filtered)) == _keys(writer.ask("prisoner exchange", **filtered))
+    assert replica.speakers() == writer.speakers()
+    name = writer.speakers()[0].name
+    assert [q.to_dict() for q in replica.quotes(name)] == [q.to_dict() for q in writer.quotes(name)]
+    doc = writer.store.document_ids()[0]
+    view = replica.article(doc)
+    for p in writer.store.passages_by_id(range(writer.store.document(doc).first, writer.store.document(doc).first + 3)):
+        assert view.text[p.char_start : p.char_end] == p.text  # at the file's own offsets
+    assert replica.store.summary() == writer.store.summary()
+    with pytest.raises(ReplicaError, match="ingest side"):
+        replica.remove([doc])
+
+    # the ingest side adds and removes; the replica sees it on its next question
+    (corpus_copy / "zebra.txt").write_text(
+        "Zebra crossings return\n\nThe council said on Monday that zebra crossings will return to the old town.\n"
+    )
+    writer.add([corpus_copy / "zebra.txt"])
+    assert replica.ask("zebra crossings council", k=1).hits[0].passage.doc_id == "zebra.txt"
+    writer.remove(["zebra.txt"])
+    assert all(h.passage.doc_id != "zebra.txt" for h in replica.ask("zebra crossings council", k=5).hits)
+    for question in QUESTIONS[:5]:
+        assert _keys(replica.ask(question)) == _keys(writer.ask(question)), question
+    replica.store.close()
+
+
+def test_a_replica_of_a_collection_without_a_catalogue_says_what_to_run(lite, fake_encoder):
+    with pytest.raises(StoreSpecError, match="qa index --store"):
+        Assistant.load(replica=True, store=lite, encoder=fake_encoder)
+    with pytest.raises(StoreSpecError, match="milvus://HOST:PORT/COLLECTION"):
+        Assistant.load(replica=True, store=None, encoder=fake_encoder)

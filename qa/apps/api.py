@@ -16,8 +16,9 @@ GET      ``/v1/health``                  ``{"status": "ok"}`` (no key needed)
 The OpenAPI document is ``/v1/openapi.json``. Keys (:mod:`qa.apps.keys`) come as
 ``Authorization: Bearer KEY``. Every error is JSON, ``{"error": {"status", "type", "message"}}``,
 with the library's own message: 400 for bad input, 401 for a missing, wrong or revoked key, 403
-for a key without the rights, 404 for an unknown article, 422 for a body of the wrong shape, 503
-when the store cannot be reached, 500 otherwise (logged, never a traceback).
+for a key without the rights, 404 for an unknown article, 409 for a change asked of a replica,
+422 for a body of the wrong shape, 503 when the store cannot be reached, 500 otherwise (logged,
+never a traceback).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from ..errors import (
     DocumentNotFoundError,
     PermissionDeniedError,
     QAError,
+    ReplicaError,
     StoreUnavailableError,
 )
 from .keys import KeyRing
@@ -89,6 +91,8 @@ def _status(exc: BaseException) -> int:
         return 403
     if isinstance(exc, DocumentNotFoundError):
         return 404
+    if isinstance(exc, ReplicaError):
+        return 409
     if isinstance(exc, StoreUnavailableError):
         return 503
     if isinstance(exc, (ValueError, CorpusError)):
@@ -253,6 +257,8 @@ def build_api(assistant: Assistant, *, keys: KeyRing, concurrency: int | None = 
     @router.post("/articles", tags=["articles"], status_code=200)
     def add(body: AddBody) -> dict:
         """Index the article files at ``paths`` (inside the corpus folder); the next question sees them."""
+        if assistant.corpus is None:  # a replica: refused with its reason
+            return asdict(assistant.add(body.paths))
         corpus = Path(assistant.corpus).resolve()
         paths = []
         for raw in body.paths:

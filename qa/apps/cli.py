@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer one question")
     _common(p)
+    _replica(p)
     p.add_argument("question")
     p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("quotes", help="what a speaker said (without --speaker: who is quoted)")
     _common(p)
+    _replica(p)
     p.add_argument("--speaker", default=None, help="a name, surname or alias (aliases.toml beside metadata.toml)")
     p.add_argument("--about", default=None, help="rank the quotes by how closely they match this text")
     p.add_argument("--unnamed", action="store_true", help="without --speaker: also list unnamed sources ('officials')")
@@ -134,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the web chat and the REST API (/v1)")
     _common(p)
+    _replica(p)
     p.add_argument(
         "--host",
         default="127.0.0.1",
@@ -165,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("name")
     _keys_file(k)
     return parser
+
+
+def _replica(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="read everything from the Milvus server named by --store milvus://HOST:PORT/COLLECTION "
+        "(no index folder, no corpus; read only)",
+    )
 
 
 def _keys_file(parser: argparse.ArgumentParser) -> None:
@@ -211,7 +223,8 @@ def load_assistant(args, **kwargs):
     """The :class:`~qa.assistant.Assistant` the parsed options of any ``qa`` command ask for."""
     from ..assistant import Assistant
 
-    return Assistant.load(corpus=args.corpus, index=args.index, **_model_options(args), **kwargs)
+    replica = {"replica": True} if getattr(args, "replica", False) else {}
+    return Assistant.load(corpus=args.corpus, index=args.index, **_model_options(args), **replica, **kwargs)
 
 
 def _run(args) -> int:
@@ -290,6 +303,7 @@ def _run(args) -> int:
             concurrency=args.concurrency,
             keys=args.keys,
             insecure=args.insecure,
+            replica=args.replica,
         )
         return 0
     if args.command == "keys":

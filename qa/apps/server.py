@@ -115,6 +115,7 @@ def serve(
     concurrency: int | None = None,
     keys: str | os.PathLike | None = None,
     insecure: bool = False,
+    replica: bool = False,
     block: bool = True,
 ) -> Running | None:
     """Load (or build) the index of ``corpus`` and serve the chat and the API on ``host:port``.
@@ -135,6 +136,9 @@ def serve(
         concurrency: how many answers run at once (None: twice the CPU cores, at most 16; 0: no limit).
         keys: the keys file (see :func:`qa.apps.keys.keys_file`); ``QA_API_KEYS`` adds to it.
         insecure: serve on a non-loopback address without keys (a warning is printed).
+        replica: answer from the Milvus server named by ``store`` alone, with no index folder and no
+            corpus (see :meth:`~qa.assistant.Assistant.load`); any number of replicas can serve
+            behind a load balancer.
         block: keep serving until interrupted (False: return the :class:`Running` server).
 
     Raises:
@@ -157,6 +161,7 @@ def serve(
         sentence_vectors=sentence_vectors,
         attribution_model=attribution_model,
         progress=True,
+        replica=replica,
     )
     app = build_server(assistant, keys=ring, concurrency=concurrency)
     return start(app, host=host, port=port, block=block)

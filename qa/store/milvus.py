@@ -50,6 +50,7 @@ from embeddings import plan
 from embeddings.index import HNSW_BUILD_DEPTH, HNSW_LINKS, HNSW_SEARCH_DEPTH, suits
 
 from ..errors import StoreMismatchError, StoreRefusedError, StoreSpecError, StoreUnavailableError, warn
+from .catalogue import CATALOGUE_TRIGGERS, Catalogue
 from .database import Database, select_in
 from .postings import K1, B
 from .store import IndexStore
@@ -275,8 +276,8 @@ class _Collection:
                 self._client = self.m.MilvusClient(
                     uri=self.target.uri, token=self.target.token, timeout=CONNECT_TIMEOUT, grpc_options=_GRPC_OPTIONS
                 )
-            for name in (self.name, self.state_name):  # a restarted server may hold them released
-                if self._client.has_collection(name):
+            for name in (self.name, self.state_name, f"{self.name}_catalogue", f"{self.name}_sentences"):
+                if self._client.has_collection(name):  # a restarted server may hold them released
                     self._client.load_collection(name)
         return self._client
 
@@ -464,15 +465,47 @@ class _Collection:
         return json.loads(rows[0]["value"]) if rows else None
 
     def set_state(self, **values) -> None:
+        """Write the state row, with the time of this client's last write to the index's collections
+        (``ts``: a replica reads what the state describes as of that time, :meth:`state_at`)."""
+        values = {**values, "ts": self.write_ts()}
         with self.calls():
             self.call("upsert", self.state_name, [{"key": _STATE_KEY, "value": json.dumps(values), "v": [0.0, 0.0]}])
         self.written = values
 
+    def write_ts(self) -> int:
+        """The Milvus (hybrid) timestamp of this client's last write to the passages collection or the
+        catalogue (pymilvus keeps it per collection); 0 when unknown."""
+        try:
+            from pymilvus.client import ts_utils
+
+            endpoint = self.client._get_connection().server_address
+            names = (self.name, f"{self.name}_catalogue", f"{self.name}_sentences")
+            return max(int(ts_utils.get_collection_ts(n, endpoint, db) or 0) for n in names for db in ("", "default"))
+        except Exception:  # another pymilvus: the replica falls back to Strong reads
+            return 0
+
+    def state_fresh(self) -> dict | None:
+        """The state row as the server has it now, read without waiting for the server's clock (a
+        replica's per-question read: the writer waits until its state is visible before it returns)."""
+        with self.calls():
+            rows = self.call(
+                "query", self.state_name, ids=[_STATE_KEY], output_fields=["value"], consistency_level="Eventually"
+            )
+        return json.loads(rows[0]["value"]) if rows else None
+
+    def settle(self) -> None:
+        """Wait until this client's writes are visible to every reader (one Strong read)."""
+        self.state()
+
     # ------------------------------------------------------------------ rows
 
     def upsert(self, rows: list[dict]) -> None:
-        with self.calls():
-            self.call("upsert", self.name, rows)
+        self.upsert_into(self.name, rows)
+
+    def upsert_into(self, collection: str, rows: list[dict]) -> None:
+        if rows:
+            with self.calls():
+                self.call("upsert", collection, rows)
 
     def delete_ranges(self, ranges: Iterable[tuple[int, int]]) -> None:
         """Delete the rows of the id ranges (first, count)."""
@@ -509,7 +542,11 @@ class _Collection:
 
     # ------------------------------------------------------------------ search
 
-    def search(self, data, field_name: str, k: int, metric: str, selection: np.ndarray | None) -> tuple[list, list]:
+    def search(
+        self, data, field_name: str, k: int, metric: str, selection: np.ndarray | None, *, ts: int = 0
+    ) -> tuple[list, list]:
+        """Ids and distances of the ``k`` best rows for ``data`` in ``field_name``, among ``selection``;
+        as of Milvus time ``ts`` (0: Strong, now)."""
         where = _filter(selection)
         search_params: dict = {"metric_type": metric}
         if field_name == "vector":
@@ -524,10 +561,17 @@ class _Collection:
                 filter=where,
                 output_fields=[],
                 search_params=search_params,
-                consistency_level="Strong",
+                **consistency(ts),
             )
         hits = found[0] if found else []
         return [int(h["id"]) for h in hits], [float(h["distance"]) for h in hits]
+
+
+def consistency(ts: int) -> dict:
+    """The read options of a read as of Milvus time ``ts`` (0: Strong, now)."""
+    if ts:
+        return {"consistency_level": "Customized", "guarantee_timestamp": int(ts)}
+    return {"consistency_level": "Strong"}
 
 
 def _filter(selection: np.ndarray | None) -> str:
@@ -561,6 +605,8 @@ class MilvusStore(IndexStore):
         _pymilvus(target)
         quiet_pymilvus(Path(folder) / LOG_FILE)
         self.milvus = _Collection(target, self.dimension)
+        self.catalogue = Catalogue(self.milvus, self.dimension)
+        db.connection.executescript(CATALOGUE_TRIGGERS)
         self.uuid = db.get("uuid")
         if not self.uuid:
             self.uuid = uuid.uuid4().hex
@@ -576,6 +622,9 @@ class MilvusStore(IndexStore):
         if not self._fresh:
             dimension, self.milvus.bm25 = self.milvus.describe()
             self._fresh = dimension != self.dimension
+
+    #: Searches read the collection now (Strong): this process writes it.
+    read_ts = 0
 
     def close(self) -> None:
         """Close the database and the Milvus connection; a Milvus Lite file is let go, so that
@@ -625,7 +674,11 @@ class MilvusStore(IndexStore):
             self._rewrite(generation)
             return
         pending = state.get("pending")
+        if pending or not state.get("served") or not self.catalogue.exists():
+            self._serve(generation)  # the catalogue: written afresh (an interrupted write left part of one)
         if not pending and state["generation"] == generation:
+            if self._changed():
+                self._serve_changes(generation)  # merges since the last commit
             return  # in step already
         if pending:
             self.milvus.delete_from(next_passage)
@@ -644,10 +697,32 @@ class MilvusStore(IndexStore):
         self._set_state(-1, pending={"removed": []})
         self._write(self.db.connection, ids)
         self._fresh = False
-        self._set_state(generation)
+        self._serve(generation)
 
-    def _set_state(self, generation: int, pending: dict | None = None) -> None:
-        self.milvus.set_state(catalogue=self.uuid, generation=generation, pending=pending, folder=str(self.folder))
+    def _serve(self, generation: int) -> None:
+        """Write the catalogue afresh (marked pending until it is whole), then say ``generation``."""
+        self._set_state(generation, pending={"removed": [], "catalogue": True}, served=False)
+        with self.db.transaction() as conn:
+            self.catalogue.rewrite(conn, _meta(conn), self.sentence_file)
+        self._set_state(generation)
+        self.milvus.settle()
+
+    def _changed(self) -> bool:
+        return bool(self.db.execute("SELECT 1 FROM catalogue_changes LIMIT 1").fetchone())
+
+    def _serve_changes(self, generation: int) -> None:
+        """Write the catalogue records changed since the last commit (a merge of postings segments)."""
+        self._set_state(generation, pending={"removed": [], "catalogue": True}, served=False)
+        with self.db.transaction() as conn:
+            self.catalogue.publish(conn, _meta(conn), self.sentence_file)
+        self._set_state(generation)
+        self.milvus.settle()
+        self.milvus.settle()  # replicas see this commit on their next question
+
+    def _set_state(self, generation: int, pending: dict | None = None, *, served: bool = True) -> None:
+        self.milvus.set_state(
+            catalogue=self.uuid, generation=generation, pending=pending, folder=str(self.folder), served=served
+        )
 
     def _live_in(self, ranges: Sequence[Sequence[int]]) -> np.ndarray:
         """The ids of ``ranges`` (first, count) that the catalogue still holds."""
@@ -667,15 +742,20 @@ class MilvusStore(IndexStore):
             StoreUnavailableError: Milvus failed; the caller's transaction rolls back.
         """
         entries = conn.execute("SELECT op, first, count FROM vector_log WHERE gen = ?", (generation,)).fetchall()
+        removed = [(f, c) for op, f, c in entries if op < 0]
+        self._set_state(generation - 1, pending={"generation": generation, "removed": removed})
         if entries:
-            removed = [(f, c) for op, f, c in entries if op < 0]
-            self._set_state(generation - 1, pending={"generation": generation, "removed": removed})
             self.milvus.delete_ranges(removed)
             self._write(conn, _ids([(f, c) for op, f, c in entries if op >= 0]))  # added, re-labelled
+        self.catalogue.publish(conn, _meta(conn), self.sentence_file)
         self._set_state(generation)
+        self.milvus.settle()  # replicas see this commit on their next question
 
     def maintain(self, *, force: bool = False, first: bool = False) -> None:
-        """Suit the collection's vector index to its size; drop ``vector_log`` rows it reflects."""
+        """Suit the collection's vector index to its size; write the catalogue records a merge
+        changed; drop ``vector_log`` rows the collection reflects."""
+        if self._changed():
+            self._serve_changes(self.generation)
         count = self.passage_count
         if not suits(self.milvus.kind(), count):
             self.milvus.reindex(plan(count))
@@ -717,27 +797,15 @@ class MilvusStore(IndexStore):
     def allowed(self, **filters) -> Selection:
         """As :meth:`IndexStore.allowed` (same keyword filters), with the same filter as a Milvus
         expression for the searches."""
-        ids = super().allowed(**filters)
-        outlets, doc_ids = filters.get("outlets"), filters.get("doc_ids")
-        date_from, date_to = filters.get("date_from"), filters.get("date_to")
-        where = []
-        if outlets is not None:
-            where.append(f"outlet in {_literal(sorted(outlets))}")
-        if date_from or date_to:
-            where.append('date != ""')
-        if date_from:
-            where.append(f"date >= {json.dumps(date_from)}")
-        if date_to:
-            where.append(f"date <= {json.dumps(date_to)}")
-        if doc_ids is not None:
-            where.append(f"doc_id in {_literal(sorted(doc_ids))}")
-        return Selection(ids, " and ".join(where) or "id >= 0")
+        return Selection(super().allowed(**filters), milvus_filter(**filters))
 
     def search_dense(self, vector: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> np.ndarray:
         """Ids of the ``k`` passages nearest ``vector`` (by inner product), among ``allowed``."""
         if allowed is not None and not len(allowed):
             return np.zeros(0, np.int64)
-        ids, _ = self.milvus.search(np.asarray(vector, np.float32).tolist(), "vector", k, "IP", allowed)
+        ids, _ = self.milvus.search(
+            np.asarray(vector, np.float32).tolist(), "vector", k, "IP", allowed, ts=self.read_ts
+        )
         return np.array(ids, dtype=np.int64)
 
     def search_lexical(
@@ -750,8 +818,35 @@ class MilvusStore(IndexStore):
             return super().search_lexical(tokens, k, allowed=allowed, budget=budget)
         if not tokens or (allowed is not None and not len(allowed)):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        ids, scores = self.milvus.search(" ".join(tokens), "sparse", k, "BM25", allowed)
+        ids, scores = self.milvus.search(" ".join(tokens), "sparse", k, "BM25", allowed, ts=self.read_ts)
         return np.array(ids, dtype=np.int64), np.abs(np.array(scores, dtype=np.float32))  # Lite reports them negated
+
+
+def milvus_filter(
+    *,
+    outlets: frozenset[str] | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    doc_ids: frozenset[str] | None = None,
+) -> str:
+    """The Milvus expression of the filters of :meth:`IndexStore.allowed` on the passages collection."""
+    where = []
+    if outlets is not None:
+        where.append(f"outlet in {_literal(sorted(outlets))}")
+    if date_from or date_to:
+        where.append('date != ""')
+    if date_from:
+        where.append(f"date >= {json.dumps(date_from)}")
+    if date_to:
+        where.append(f"date <= {json.dumps(date_to)}")
+    if doc_ids is not None:
+        where.append(f"doc_id in {_literal(sorted(doc_ids))}")
+    return " and ".join(where) or "id >= 0"
+
+
+def _meta(conn: sqlite3.Connection) -> dict:
+    """The index's settings and counts as ``conn`` sees them (inside its transaction)."""
+    return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
 
 
 def _ids(ranges: Sequence[Sequence[int]]) -> np.ndarray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import groupby
 
 import numpy as np
@@ -123,7 +123,7 @@ def _merge(conn: sqlite3.Connection, segments: list[int], new: int) -> int:
 
 
 def search(
-    conn: sqlite3.Connection,
+    conn: sqlite3.Connection | Callable[[list[int]], list[tuple[int, bytes, bytes, bytes]]],
     terms: Sequence[tuple[int, float, int, str]],
     k: int,
     *,
@@ -135,6 +135,8 @@ def search(
     """The ``k`` passages with the highest BM25 for the query ``terms``.
 
     Args:
+        conn: the index database, or a function that gives the (term, ids, tfs, lens) rows of term
+            ids, by term then segment (a replica's, read from the server).
         terms: per query term: its id, its weight (IDF times how often the query holds it), its
             document frequency and the term itself.
         k: how many passages.
@@ -157,9 +159,12 @@ def search(
         total += df
     weights = dict(chosen)
     marks = ",".join("?" * len(weights))
-    rows = conn.execute(
-        f"SELECT term, ids, tfs, lens FROM postings WHERE term IN ({marks}) ORDER BY term, segment", list(weights)
-    ).fetchall()
+    if isinstance(conn, sqlite3.Connection):
+        rows = conn.execute(
+            f"SELECT term, ids, tfs, lens FROM postings WHERE term IN ({marks}) ORDER BY term, segment", list(weights)
+        ).fetchall()
+    else:
+        rows = conn(list(weights))
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     ids_parts, score_parts = [], []

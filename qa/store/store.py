@@ -459,27 +459,7 @@ class IndexStore:
             "JOIN documents doc ON doc.doc_id = p.doc_id WHERE p.id IN ({})"
         )
         rows = {r[0]: r for r in select_in(self.db.connection, sql, ids)}
-        found = [rows[i] for i in ids if i in rows]
-        lengths = np.frombuffer(b"".join(r[6] for r in found), _I32).astype(np.int64)
-        counts = np.array([len(r[6]) // 4 for r in found], dtype=np.int64)
-        out = Candidates(
-            ids=np.array([r[0] for r in found], dtype=np.int64),
-            keys=tuple((r[1], r[2]) for r in found),
-            first_sentence=np.array([r[3] for r in found], dtype=np.int64),
-            counts=counts,
-            spans=np.frombuffer(b"".join(r[4] for r in found), _I32).astype(np.int64).reshape(-1, 2),
-            flags=np.frombuffer(b"".join(r[7] for r in found), np.uint8),
-            terms=np.frombuffer(b"".join(r[5] for r in found), _I32).astype(np.int64),
-            token_sentence=np.repeat(np.arange(len(lengths), dtype=np.int64), lengths),
-            sentence_lengths=lengths,
-            speakers_text=tuple(r[9] for r in found),
-            days=np.array([_ordinal(r[10]) for r in found], dtype=np.int64),
-            vectors=self.passage_file.read(np.array([r[0] for r in found], dtype=np.int64)),
-            sentence_vectors=np.zeros((0, self.dimension), np.float32),
-            facts_json=tuple(r[8] for r in found),
-        )
-        object.__setattr__(out, "sentence_vectors", self.sentence_file.read(out.sentence_ids))
-        return out
+        return make_candidates([rows[i] for i in ids if i in rows], self.passage_file.read, self.sentence_file.read)
 
     def passages_by_id(self, ids: Iterable[int]) -> list[Passage]:
         """The passages ``ids``, in that order, with their article's labels (ids no longer indexed are left out)."""
@@ -496,26 +476,7 @@ class IndexStore:
             "JOIN passage_data d ON d.id = p.id JOIN documents doc ON doc.doc_id = p.doc_id WHERE p.id IN ({})"
         )
         rows = {r[0]: r for r in select_in(self.db.connection, sql, ids)}
-        out = {}
-        for i in ids:
-            if i not in rows:
-                continue
-            _, doc_id, start, end, text, quotes, spans, title, outlet, day, url, kind = rows[i]
-            flat = np.frombuffer(spans, _I32).tolist()
-            out[i] = Passage(
-                doc_id=doc_id,
-                title=title,
-                outlet=outlet,
-                date=day,
-                text=text,
-                char_start=start,
-                char_end=end,
-                url=url,
-                kind=kind,
-                sentences=tuple(zip(flat[0::2], flat[1::2])),
-                quotes=tuple(Quote.from_row(q) for q in json.loads(quotes)),
-            )
-        return out
+        return {i: make_passage(rows[i]) for i in ids if i in rows}
 
     @property
     def passages(self) -> PassageView:
@@ -535,9 +496,60 @@ class IndexStore:
         rows = self.db.execute("SELECT text FROM passages WHERE doc_id = ? ORDER BY char_start", (doc_id,))
         return "\n".join(r[0] for r in rows)
 
+    def article_texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """:meth:`article_text` of each of ``doc_ids``."""
+        return {doc_id: self.article_text(doc_id) for doc_id in doc_ids}
+
     def sentence_range(self, passage_id: int) -> tuple[int, int] | None:
         """The first sentence id and the number of sentences of passage ``passage_id``."""
         return self.db.execute("SELECT first_sentence, sentences FROM passages WHERE id = ?", (passage_id,)).fetchone()
+
+
+def make_candidates(found: Sequence[tuple], read_vectors, read_sentence_vectors) -> Candidates:
+    """:class:`Candidates` from rows of (id, doc_id, char_start, first_sentence, spans, terms, lengths,
+    flags, facts, speakers, date), blobs as stored, and the readers of passage and sentence vectors
+    by id (one code path for every store)."""
+    lengths = np.frombuffer(b"".join(r[6] for r in found), _I32).astype(np.int64)
+    counts = np.array([len(r[6]) // 4 for r in found], dtype=np.int64)
+    ids = np.array([r[0] for r in found], dtype=np.int64)
+    out = Candidates(
+        ids=ids,
+        keys=tuple((r[1], r[2]) for r in found),
+        first_sentence=np.array([r[3] for r in found], dtype=np.int64),
+        counts=counts,
+        spans=np.frombuffer(b"".join(r[4] for r in found), _I32).astype(np.int64).reshape(-1, 2),
+        flags=np.frombuffer(b"".join(r[7] for r in found), np.uint8),
+        terms=np.frombuffer(b"".join(r[5] for r in found), _I32).astype(np.int64),
+        token_sentence=np.repeat(np.arange(len(lengths), dtype=np.int64), lengths),
+        sentence_lengths=lengths,
+        speakers_text=tuple(r[9] for r in found),
+        days=np.array([_ordinal(r[10]) for r in found], dtype=np.int64),
+        vectors=read_vectors(ids),
+        sentence_vectors=np.zeros((0, 0), np.float32),
+        facts_json=tuple(r[8] for r in found),
+    )
+    object.__setattr__(out, "sentence_vectors", read_sentence_vectors(out.sentence_ids))
+    return out
+
+
+def make_passage(row: tuple) -> Passage:
+    """A :class:`Passage` from a row of (id, doc_id, char_start, char_end, text, quotes, spans, title,
+    outlet, date, url, kind), spans as stored."""
+    _, doc_id, start, end, text, quotes, spans, title, outlet, day, url, kind = row
+    flat = np.frombuffer(spans, _I32).tolist()
+    return Passage(
+        doc_id=doc_id,
+        title=title,
+        outlet=outlet,
+        date=day,
+        text=text,
+        char_start=start,
+        char_end=end,
+        url=url,
+        kind=kind,
+        sentences=tuple(zip(flat[0::2], flat[1::2])),
+        quotes=tuple(Quote.from_row(q) for q in json.loads(quotes)),
+    )
 
 
 def _ordinal(day: str | None) -> int:

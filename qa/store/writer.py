@@ -171,7 +171,6 @@ class StoreWriter:
                     for s in skip
                 ],
             )
-            self.store.publish(conn, generation)
             self.db.set(
                 generation=generation,
                 next_passage=next_passage,
@@ -179,6 +178,7 @@ class StoreWriter:
                 next_segment=next_segment,
                 **dict(totals),
             )
+            self.store.publish(conn, generation)  # last: the search side sees the commit whole
         self.store.refresh(generation)
         self._upkeep()
         return generation
@@ -374,8 +374,8 @@ class StoreWriter:
                 "INSERT INTO vector_log(gen, op, first, count) VALUES (?, 0, ?, ?)",
                 [(generation, first, count) for first, count in ranges if count],
             )
-            self.store.publish(conn, generation)
             self.db.set(generation=generation)
+            self.store.publish(conn, generation)
 
     def set(self, **values) -> None:
         """Store settings in their own transaction."""
