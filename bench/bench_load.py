@@ -1,6 +1,18 @@
-"""Load benchmark of the web chat: N concurrent gradio_client sessions x M questions, next to one user.
+"""Load benchmark of the web chat: N concurrent gradio_client sessions x M questions, next to one user;
+or, with ``--replicas N``, of N stateless replicas on a real Milvus server through the REST API.
 
 Usage: ``python bench/bench_load.py [--sessions 20] [--questions 10] [--concurrency 4 ...]``
+       ``python bench/bench_load.py --replicas 2 [--archive] [--sessions 20] [--questions 10]``
+
+With ``--replicas``: a real Milvus 2.3.5 server is started in a loopback-only network namespace
+(as the tests start it: :mod:`tests.milvus_server`, root), the index (the five articles, or the
+news archive's with ``--archive``, from ``bench/out/archive-index`` without encoding again) is
+written to it by this process (the ingest side), and N ``qa serve --replica`` processes start in
+empty folders. One user asks the questions of one replica; then ``--sessions`` users ask them
+at once, each request sent to the next replica in turn (a round-robin balancer), while a
+``qa add`` of a new article runs in a third process a few seconds in. Afterwards every replica
+is asked about the new article. Reported: errors, p50/p95 of each scenario, whether each
+replica cited the added article, the add's time, and each replica's RSS (now and peak).
 
 For each queue concurrency given, it starts the app (``ui.py``) in a subprocess on a free
 127.0.0.1 port over a temporary index, then
@@ -206,6 +218,221 @@ HEADER = (
 )
 
 
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(RSS now, peak RSS) of process ``pid`` in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def _ask_rest(url: str, question: dict) -> dict:
+    import json
+
+    request = urllib.request.Request(
+        f"{url}/v1/ask", data=json.dumps(question).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def _rest_users(urls: list[str], questions: list[dict], users: int, name: str, during=None) -> Run:
+    """``users`` threads, each asking every question once (user ``i`` from question ``i``), request
+    ``n`` of the whole run sent to replica ``n % len(urls)``; ``during`` runs in its own thread."""
+    run = Run(name)
+    lock = threading.Lock()
+    counter = iter(range(10**9))
+    barrier = threading.Barrier(users + 1)
+
+    def user(i: int) -> None:
+        mine = questions[i % len(questions) :] + questions[: i % len(questions)]
+        barrier.wait()
+        for q in mine:
+            with lock:
+                url = urls[next(counter) % len(urls)]
+            t0 = time.perf_counter()
+            try:
+                answer = _ask_rest(url, q)
+                if not answer.get("hits"):
+                    raise ValueError("no passage")
+            except Exception as exc:
+                with lock:
+                    run.errors.append(f"{q['question']!r}: {exc}")
+                continue
+            with lock:
+                run.latencies.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
+    for t in threads:
+        t.start()
+    side = threading.Thread(target=during, daemon=True) if during else None
+    barrier.wait()
+    t0 = time.perf_counter()
+    if side:
+        side.start()
+    for t in threads:
+        t.join()
+    run.wall = time.perf_counter() - t0
+    if side:
+        side.join()
+    return run
+
+
+NEW_ARTICLE = (
+    "Zebra crossings return to the old town\n\n"
+    "The town council said on Monday that the zebra crossings removed from the old town last year will be "
+    "painted again before the winter, after a petition signed by 4,200 residents.\n"
+)
+
+
+def replicas(args) -> int:
+    """The ``--replicas`` benchmark (see the module docstring)."""
+    import json
+    import shutil
+    import uuid
+
+    from qa import Assistant
+    from tests.milvus_server import RealMilvus, unavailable
+
+    why = unavailable()
+    if why:
+        print(f"cannot run: {why}", file=sys.stderr)
+        return 2
+    archive = ROOT.parent / "shared" / "news-archive"
+    if args.archive:
+        source = ROOT / "bench" / "out" / "archive-index"
+        if not (source / "index.sqlite").is_file():
+            print("build the archive index first: python bench/bench_archive.py", file=sys.stderr)
+            return 2
+        rows = load_questions(archive / "questions.jsonl")
+        questions = [{"question": q.question, "as_of": q.asked_on, "k": 5} for q in rows][: args.questions]
+    else:
+        rows = load_questions(args.questions_file)
+        questions = [{"question": q.question, "history": list(q.history), "k": 5} for q in rows][: args.questions]
+    with tempfile.TemporaryDirectory(prefix="qa-bench-replicas-") as tmp:
+        tmp = Path(tmp)
+        corpus = tmp / "corpus"
+        if args.archive:
+            shutil.copytree(archive / "corpus", corpus)
+            shutil.copytree(source, tmp / "index")
+        else:
+            shutil.copytree(args.corpus, corpus)
+        with RealMilvus(tmp / "milvus") as server:
+            spec = f"{server.uri}/bench_{uuid.uuid4().hex[:8]}"
+            t0 = time.perf_counter()
+            writer = Assistant.load(corpus=corpus, index=tmp / "index", store=spec, progress=False)
+            written = time.perf_counter() - t0
+            print(f"index written to the server in {written:.1f} s ({writer.store.passage_count} passages)")
+            del writer
+            procs, urls = [], []
+            for i in range(args.replicas):
+                folder = tmp / f"replica-{i + 1}"
+                folder.mkdir()
+                port = _free_port()
+                log = (folder / "log").open("w")
+                env = {k: v for k, v in os.environ.items() if k not in ("QA_API_KEYS", "QA_KEYS_FILE")}
+                cmd = [sys.executable, "-c", "import sys; from qa.apps.cli import main; sys.exit(main(sys.argv[1:]))"]
+                cmd += ["serve", "--replica", "--store", spec, "--port", str(port)]
+                procs.append(subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT))
+                urls.append(f"http://127.0.0.1:{port}")
+            try:
+                for proc, url in zip(procs, urls):
+                    deadline = time.monotonic() + 300
+                    while True:
+                        try:
+                            with urllib.request.urlopen(f"{url}/v1/health", timeout=2):
+                                break
+                        except OSError:
+                            if proc.poll() is not None or time.monotonic() > deadline:
+                                raise RuntimeError(f"a replica did not start; see {tmp}") from None
+                            time.sleep(0.5)
+                rss_start = [_rss_mb(p.pid) for p in procs]
+                same = None
+                if args.archive:  # every archive question: the replica's first passage against the FAISS store's
+                    faiss = Assistant.load(corpus=corpus, index=source, progress=False, refresh=False)
+                    agree = []
+                    for q in rows:
+                        mine = faiss.ask(q.question, k=5, as_of=q.asked_on).hits
+                        theirs = _ask_rest(urls[0], {"question": q.question, "as_of": q.asked_on, "k": 5})["hits"]
+                        agree.append(
+                            bool(mine)
+                            and bool(theirs)
+                            and (mine[0].passage.doc_id, mine[0].passage.char_start)
+                            == (theirs[0]["passage"]["doc_id"], theirs[0]["passage"]["char_start"])
+                        )
+                    same = sum(agree) / len(agree)
+                    print(f"same first passage as the FAISS store: {sum(agree)}/{len(agree)}")
+                    del faiss
+                for url in urls:  # warm up: first-call costs and each generation's tables
+                    for q in questions:
+                        _ask_rest(url, q)
+                single = _rest_users(urls[:1], questions, 1, "1 user, 1 replica")
+                article = corpus / "zz_added" / "zebra-crossings.txt"
+                article.parent.mkdir()
+                article.write_text(NEW_ARTICLE, encoding="utf-8")
+                added: dict = {}
+
+                def add() -> None:
+                    time.sleep(args.add_after)
+                    cmd = [
+                        sys.executable,
+                        "-c",
+                        "import sys; from qa.apps.cli import main; sys.exit(main(sys.argv[1:]))",
+                    ]
+                    cmd += ["add", str(article), "--corpus", str(corpus), "--index", str(tmp / "index")]
+                    cmd += ["--store", spec]
+                    t = time.perf_counter()
+                    done = subprocess.run(cmd, capture_output=True, text=True)
+                    added.update(seconds=time.perf_counter() - t, status=done.returncode, err=done.stderr[-500:])
+
+                crowd = _rest_users(urls, questions, args.sessions, f"{args.sessions} users, {len(urls)} replicas", add)
+                cited = []
+                for url in urls:
+                    answer = _ask_rest(url, {"question": "when will the zebra crossings in the old town return?"})
+                    cited.append(answer["hits"][0]["passage"]["doc_id"].endswith("zebra-crossings.txt"))
+                rss_end = [_rss_mb(p.pid) for p in procs]
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                for proc in procs:
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+    lines = [
+        "| scenario | questions | errors | p50 ms | p95 ms | max ms | mean ms | questions/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in (single, crowd):
+        n = len(run.latencies)
+        lines.append(
+            f"| {run.name} | {n + len(run.errors)} | {len(run.errors)} | {1000 * run.percentile(50):.0f} "
+            f"| {1000 * run.percentile(95):.0f} | {1000 * max(run.latencies, default=float('nan')):.0f} "
+            f"| {1000 * statistics.fmean(run.latencies) if n else float('nan'):.0f} | {n / run.wall:.1f} |"
+        )
+        for error in run.errors[:5]:
+            print(f"  error: {error}", file=sys.stderr)
+    report = {
+        "corpus": "news archive" if args.archive else str(args.corpus),
+        "replicas": len(urls),
+        "written_seconds": round(written, 1),
+        "add": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in added.items()},
+        "cited_by_each_replica": cited,
+        "same_first_passage_as_faiss": same,
+        "p95_ratio": round(crowd.percentile(95) / single.percentile(95), 2),
+        "rss_mb_start": [round(r[0]) for r in rss_start],
+        "rss_mb_end": [round(r[0]) for r in rss_end],
+        "rss_mb_peak": [round(r[1]) for r in rss_end],
+    }
+    info = (
+        f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}; the server, the replicas and the clients on this machine"
+    )
+    text = f"{info}\n\n" + "\n".join(lines) + "\n\n```\n" + json.dumps(report, indent=2) + "\n```\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    return 1 if (single.errors or crowd.errors or not all(cited) or added.get("status")) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark for each concurrency and print (and optionally write) the table."""
     from qa.apps.webchat import DEFAULT_CONCURRENCY
@@ -223,7 +450,12 @@ def main(argv: list[str] | None = None) -> int:
         help="queue default_concurrency_limit values to compare (0: no limit; default: the app's default)",
     )
     parser.add_argument("--out", type=Path, default=None, help="write the table (Markdown) here")
+    parser.add_argument("--replicas", type=int, default=0, help="N stateless replicas on a real Milvus server")
+    parser.add_argument("--archive", action="store_true", help="with --replicas: the news archive's index")
+    parser.add_argument("--add-after", type=float, default=3.0, help="with --replicas: seconds before the qa add")
     args = parser.parse_args(argv)
+    if args.replicas:
+        return replicas(args)
 
     questions = [q.question for q in load_questions(args.questions_file)][: args.questions]
     load_before = os.getloadavg()[0]

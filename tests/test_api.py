@@ -314,3 +314,20 @@ def test_bound_to_every_interface_no_request_without_a_key_succeeds(tmp_path, co
     assert seen["refused_without_keys"].startswith("ExposedError")
     assert seen["no_key"] == seen["wrong_key"] == seen["chat_without_login"] == 401
     assert seen["read_key"] == 200 and seen["read_key_writes"] == 403 and seen["health"] == 200
+
+
+def test_a_store_that_cannot_be_reached_is_a_503_with_the_message(fake_assistant, tmp_path, monkeypatch):
+    from qa.apps.server import build_server, start
+    from qa.errors import StoreUnavailableError
+
+    def down(*_args, **_kwargs):
+        raise StoreUnavailableError("the Milvus server at http://127.0.0.1:1 failed; check that the server is running")
+
+    monkeypatch.setattr(fake_assistant, "ask", down)
+    running = start(build_server(fake_assistant, keys=KeyRing(tmp_path / "none.json")), port=0, block=False, quiet=True)
+    try:
+        status, body = call(running.url, "/v1/ask", method="POST", body={"question": "summit"})
+        assert status == 503 and body["error"]["type"] == "StoreUnavailableError"
+        assert "check that the server is running" in body["error"]["message"]
+    finally:
+        running.stop()

@@ -506,3 +506,22 @@ def test_a_replica_of_a_collection_without_a_catalogue_says_what_to_run(lite, fa
         Assistant.load(replica=True, store=lite, encoder=fake_encoder)
     with pytest.raises(StoreSpecError, match="milvus://HOST:PORT/COLLECTION"):
         Assistant.load(replica=True, store=None, encoder=fake_encoder)
+
+
+def test_a_replica_sees_what_commits_without_milvus_changed_once_the_index_is_written_again(
+    lite, corpus_copy, tmp_path, fake_encoder
+):
+    """Changes made with the FAISS store are listed by the index's triggers and reach the server
+    on the next ``qa index --store``: the replica then answers as the index folder does."""
+    index = tmp_path / "index"
+    _load(corpus_copy, index, fake_encoder, store=lite).store.close()
+    (corpus_copy / "zebra.txt").write_text("Zebra crossings return\n\nThe council said zebra crossings return.\n")
+    faiss = _load(corpus_copy, index, fake_encoder)  # adds zebra.txt without Milvus
+    assert faiss.ask("zebra crossings council", k=1).hits[0].passage.doc_id == "zebra.txt"
+    faiss.store.close()
+    writer = _load(corpus_copy, index, fake_encoder, store=lite)  # brings the server up to date
+    replica = Assistant.load(replica=True, store=lite, encoder=fake_encoder, weights=CONFIG)
+    assert replica.ask("zebra crossings council", k=1).hits[0].passage.doc_id == "zebra.txt"
+    for question in QUESTIONS[:8]:
+        assert _keys(replica.ask(question)) == _keys(writer.ask(question)), question
+    assert writer.store.db.execute("SELECT COUNT(*) FROM catalogue_changes").fetchone()[0] == 0

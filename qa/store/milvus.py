@@ -674,9 +674,10 @@ class MilvusStore(IndexStore):
             self._rewrite(generation)
             return
         pending = state.get("pending")
-        if pending or not state.get("served") or not self.catalogue.exists():
-            self._serve(generation)  # the catalogue: written afresh (an interrupted write left part of one)
-        if not pending and state["generation"] == generation:
+        # the catalogue is written afresh where a write was cut off (it may hold part of a commit that
+        # rolled back) or none was ever written; else the records changed since it was last written
+        afresh = bool(pending) or not state.get("served") or not self.catalogue.exists()
+        if not afresh and state["generation"] == generation:
             if self._changed():
                 self._serve_changes(generation)  # merges since the last commit
             return  # in step already
@@ -689,7 +690,10 @@ class MilvusStore(IndexStore):
             ).fetchall()
             self.milvus.delete_ranges((f, c) for _, op, f, c in rows if op < 0)
             self._write(self.db.connection, self._live_in([(f, c) for _, op, f, c in rows if op >= 0]))  # op 1, 0
-        self._set_state(generation)
+        if afresh:
+            self._serve(generation)
+        else:
+            self._serve_changes(generation)  # what commits made without Milvus (the FAISS store) changed
 
     def _rewrite(self, generation: int) -> None:
         ids = self.live_ids()
