@@ -363,13 +363,17 @@ def test_a_real_server_outage_is_a_clear_error_and_answers_come_back_after_a_res
     spec = f"{real_server.uri}/c{uuid.uuid4().hex[:12]}"
     milvus = _load(corpus_copy, tmp_path / "index", fake_encoder, store=spec)
     faiss = _load(corpus_copy, tmp_path / "faiss", fake_encoder)
+    replica = Assistant.load(replica=True, store=spec, encoder=fake_encoder, weights=CONFIG)
     q = QUESTIONS[0]
-    assert _keys(milvus.ask(q)) == _keys(faiss.ask(q))
+    assert _keys(milvus.ask(q)) == _keys(faiss.ask(q)) == _keys(replica.ask(q))
     real_server.kill()  # SIGKILL: no data lost
     with pytest.raises(StoreUnavailableError, match="is running and reachable"):
         milvus.ask(QUESTIONS[1])  # in about 2 s
+    with pytest.raises(StoreUnavailableError, match="is running and reachable"):
+        replica.ask(QUESTIONS[1])  # a replica mid-question: the same one-line error (a 503 in the API)
     real_server.restart()
     assert _keys(milvus.ask(q)) == _keys(faiss.ask(q))  # once the server has loaded it again (about 25 s)
+    assert _keys(replica.ask(q)) == _keys(faiss.ask(q))  # the replica too: catalogue collections loaded again
     _in_step(_load(corpus_copy, tmp_path / "index", fake_encoder, store=spec).store)
 
 

@@ -566,6 +566,22 @@ class _Collection:
         hits = found[0] if found else []
         return [int(h["id"]) for h in hits], [float(h["distance"]) for h in hits]
 
+    def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None, *, ts: int = 0) -> np.ndarray:
+        """Ids of the ``k`` passages nearest ``vector`` (by inner product), among ``allowed``."""
+        if allowed is not None and not len(allowed):
+            return np.zeros(0, np.int64)
+        ids, _ = self.search(np.asarray(vector, np.float32).tolist(), "vector", k, "IP", allowed, ts=ts)
+        return np.array(ids, dtype=np.int64)
+
+    def bm25_search(
+        self, tokens: Sequence[str], k: int, allowed: np.ndarray | None, *, ts: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and BM25 scores (Milvus's own function) of the ``k`` best passages for ``tokens``."""
+        if not tokens or (allowed is not None and not len(allowed)):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        ids, scores = self.search(" ".join(tokens), "sparse", k, "BM25", allowed, ts=ts)
+        return np.array(ids, dtype=np.int64), np.abs(np.array(scores, dtype=np.float32))  # Lite reports them negated
+
 
 def consistency(ts: int) -> dict:
     """The read options of a read as of Milvus time ``ts`` (0: Strong, now)."""
@@ -679,7 +695,7 @@ class MilvusStore(IndexStore):
         afresh = bool(pending) or not state.get("served") or not self.catalogue.exists()
         if not afresh and state["generation"] == generation:
             if self._changed():
-                self._serve_changes(generation)  # merges since the last commit
+                self._serve(generation, afresh=False)  # merges since the last commit
             return  # in step already
         if pending:
             self.milvus.delete_from(next_passage)
@@ -690,10 +706,7 @@ class MilvusStore(IndexStore):
             ).fetchall()
             self.milvus.delete_ranges((f, c) for _, op, f, c in rows if op < 0)
             self._write(self.db.connection, self._live_in([(f, c) for _, op, f, c in rows if op >= 0]))  # op 1, 0
-        if afresh:
-            self._serve(generation)
-        else:
-            self._serve_changes(generation)  # what commits made without Milvus (the FAISS store) changed
+        self._serve(generation, afresh=afresh)  # or what commits made without Milvus (the FAISS store) changed
 
     def _rewrite(self, generation: int) -> None:
         ids = self.live_ids()
@@ -703,25 +716,18 @@ class MilvusStore(IndexStore):
         self._fresh = False
         self._serve(generation)
 
-    def _serve(self, generation: int) -> None:
-        """Write the catalogue afresh (marked pending until it is whole), then say ``generation``."""
+    def _serve(self, generation: int, *, afresh: bool = True) -> None:
+        """Write the catalogue (afresh, or the records changed since it was last written, such as a
+        merge's), marked pending until it is whole; then say ``generation`` and wait until it shows."""
         self._set_state(generation, pending={"removed": [], "catalogue": True}, served=False)
         with self.db.transaction() as conn:
-            self.catalogue.rewrite(conn, _meta(conn), self.sentence_file)
+            write = self.catalogue.rewrite if afresh else self.catalogue.publish
+            write(conn, _meta(conn), self.sentence_file)
         self._set_state(generation)
         self.milvus.settle()
 
     def _changed(self) -> bool:
         return bool(self.db.execute("SELECT 1 FROM catalogue_changes LIMIT 1").fetchone())
-
-    def _serve_changes(self, generation: int) -> None:
-        """Write the catalogue records changed since the last commit (a merge of postings segments)."""
-        self._set_state(generation, pending={"removed": [], "catalogue": True}, served=False)
-        with self.db.transaction() as conn:
-            self.catalogue.publish(conn, _meta(conn), self.sentence_file)
-        self._set_state(generation)
-        self.milvus.settle()
-        self.milvus.settle()  # replicas see this commit on their next question
 
     def _set_state(self, generation: int, pending: dict | None = None, *, served: bool = True) -> None:
         self.milvus.set_state(
@@ -759,7 +765,7 @@ class MilvusStore(IndexStore):
         """Suit the collection's vector index to its size; write the catalogue records a merge
         changed; drop ``vector_log`` rows the collection reflects."""
         if self._changed():
-            self._serve_changes(self.generation)
+            self._serve(self.generation, afresh=False)
         count = self.passage_count
         if not suits(self.milvus.kind(), count):
             self.milvus.reindex(plan(count))
@@ -805,12 +811,7 @@ class MilvusStore(IndexStore):
 
     def search_dense(self, vector: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> np.ndarray:
         """Ids of the ``k`` passages nearest ``vector`` (by inner product), among ``allowed``."""
-        if allowed is not None and not len(allowed):
-            return np.zeros(0, np.int64)
-        ids, _ = self.milvus.search(
-            np.asarray(vector, np.float32).tolist(), "vector", k, "IP", allowed, ts=self.read_ts
-        )
-        return np.array(ids, dtype=np.int64)
+        return self.milvus.dense(vector, k, allowed, ts=self.read_ts)
 
     def search_lexical(
         self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, budget: int = 50_000
@@ -820,10 +821,7 @@ class MilvusStore(IndexStore):
         function, the index's own postings answer (as in the FAISS store)."""
         if not self.milvus.bm25:
             return super().search_lexical(tokens, k, allowed=allowed, budget=budget)
-        if not tokens or (allowed is not None and not len(allowed)):
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        ids, scores = self.milvus.search(" ".join(tokens), "sparse", k, "BM25", allowed, ts=self.read_ts)
-        return np.array(ids, dtype=np.int64), np.abs(np.array(scores, dtype=np.float32))  # Lite reports them negated
+        return self.milvus.bm25_search(tokens, k, allowed, ts=self.read_ts)
 
 
 def milvus_filter(

@@ -22,9 +22,9 @@ from ..ingest.passages import Passage
 from ..lexical import STOPWORDS
 from . import postings
 from .catalogue import BATCH, Catalogue, literal, unb64
-from .milvus import MilvusStore, MilvusTarget, Selection, _Collection, consistency, milvus_filter
+from .milvus import MilvusTarget, Selection, _Collection, consistency, milvus_filter
 from .records import Candidates, StoredDocument
-from .store import make_candidates, make_passage
+from .store import make_candidates, make_passage, query_terms
 
 __all__ = ["ServedStore"]
 
@@ -343,7 +343,8 @@ class ServedStore:
         return {t: seen[t] for t in tokens if seen.get(t) is not None}
 
     def search_dense(self, vector: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> np.ndarray:
-        return MilvusStore.search_dense(self, vector, k, allowed=allowed)
+        """Ids of the ``k`` passages nearest ``vector``, among ``allowed`` (searched in Milvus)."""
+        return self.milvus.dense(vector, k, allowed, ts=self.read_ts)
 
     def search_lexical(
         self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, budget: int = 50_000
@@ -351,17 +352,9 @@ class ServedStore:
         """As the index folder's stores: Milvus's BM25 where the server has it, else the postings
         the catalogue holds, scored by the same code as the index folder's."""
         if self.milvus.bm25:
-            return MilvusStore.search_lexical(self, tokens, k, allowed=allowed, budget=budget)
-        known = self.terms(tokens)
+            return self.milvus.bm25_search(tokens, k, allowed, ts=self.read_ts)
         stats = self.stats()
-        counts: dict[str, int] = {}
-        for t in tokens:
-            if t in known:
-                counts[t] = counts.get(t, 0) + 1
-        terms = [
-            (known[t][0], n * postings.bm25_idf(stats["passages"], known[t][1]), known[t][1], t)
-            for t, n in counts.items()
-        ]
+        terms = query_terms(self.terms(tokens), tokens, stats)
         deleted = self._cached("deleted", lambda: np.array(sorted(int(k) for k in self._table("x")), np.int64))
         return postings.search(
             self._postings,

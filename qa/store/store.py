@@ -426,19 +426,10 @@ class IndexStore:
         the candidates. Where the query's terms have fewer postings than that together, nothing is
         left out.
         """
-        known = self.terms(tokens)
         stats = self.stats()
-        counts: dict[str, int] = {}
-        for t in tokens:
-            if t in known:
-                counts[t] = counts.get(t, 0) + 1
-        terms = [
-            (known[t][0], n * postings.bm25_idf(stats["passages"], known[t][1]), known[t][1], t)
-            for t, n in counts.items()
-        ]
         return postings.search(
             self.db.connection,
-            terms,
+            query_terms(self.terms(tokens), tokens, stats),
             k,
             mean_length=stats["passage_length"],
             deleted=self._deleted(),
@@ -503,6 +494,20 @@ class IndexStore:
     def sentence_range(self, passage_id: int) -> tuple[int, int] | None:
         """The first sentence id and the number of sentences of passage ``passage_id``."""
         return self.db.execute("SELECT first_sentence, sentences FROM passages WHERE id = ?", (passage_id,)).fetchone()
+
+
+def query_terms(
+    known: dict[str, tuple[int, int, int]], tokens: Sequence[str], stats: dict[str, float]
+) -> list[tuple[int, float, int, str]]:
+    """What :func:`postings.search` takes for a query's BM25 ``tokens``: per known term, its id, its
+    weight (IDF times how often the query holds it), its passage frequency and the term."""
+    counts: dict[str, int] = {}
+    for t in tokens:
+        if t in known:
+            counts[t] = counts.get(t, 0) + 1
+    return [
+        (known[t][0], n * postings.bm25_idf(stats["passages"], known[t][1]), known[t][1], t) for t, n in counts.items()
+    ]
 
 
 def make_candidates(found: Sequence[tuple], read_vectors, read_sentence_vectors) -> Candidates:
