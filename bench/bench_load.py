@@ -364,7 +364,15 @@ def replicas(args) -> int:
                 for url in urls:  # warm up: first-call costs and each generation's tables
                     for q in questions:
                         _ask_rest(url, q)
+                pids = {"replicas": [p.pid for p in procs], "milvus": [server.server.pid], "clients": [None]}
+
+                def cpu() -> dict[str, float]:
+                    return {k: sum(_cpu_seconds(pid) for pid in v) for k, v in pids.items()}
+
+                before = cpu()
                 single = _rest_users(urls[:1], questions, 1, "1 user, 1 replica")
+                after = cpu()
+                cpu_single = {k: 1000 * (after[k] - before[k]) / max(len(single.latencies), 1) for k in after}
                 article = corpus / "zz_added" / "zebra-crossings.txt"
                 article.parent.mkdir()
                 article.write_text(NEW_ARTICLE, encoding="utf-8")
@@ -383,7 +391,10 @@ def replicas(args) -> int:
                     done = subprocess.run(cmd, capture_output=True, text=True)
                     added.update(seconds=time.perf_counter() - t, status=done.returncode, err=done.stderr[-500:])
 
+                before = cpu()
                 crowd = _rest_users(urls, questions, args.sessions, f"{args.sessions} users, {len(urls)} replicas", add)
+                after = cpu()
+                cpu_crowd = {k: 1000 * (after[k] - before[k]) / max(len(crowd.latencies), 1) for k in after}
                 cited = []
                 for url in urls:
                     answer = _ask_rest(url, {"question": "when will the zebra crossings in the old town return?"})
@@ -418,6 +429,9 @@ def replicas(args) -> int:
         "cited_by_each_replica": cited,
         "same_first_passage_as_faiss": same,
         "p95_ratio": round(crowd.percentile(95) / single.percentile(95), 2),
+        "cpu_ms_per_question_1_user": {k: round(v, 1) for k, v in cpu_single.items()},
+        "cpu_ms_per_question_crowd": {k: round(v, 1) for k, v in cpu_crowd.items()},
+        "note": "the crowd's questions include the qa add's commit on the server; clients = this process",
         "rss_mb_start": [round(r[0]) for r in rss_start],
         "rss_mb_end": [round(r[0]) for r in rss_end],
         "rss_mb_peak": [round(r[1]) for r in rss_end],

@@ -196,13 +196,19 @@ class Catalogue:
             schema.add_field("v", m.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
             params = client.prepare_index_params()
             params.add_index("v", index_type="FLAT", metric_type="L2")
-            self.milvus.call("create_collection", self.name, schema=schema, index_params=params)
+            text, number = self.milvus.scalar_index_types()
+            for name in ("tbl", "k", "doc"):  # every read selects by these: indexed, not scanned
+                params.add_index(name, index_type=text)
+            for name in ("n", "quoted"):
+                params.add_index(name, index_type=number)
+            made = [(self.name, schema, params)]
             schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
             schema.add_field("id", m.DataType.INT64, is_primary=True)
             schema.add_field("vector", m.DataType.FLOAT_VECTOR, dim=self.dimension)
             params = client.prepare_index_params()
             params.add_index("vector", index_type="FLAT", metric_type="IP")
-            self.milvus.call("create_collection", self.sentences, schema=schema, index_params=params)
+            made.append((self.sentences, schema, params))
+            self.milvus.make_loaded(made)
 
     # ------------------------------------------------------------------ writing
 
