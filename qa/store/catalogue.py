@@ -196,11 +196,6 @@ class Catalogue:
             schema.add_field("v", m.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
             params = client.prepare_index_params()
             params.add_index("v", index_type="FLAT", metric_type="L2")
-            text, number = self.milvus.scalar_index_types()
-            for name in ("tbl", "k", "doc"):  # every read selects by these: indexed, not scanned
-                params.add_index(name, index_type=text)
-            for name in ("n", "quoted"):
-                params.add_index(name, index_type=number)
             made = [(self.name, schema, params)]
             schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
             schema.add_field("id", m.DataType.INT64, is_primary=True)

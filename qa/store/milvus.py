@@ -435,15 +435,10 @@ class _Collection:
             )
         return schema
 
-    def scalar_index_types(self) -> tuple[str, str]:
-        """The scalar index types the server takes for text and for integer fields (INVERTED from
-        2.4; Trie and STL_SORT before)."""
-        return ("INVERTED", "INVERTED") if self.version() >= INVERTED_SINCE else ("Trie", "STL_SORT")
-
     def _params(self, kind: str, bm25: bool):
         params = self.client.prepare_index_params()
         self._vector_index(params, kind)
-        scalar = self.scalar_index_types()[0]
+        scalar = "INVERTED" if self.version() >= INVERTED_SINCE else "Trie"
         for name in ("doc_id", "outlet", "date"):
             params.add_index(name, index_type=scalar)
         if bm25:
