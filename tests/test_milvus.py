@@ -313,6 +313,11 @@ def test_a_failed_write_rolls_the_batch_back_and_is_mended_on_the_next_open(
     assert milvus.store.document(doc) is not None
     milvus = _load(corpus_copy, index, fake_encoder, store=spec)
     _in_step(milvus.store)
+    # the catalogue was written afresh where a write was cut off: a replica answers as the folder does
+    replica = Assistant.load(replica=True, store=spec, encoder=fake_encoder, weights=CONFIG)
+    assert replica.store.document(doc) is not None and replica.store.document(str(extra)) is not None
+    for question in QUESTIONS[:6]:
+        assert _keys(replica.ask(question)) == _keys(milvus.ask(question)), question
 
 
 # --------------------------------------------------------------------------- servers
