@@ -22,11 +22,16 @@ from ..ingest.passages import Passage
 from ..lexical import STOPWORDS
 from . import postings
 from .catalogue import BATCH, Catalogue, literal, unb64
-from .milvus import MilvusTarget, Selection, _Collection, consistency, milvus_filter
+from .milvus import MilvusTarget, Selection, _Collection, _ids, consistency, milvus_filter
 from .records import Candidates, StoredDocument
 from .store import make_candidates, make_passage, query_terms
 
 __all__ = ["ServedStore"]
+
+#: Positions in an article record (``DOCUMENT_COLUMNS``, then ``outlet_key``) and in a passage
+#: record (as :func:`qa.store.catalogue._records` writes them).
+ORIGIN, TITLE, OUTLET, DATE, URL, KIND, FIRST, COUNT, WARNINGS, OUTLET_KEY = 1, 2, 3, 4, 5, 6, 13, 14, 15, 16
+P_DOC, P_START, P_END, P_TEXT, P_QUOTES, P_FIRST_SENTENCE, P_SENTENCES, P_SPANS = 1, 2, 3, 4, 5, 6, 7, 8
 
 
 class _Lookup:
@@ -266,13 +271,13 @@ class ServedStore:
         return {k: StoredDocument.from_row(r[:16]) for k, r in sorted(self._documents().items())}
 
     def document_ids(self, *, origin: str | None = None) -> list[str]:
-        return sorted(k for k, r in self._documents().items() if origin is None or r[1] == origin)
+        return sorted(k for k, r in self._documents().items() if origin is None or r[ORIGIN] == origin)
 
     def outlets(self) -> list[str]:
-        return sorted({r[3] for r in self._documents().values()})
+        return sorted({r[OUTLET] for r in self._documents().values()})
 
     def summary(self) -> dict[str, int | str]:
-        dates = [r[4] for r in self._documents().values()]
+        dates = [r[DATE] for r in self._documents().values()]
         dated = [d for d in dates if d]
         return {
             "documents": len(dates),
@@ -282,7 +287,7 @@ class ServedStore:
         }
 
     def warnings(self) -> list[str]:
-        return [w for _, r in sorted(self._documents().items()) for w in json.loads(r[15])]
+        return [w for _, r in sorted(self._documents().items()) for w in json.loads(r[WARNINGS])]
 
     def allowed(
         self,
@@ -295,8 +300,8 @@ class ServedStore:
         """As :meth:`IndexStore.allowed`, with the Milvus filter for the searches."""
         ranges = []
         for doc_id, r in self._documents().items():
-            day = r[4]
-            if outlets is not None and r[16] not in outlets:
+            day = r[DATE]
+            if outlets is not None and r[OUTLET_KEY] not in outlets:
                 continue
             if (date_from or date_to) and not day:
                 continue
@@ -304,20 +309,13 @@ class ServedStore:
                 continue
             if doc_ids is not None and doc_id not in doc_ids:
                 continue
-            ranges.append((r[13], r[14]))
-        ids = (
-            np.sort(np.concatenate([np.arange(a, a + n, dtype=np.int64) for a, n in ranges]))
-            if ranges
-            else np.zeros(0, np.int64)
-        )
+            ranges.append((r[FIRST], r[COUNT]))
+        ids = np.sort(_ids(ranges))
         where = milvus_filter(outlets=outlets, date_from=date_from, date_to=date_to, doc_ids=doc_ids)
         return Selection(ids, where)
 
     def live_ids(self) -> np.ndarray:
-        ranges = [(r[13], r[14]) for r in self._documents().values()]
-        if not ranges:
-            return np.zeros(0, np.int64)
-        return np.sort(np.concatenate([np.arange(a, a + n, dtype=np.int64) for a, n in ranges]))
+        return np.sort(_ids([(r[FIRST], r[COUNT]) for r in self._documents().values()]))
 
     # ------------------------------------------------------------------ BM25
 
@@ -388,12 +386,12 @@ class ServedStore:
         found = []
         for i in ids:
             r = rows.get(i)
-            if r is None or r[1] not in docs:
+            if r is None or r[P_DOC] not in docs:
                 continue
             pid, doc_id, start, _, _, _, first, _, spans, terms, lengths, flags, facts, speakers = r
             found.append(
                 (pid, doc_id, start, first, unb64(spans), unb64(terms), unb64(lengths), unb64(flags), facts,
-                 speakers, docs[doc_id][4])
+                 speakers, docs[doc_id][DATE])
             )  # fmt: skip
         return make_candidates(found, self.passage_file.read, self.sentence_file.read)
 
@@ -403,10 +401,12 @@ class ServedStore:
         out = {}
         for i in ids:
             r = rows.get(i)
-            if r is None or r[1] not in docs:
+            if r is None or r[P_DOC] not in docs:
                 continue
-            d = docs[r[1]]
-            out[i] = make_passage((r[0], r[1], r[2], r[3], r[4], r[5], unb64(r[8]), d[2], d[3], d[4], d[5], d[6]))
+            d = docs[r[P_DOC]]
+            out[i] = make_passage(
+                (*r[:P_FIRST_SENTENCE], unb64(r[P_SPANS]), d[TITLE], d[OUTLET], d[DATE], d[URL], d[KIND])
+            )
         return out
 
     def passages_by_id(self, ids: Iterable[int]) -> list[Passage]:
@@ -423,7 +423,7 @@ class ServedStore:
         """(passage id, article id, outlet, stored quotes) of every passage that quotes someone, in id order."""
         docs = self._documents()
         found = self._records("p", "quoted == 1")
-        rows = [(int(k), r[1], docs[r[1]][3], r[5]) for k, r in found.items() if r[1] in docs]
+        rows = [(int(k), r[P_DOC], docs[r[P_DOC]][OUTLET], r[P_QUOTES]) for k, r in found.items() if r[P_DOC] in docs]
         return sorted(rows)
 
     def article_text(self, doc_id: str) -> str:
@@ -436,7 +436,7 @@ class ServedStore:
         for at in range(0, len(doc_ids), 100):
             found = self._records("p", f"doc in {literal(doc_ids[at : at + 100])}")
             for r in found.values():
-                out.setdefault(r[1], []).append((r[2], r[4]))
+                out.setdefault(r[P_DOC], []).append((r[P_START], r[P_TEXT]))
         return {d: "\n".join(t for _, t in sorted(parts)) for d, parts in out.items()}
 
     def article_passages(self, doc_id: str) -> list[Passage]:
@@ -444,8 +444,8 @@ class ServedStore:
         doc = self._documents().get(doc_id)
         if doc is None:
             return []
-        return self.passages_by_id(range(doc[13], doc[13] + doc[14]))
+        return self.passages_by_id(range(doc[FIRST], doc[FIRST] + doc[COUNT]))
 
     def sentence_range(self, passage_id: int) -> tuple[int, int] | None:
         r = self._passages([passage_id]).get(int(passage_id))
-        return (r[6], r[7]) if r else None
+        return (r[P_FIRST_SENTENCE], r[P_SENTENCES]) if r else None
