@@ -557,11 +557,12 @@ class Assistant:
 
     @property
     def aliases(self) -> AliasTable:
-        """The alias table of the corpus folder (``aliases.toml``), read when it changes (a replica
-        has none: it names speakers as the articles do)."""
+        """The alias table of the corpus folder (``aliases.toml``), read when it changes (a replica's:
+        the one the index was last written with, from the server)."""
         if self.corpus is None:
-            if self._aliases is None:
-                self._aliases = (None, AliasTable())
+            generation = self.store.generation_seen
+            if self._aliases is None or self._aliases[0] != generation:
+                self._aliases = (generation, AliasTable(self.store.alias_names()))
             return self._aliases[1]
         path = Path(self.corpus) / ALIAS_FILE
         stamp = path.stat().st_mtime_ns if path.is_file() else None
@@ -641,8 +642,8 @@ class Assistant:
             raise EmptyQuestionError("name a speaker, e.g. quotes('Lavrov'); speakers() lists who is quoted")
         filters = Filters.make(outlets=outlets, date_from=date_from, date_to=date_to)
         kinds = check_kinds(kinds)
-        aliases = self.aliases
         with self.store.reading():
+            aliases = self.aliases  # inside the read: a replica's table is the generation's
             rows = self._quote_rows(filters, kinds=kinds, min_confidence=min_confidence)
             rows = [r for r in rows if asked_matches(speaker, r.speaker, aliases)]
             passages = self.store.passage_map(r.pid for r in rows)

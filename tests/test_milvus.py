@@ -475,9 +475,12 @@ def test_a_replica_answers_from_the_server_alone_as_the_index_folder_does(spec, 
     quotes) comes from the server: the replica has no index folder and no corpus."""
     from qa.errors import ReplicaError
 
+    (corpus_copy / "aliases.toml").write_text('["Volodymyr Zelensky"]\nvariants = ["Zelenskyy"]\n')
     writer = _load(corpus_copy, tmp_path / "index", fake_encoder, store=spec)
     replica = Assistant.load(replica=True, store=spec, encoder=fake_encoder, weights=CONFIG)
     assert replica.store.folder is None and replica.corpus is None
+    joined = [q.to_dict() for q in writer.quotes("Zelenskyy")]  # the corpus's alias table, kept on the server
+    assert joined and [q.to_dict() for q in replica.quotes("Zelenskyy")] == joined
     for question in QUESTIONS:
         mine, theirs = writer.ask(question, k=5), replica.ask(question, k=5)
         assert _keys(theirs) == _keys(mine), question
@@ -507,6 +510,9 @@ def test_a_replica_answers_from_the_server_alone_as_the_index_folder_does(spec, 
     assert all(h.passage.doc_id != "zebra.txt" for h in replica.ask("zebra crossings council", k=5).hits)
     for question in QUESTIONS[:5]:
         assert _keys(replica.ask(question)) == _keys(writer.ask(question)), question
+    (corpus_copy / "aliases.toml").unlink()  # the next qa index takes the table away from the replica too
+    writer = _load(corpus_copy, tmp_path / "index", fake_encoder, store=spec)
+    assert replica.quotes("Zelenskyy") == writer.quotes("Zelenskyy") == []
     replica.store.close()
 
 

@@ -28,7 +28,15 @@ import numpy as np
 
 from embeddings import Encoder, encode_passages
 
-from ..errors import CorpusError, DocumentNotFoundError, IndexCorruptError, IndexLocationError, ModelError, warn
+from ..errors import (
+    CorpusError,
+    DocumentNotFoundError,
+    IndexCorruptError,
+    IndexLocationError,
+    MetadataError,
+    ModelError,
+    warn,
+)
 from ..ingest.documents import (
     ARTICLE_SUFFIXES,
     METADATA_FILE,
@@ -43,6 +51,7 @@ from ..ingest.documents import (
     scan_corpus,
 )
 from ..ingest.facts import FACTS_VERSION
+from ..ingest.names import AliasTable
 from ..ingest.passages import Chunking
 from ..ingest.quotes.tagger import CONFIG, check_weights, model_id
 from ..lexical import TOKENIZER_VERSION
@@ -544,11 +553,24 @@ def sync(
     ingest(writer, work, encoder, chunking=chunking, progress=progress, report=report, ray=ray)
     if not same_rules or store.db.get("attribution_model", "") != chunking.tagger:
         writer.set(rules=text_rules(chunking), attribution_model=chunking.tagger)
+    aliases = _alias_names(source)
+    if aliases is not None and store.db.get("aliases", {}) != aliases:
+        writer.settings_commit(aliases=aliases)  # kept for replicas, which have no corpus folder
     writer.finish()
     report.seconds = time.perf_counter() - started
     if report.added or report.updated or report.removed or report.relabelled or report.skipped:
         say(f"indexed {len(states)} article(s): {report.describe()}")
     return report
+
+
+def _alias_names(source: Source) -> dict[str, list[str]] | None:
+    """The corpus's alias table (``aliases.toml``) as names and variants; None when it cannot be
+    read (warned: the index keeps the table it has)."""
+    try:
+        return AliasTable.read(source.location).names if Path(source.location).is_dir() else {}
+    except MetadataError as exc:
+        warn(f"{exc}; the index keeps the alias table it had")
+        return None
 
 
 def _skipped(store: IndexStore) -> dict[str, Skip]:

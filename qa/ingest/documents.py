@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import ArticleGoneError, CorpusError, MetadataError, warn
+from .names import ALIAS_FILE
 
 __all__ = [
     "ARTICLE_SUFFIXES",
@@ -172,7 +173,7 @@ def scan_corpus(folder: Path) -> dict[str, Path]:
             continue
         if path.suffix.lower() in ARTICLE_SUFFIXES:
             found[rel.as_posix()] = path
-        elif rel.as_posix() != METADATA_FILE:
+        elif rel.as_posix() not in (METADATA_FILE, ALIAS_FILE):  # the corpus's own settings
             ignored.append(rel.as_posix())
     if ignored:
         warn(

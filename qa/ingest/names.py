@@ -163,6 +163,8 @@ class AliasTable:
     """Other spellings of a person's name, read from ``aliases.toml`` (see the module docstring)."""
 
     def __init__(self, names: dict[str, Sequence[str]] | None = None) -> None:
+        #: Each name and its variants, as given (what the index keeps for its replicas).
+        self.names: dict[str, list[str]] = {name: list(variants) for name, variants in (names or {}).items()}
         self.canonical: dict[str, str] = {}
         for name, variants in (names or {}).items():
             for variant in (name, *variants):

@@ -252,6 +252,10 @@ class ServedStore:
         meta["vector_index"] = {"kind": "milvus", "store": self.target.describe(), "replica": True}
         return meta
 
+    def alias_names(self) -> dict[str, list[str]]:
+        """The alias table the index was last written with (names and their variants)."""
+        return self._meta().get("aliases", {})
+
     @property
     def passage_count(self) -> int:
         return int(self._meta().get("passages", 0))

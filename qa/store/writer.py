@@ -377,6 +377,17 @@ class StoreWriter:
             self.db.set(generation=generation)
             self.store.publish(conn, generation)
 
+    def settings_commit(self, **values) -> int:
+        """Store settings that readers of the index use (such as the alias table) as a commit of
+        their own, so that the search side publishes them (a replica reads them with the next
+        generation); returns the new generation."""
+        with self.db.transaction() as conn:
+            generation = int(self.db.get("generation")) + 1
+            self.db.set(generation=generation, **values)
+            self.store.publish(conn, generation)
+        self.store.refresh(generation)
+        return generation
+
     def set(self, **values) -> None:
         """Store settings in their own transaction."""
         with self.db.transaction():
