@@ -88,6 +88,7 @@ def _b64(blob: bytes) -> str:
 
 
 def unb64(text: str) -> bytes:
+    """The bytes of a base64 column of a record."""
     return base64.b64decode(text)
 
 
@@ -170,10 +171,12 @@ class Catalogue:
     # ------------------------------------------------------------------ collections
 
     def exists(self) -> bool:
+        """Whether both catalogue collections are on the server."""
         with self.milvus.calls():
             return self.milvus.call("has_collection", self.name) and self.milvus.call("has_collection", self.sentences)
 
     def drop(self) -> None:
+        """Drop both catalogue collections (those that exist)."""
         with self.milvus.calls():
             for name in (self.name, self.sentences):
                 if self.milvus.call("has_collection", name):
@@ -255,6 +258,7 @@ class Catalogue:
                 self._delete_keys(tbl, gone)
 
     def write_meta(self, meta: dict) -> None:
+        """Write the index's settings and counts (one record)."""
         self.milvus.upsert_into(self.name, self._rows("m", [("meta", -1, "", 0, meta)]))
 
     def write_sentences(self, sentence_file, ranges: Iterable[tuple[int, int, int]]) -> None:
@@ -300,4 +304,5 @@ class Catalogue:
 
 
 def literal(values: Iterable[str]) -> str:
+    """A Milvus list of string literals."""
     return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"

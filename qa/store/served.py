@@ -55,6 +55,7 @@ class _Vectors:
         self._store, self._collection = store, collection
 
     def read(self, ids) -> np.ndarray:
+        """The vectors of ``ids``, in that order (float32)."""
         ids = np.asarray(ids, dtype=np.int64)
         if not len(ids):
             return np.zeros((0, self._store.dimension), np.float32)
@@ -120,6 +121,7 @@ class ServedStore:
         self.milvus.bm25 = self.milvus.describe()[1]
 
     def close(self) -> None:
+        """Close the Milvus connection."""
         self.milvus.close()
 
     # ------------------------------------------------------------------ reading the server
@@ -229,6 +231,7 @@ class ServedStore:
 
     @property
     def generation_seen(self) -> int:
+        """The generation this thread's current question reads (or the last one read)."""
         return getattr(self._local, "generation", self._cache_generation)
 
     @contextlib.contextmanager
@@ -248,6 +251,7 @@ class ServedStore:
 
     @property
     def manifest(self) -> dict:
+        """The index's settings and counts, as the server holds them."""
         meta = dict(self._meta())
         meta["vector_index"] = {"kind": "milvus", "store": self.target.describe(), "replica": True}
         return meta
@@ -258,29 +262,36 @@ class ServedStore:
 
     @property
     def passage_count(self) -> int:
+        """How many passages the index holds."""
         return int(self._meta().get("passages", 0))
 
     @property
     def document_count(self) -> int:
+        """How many articles the index holds."""
         return int(self._meta().get("documents", 0))
 
     # ------------------------------------------------------------------ articles
 
     def document(self, doc_id: str) -> StoredDocument | None:
+        """The indexed article ``doc_id``, or None."""
         row = self._documents().get(doc_id)
         return StoredDocument.from_row(row[:16]) if row else None
 
     @property
     def documents(self) -> dict[str, StoredDocument]:
+        """Every indexed article, by id."""
         return {k: StoredDocument.from_row(r[:16]) for k, r in sorted(self._documents().items())}
 
     def document_ids(self, *, origin: str | None = None) -> list[str]:
+        """Ids of the indexed articles (of one origin, when given), sorted."""
         return sorted(k for k, r in self._documents().items() if origin is None or r[ORIGIN] == origin)
 
     def outlets(self) -> list[str]:
+        """Distinct outlets of the indexed articles, sorted (empty string for articles without one)."""
         return sorted({r[OUTLET] for r in self._documents().values()})
 
     def summary(self) -> dict[str, int | str]:
+        """Articles, the first and last article date, and how many articles are undated."""
         dates = [r[DATE] for r in self._documents().values()]
         dated = [d for d in dates if d]
         return {
@@ -291,6 +302,7 @@ class ServedStore:
         }
 
     def warnings(self) -> list[str]:
+        """The warnings stored with indexed articles."""
         return [w for _, r in sorted(self._documents().items()) for w in json.loads(r[WARNINGS])]
 
     def allowed(
@@ -319,11 +331,13 @@ class ServedStore:
         return Selection(ids, where)
 
     def live_ids(self) -> np.ndarray:
+        """Ids of every passage, sorted."""
         return np.sort(_ids([(r[FIRST], r[COUNT]) for r in self._documents().values()]))
 
     # ------------------------------------------------------------------ BM25
 
     def stats(self) -> dict[str, float]:
+        """Counts behind BM25: passages, sentences and their mean lengths in tokens."""
         meta = self._meta()
         p, s = int(meta["passages"]), int(meta["sentences"])
         return {
@@ -334,6 +348,7 @@ class ServedStore:
         }
 
     def terms(self, tokens: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+        """Id, passage frequency and sentence frequency of each known token (looked up once per generation)."""
         seen: dict = self._cached("terms", dict)
         tokens = set(tokens)
         missing = sorted(t for t in tokens if t not in seen)
@@ -385,6 +400,7 @@ class ServedStore:
         return {int(k): v for k, v in found.items()}
 
     def candidates(self, ids: Sequence[int]) -> Candidates:
+        """What retrieval reads of the passages ``ids`` (in that order; ids no longer indexed are left out)."""
         ids = [int(i) for i in ids]
         rows, docs = self._passages(ids), self._documents()
         found = []
@@ -400,6 +416,7 @@ class ServedStore:
         return make_candidates(found, self.passage_file.read, self.sentence_file.read)
 
     def passage_map(self, ids: Iterable[int]) -> dict[int, Passage]:
+        """The passages ``ids`` by id, with their article's labels (ids no longer indexed are left out)."""
         ids = list(dict.fromkeys(int(i) for i in ids))
         rows, docs = self._passages(ids), self._documents()
         out = {}
@@ -414,6 +431,7 @@ class ServedStore:
         return out
 
     def passages_by_id(self, ids: Iterable[int]) -> list[Passage]:
+        """The passages ``ids``, in that order, with their article's labels."""
         ids = [int(i) for i in ids]
         found = self.passage_map(ids)
         return [found[i] for i in ids if i in found]
@@ -431,6 +449,7 @@ class ServedStore:
         return sorted(rows)
 
     def article_text(self, doc_id: str) -> str:
+        """The article's passages' text, in order, one passage a line (what attribution read)."""
         return self.article_texts([doc_id]).get(doc_id, "")
 
     def article_texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
@@ -451,5 +470,6 @@ class ServedStore:
         return self.passages_by_id(range(doc[FIRST], doc[FIRST] + doc[COUNT]))
 
     def sentence_range(self, passage_id: int) -> tuple[int, int] | None:
+        """The first sentence id and the number of sentences of passage ``passage_id``."""
         r = self._passages([passage_id]).get(int(passage_id))
         return (r[P_FIRST_SENTENCE], r[P_SENTENCES]) if r else None
