@@ -372,3 +372,42 @@ def test_a_running_chat_sees_an_added_article_on_its_next_question(page, growing
     assert "grain corridor would reopen" in reply.locator("blockquote.qa-passage mark").first.inner_text()
     other.remove([str(late.resolve())])
     assert "zorblatt.txt" not in _ask(page, question).inner_text()
+
+
+# --------------------------------------------------------------------------- keys in force
+
+
+@pytest.fixture(scope="module")
+def keyed_url(tmp_path_factory, real_encoder) -> Iterator[tuple[str, str]]:
+    """The chat with an API key in force: (URL, key)."""
+    from qa import Assistant
+    from qa.apps.keys import KeyRing, add_key
+    from qa.apps.server import build_server, start
+
+    root = tmp_path_factory.mktemp("keyed")
+    key, _ = add_key(root / "keys.json", "newsroom")
+    assistant = Assistant.load(corpus=CORPUS, index=root / "index", encoder=real_encoder, progress=False)
+    server = build_server(assistant, keys=KeyRing(root / "keys.json"))
+    running = start(server, host="127.0.0.1", port=_free_port(), block=False, quiet=True)
+    try:
+        yield running.url, key
+    finally:
+        running.stop()
+
+
+def test_with_a_key_in_force_the_chat_asks_for_a_login_first(page, keyed_url):
+    url, key = keyed_url
+    page.goto(url)
+    page.wait_for_selector("input[type=password]")
+    assert page.locator("#qa-question textarea").count() == 0  # nothing of the chat before the login
+    page.locator("input[type=text]").first.fill("newsroom")
+    page.locator("input[type=password]").fill("qa_not_the_key")
+    page.get_by_role("button", name=re.compile("login", re.I)).click()
+    page.wait_for_timeout(1500)
+    assert page.locator("#qa-question textarea").count() == 0  # a wrong key stays at the login
+    page.locator("input[type=text]").first.fill("newsroom")
+    page.locator("input[type=password]").fill(key)
+    page.get_by_role("button", name=re.compile("login", re.I)).click()
+    page.wait_for_selector("#qa-question textarea")
+    reply = _ask(page, FIRST)
+    assert reply.locator("a.qa-cite").count() == 5
