@@ -53,6 +53,8 @@ sys.path.insert(0, str(ROOT))
 from qa.apps.evaluation import load_questions  # noqa: E402
 
 QUESTIONS = ROOT.parent / "shared" / "questions" / "dev.jsonl"
+#: The ``qa`` command in a subprocess of this Python.
+QA = [sys.executable, "-c", "import sys; from qa.apps.cli import main; sys.exit(main(sys.argv[1:]))"]
 
 
 @dataclass
@@ -329,8 +331,7 @@ def replicas(args) -> int:
                 port = _free_port()
                 log = (folder / "log").open("w")
                 env = {k: v for k, v in os.environ.items() if k not in ("QA_API_KEYS", "QA_KEYS_FILE")}
-                cmd = [sys.executable, "-c", "import sys; from qa.apps.cli import main; sys.exit(main(sys.argv[1:]))"]
-                cmd += ["serve", "--replica", "--store", spec, "--port", str(port)]
+                cmd = [*QA, "serve", "--replica", "--store", spec, "--port", str(port)]
                 procs.append(subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT))
                 urls.append(f"http://127.0.0.1:{port}")
             try:
@@ -380,12 +381,7 @@ def replicas(args) -> int:
 
                 def add() -> None:
                     time.sleep(args.add_after)
-                    cmd = [
-                        sys.executable,
-                        "-c",
-                        "import sys; from qa.apps.cli import main; sys.exit(main(sys.argv[1:]))",
-                    ]
-                    cmd += ["add", str(article), "--corpus", str(corpus), "--index", str(tmp / "index")]
+                    cmd = [*QA, "add", str(article), "--corpus", str(corpus), "--index", str(tmp / "index")]
                     cmd += ["--store", spec]
                     t = time.perf_counter()
                     done = subprocess.run(cmd, capture_output=True, text=True)

@@ -207,7 +207,7 @@ def build(args) -> dict:
             rid = real_keys.get((article.doc_id, p.char_start)) if copy == 0 else None
             if rid is not None:
                 pv = real_p[row_of[rid]]
-                first, n = real.sentence_range(rid)
+                first, n = real.sentence_ranges([rid])[rid]
                 sv = real.sentence_file.read(np.arange(first, first + n))
             else:
                 base = real_p[int(rng.integers(len(real_p)))]

@@ -703,10 +703,10 @@ class Assistant:
     def _quote_scores(self, pids: Sequence[int], quotes: Sequence[Quoted], vector: np.ndarray) -> list[float]:
         """Per quote (in passage ``pids[i]``), the cosine of ``vector`` and its best sentence, from the
         index's sentence vectors (one read for all)."""
-        first = {pid: self.store.sentence_range(pid) for pid in set(pids)}
+        first = self.store.sentence_ranges(pids)
         owned = []
         for pid, q in zip(pids, quotes):
-            start = first[pid][0] if first[pid] else None
+            start = first[pid][0] if pid in first else None
             spans = q.passage.sentences
             owned.append(
                 []

@@ -50,7 +50,8 @@ def test_vector_row_i_is_passage_id_i(corpus_copy, tmp_path):
     view = store.passages
     passages = list(view)
     np.testing.assert_allclose(store.passage_file.read(view.ids), enc.encode([p.text for p in passages]), atol=2e-3)
-    first = [store.sentence_range(int(i))[0] for i in view.ids]
+    ranges = store.sentence_ranges(view.ids)
+    first = [ranges[int(i)][0] for i in view.ids]
     ids = np.concatenate([np.arange(f, f + len(p.sentences)) for f, p in zip(first, passages)])
     texts = [p.sentence_text(i) for p in passages for i in range(len(p.sentences))]
     np.testing.assert_allclose(store.sentence_file.read(ids), enc.encode(texts), atol=2e-3)

@@ -269,13 +269,17 @@ class KeyRing:
     @property
     def keys(self) -> list[ApiKey]:
         """Every key known (revoked ones included)."""
-        self._reload()
-        return list(self._by_hash.values())
+        return list(self._current().values())
 
     @property
     def required(self) -> bool:
         """Whether any key is in force: then every request needs one."""
-        return any(not k.revoked for k in self.keys)
+        return _in_force(self._current())
+
+    def _current(self) -> dict[str, ApiKey]:
+        """The keys by hash, read again first if the file changed."""
+        self._reload()
+        return self._by_hash
 
     def check(self, key: str | None, *, write: bool = False) -> ApiKey | None:
         """The entry of ``key``; None when no key is needed and none was given.
@@ -284,15 +288,15 @@ class KeyRing:
             AuthenticationError: a key is needed and missing, or the key is wrong or revoked.
             PermissionDeniedError: ``write`` is asked and the key (or no key) has no write rights.
         """
-        self._reload()
+        known = self._current()
         entry = None
         if key:
-            entry = self._by_hash.get(digest(key))  # a lookup by hash: the key itself is never compared
+            entry = known.get(digest(key))  # a lookup by hash: the key itself is never compared
             if entry is None:
                 raise AuthenticationError("the API key is not known here; check it, or ask for a new one")
             if entry.revoked:
                 raise AuthenticationError(f"the API key {entry.name} was revoked on {entry.revoked}; ask for a new one")
-        elif self.required:
+        elif _in_force(known):
             raise AuthenticationError("this server needs an API key: send it as Authorization: Bearer KEY")
         if write and (entry is None or not entry.write):
             who = f"the key {entry.name} has" if entry else "requests without a key have"
@@ -308,6 +312,10 @@ class KeyRing:
         except AuthenticationError:
             return False
         return entry is not None and hmac.compare_digest(entry.name.encode(), (name or "").strip().encode())
+
+
+def _in_force(keys: dict[str, ApiKey]) -> bool:
+    return any(not k.revoked for k in keys.values())
 
 
 def is_loopback(host: str) -> bool:

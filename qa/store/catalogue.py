@@ -35,7 +35,7 @@ import numpy as np
 
 from .database import select_in
 
-__all__ = ["BATCH", "CATALOGUE_TRIGGERS", "Catalogue", "literal", "unb64"]
+__all__ = ["BATCH", "CATALOGUE_TRIGGERS", "Catalogue", "collections", "literal", "unb64"]
 
 #: The most characters of one row's body (Milvus VARCHAR holds 65,535 bytes; bodies are ASCII JSON).
 PART_CHARS = 60_000
@@ -160,13 +160,17 @@ def _all_keys(conn, tbl: str) -> list[str]:
 KINDS = ("d", "p", "t", "w", "s", "x", "g")
 
 
+def collections(collection: str) -> tuple[str, str]:
+    """The catalogue's two collections beside the passages collection ``collection``."""
+    return f"{collection}_catalogue", f"{collection}_sentences"
+
+
 class Catalogue:
     """The catalogue collections on one Milvus connection (``milvus``, a ``_Collection``)."""
 
     def __init__(self, milvus, dimension: int) -> None:
         self.milvus, self.dimension = milvus, dimension
-        self.name = f"{milvus.name}_catalogue"
-        self.sentences = f"{milvus.name}_sentences"
+        self.name, self.sentences = collections(milvus.name)
 
     # ------------------------------------------------------------------ collections
 

@@ -50,7 +50,7 @@ from embeddings import plan
 from embeddings.index import HNSW_BUILD_DEPTH, HNSW_LINKS, HNSW_SEARCH_DEPTH, suits
 
 from ..errors import StoreMismatchError, StoreRefusedError, StoreSpecError, StoreUnavailableError, warn
-from .catalogue import CATALOGUE_TRIGGERS, Catalogue
+from .catalogue import CATALOGUE_TRIGGERS, Catalogue, collections
 from .database import Database, select_in
 from .postings import K1, B
 from .store import IndexStore
@@ -278,7 +278,7 @@ class _Collection:
                 self._client = self.m.MilvusClient(
                     uri=self.target.uri, token=self.target.token, timeout=CONNECT_TIMEOUT, grpc_options=_GRPC_OPTIONS
                 )
-            for name in (self.name, self.state_name, f"{self.name}_catalogue", f"{self.name}_sentences"):
+            for name in (self.name, self.state_name, *collections(self.name)):
                 if self._client.has_collection(name):  # a restarted server may hold them released
                     self._client.load_collection(name)
         return self._client
@@ -502,7 +502,7 @@ class _Collection:
             from pymilvus.client import ts_utils
 
             endpoint = self.client._get_connection().server_address
-            names = (self.name, f"{self.name}_catalogue", f"{self.name}_sentences")
+            names = (self.name, *collections(self.name))
             return max(int(ts_utils.get_collection_ts(n, endpoint, db) or 0) for n in names for db in ("", "default"))
         except Exception:  # another pymilvus: the replica falls back to Strong reads
             return 0

@@ -22,7 +22,7 @@ from itertools import groupby
 
 import numpy as np
 
-__all__ = ["K1", "MERGE_FACTOR", "B", "add_segment", "bm25_idf", "delete", "maybe_merge", "search"]
+__all__ = ["K1", "MERGE_FACTOR", "B", "Fetch", "add_segment", "bm25_idf", "delete", "maybe_merge", "reader", "search"]
 
 K1, B = 1.2, 0.75
 MERGE_FACTOR = 10
@@ -122,8 +122,23 @@ def _merge(conn: sqlite3.Connection, segments: list[int], new: int) -> int:
     return new + 1
 
 
+#: Gives the (term, ids, tfs, lens) rows of term ids, by term then segment.
+Fetch = Callable[[list[int]], list[tuple[int, bytes, bytes, bytes]]]
+
+
+def reader(conn: sqlite3.Connection) -> Fetch:
+    """The postings of term ids, read from the index database ``conn``."""
+
+    def fetch(term_ids: list[int]) -> list[tuple[int, bytes, bytes, bytes]]:
+        marks = ",".join("?" * len(term_ids))
+        sql = f"SELECT term, ids, tfs, lens FROM postings WHERE term IN ({marks}) ORDER BY term, segment"
+        return conn.execute(sql, term_ids).fetchall()
+
+    return fetch
+
+
 def search(
-    conn: sqlite3.Connection | Callable[[list[int]], list[tuple[int, bytes, bytes, bytes]]],
+    fetch: Fetch,
     terms: Sequence[tuple[int, float, int, str]],
     k: int,
     *,
@@ -135,8 +150,8 @@ def search(
     """The ``k`` passages with the highest BM25 for the query ``terms``.
 
     Args:
-        conn: the index database, or a function that gives the (term, ids, tfs, lens) rows of term
-            ids, by term then segment (a replica's, read from the server).
+        fetch: gives the postings of term ids (:func:`reader` for the index database; a replica
+            reads them from the server).
         terms: per query term: its id, its weight (IDF times how often the query holds it), its
             document frequency and the term itself.
         k: how many passages.
@@ -158,13 +173,7 @@ def search(
         chosen.append((term, weight))
         total += df
     weights = dict(chosen)
-    marks = ",".join("?" * len(weights))
-    if isinstance(conn, sqlite3.Connection):
-        rows = conn.execute(
-            f"SELECT term, ids, tfs, lens FROM postings WHERE term IN ({marks}) ORDER BY term, segment", list(weights)
-        ).fetchall()
-    else:
-        rows = conn(list(weights))
+    rows = fetch(list(weights))
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     ids_parts, score_parts = [], []

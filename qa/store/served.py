@@ -24,7 +24,7 @@ from . import postings
 from .catalogue import BATCH, Catalogue, literal, unb64
 from .milvus import MilvusTarget, Selection, _Collection, _ids, consistency, milvus_filter
 from .records import Candidates, StoredDocument
-from .store import make_candidates, make_passage, query_terms
+from .store import cached_terms, make_candidates, make_passage, query_terms
 
 __all__ = ["ServedStore"]
 
@@ -349,15 +349,11 @@ class ServedStore:
 
     def terms(self, tokens: Iterable[str]) -> dict[str, tuple[int, int, int]]:
         """Id, passage frequency and sentence frequency of each known token (looked up once per generation)."""
-        seen: dict = self._cached("terms", dict)
-        tokens = set(tokens)
-        missing = sorted(t for t in tokens if t not in seen)
-        if missing:
-            found = self._by_keys("t", missing)
-            if len(seen) > 200_000:
-                seen.clear()
-            seen.update({t: tuple(found[t]) if t in found and found[t][1] > 0 else None for t in missing})
-        return {t: seen[t] for t in tokens if seen.get(t) is not None}
+        return cached_terms(
+            self._cached("terms", dict),
+            tokens,
+            lambda missing: {t: tuple(r) for t, r in self._by_keys("t", missing).items() if r[1] > 0},
+        )
 
     def search_dense(self, vector: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> np.ndarray:
         """Ids of the ``k`` passages nearest ``vector``, among ``allowed`` (searched in Milvus)."""
@@ -469,7 +465,7 @@ class ServedStore:
             return []
         return self.passages_by_id(range(doc[FIRST], doc[FIRST] + doc[COUNT]))
 
-    def sentence_range(self, passage_id: int) -> tuple[int, int] | None:
-        """The first sentence id and the number of sentences of passage ``passage_id``."""
-        r = self._passages([passage_id]).get(int(passage_id))
-        return (r[P_FIRST_SENTENCE], r[P_SENTENCES]) if r else None
+    def sentence_ranges(self, passage_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """The first sentence id and the number of sentences of each passage (one read for all)."""
+        found = self._passages(sorted({int(i) for i in passage_ids}))
+        return {i: (r[P_FIRST_SENTENCE], r[P_SENTENCES]) for i, r in found.items()}

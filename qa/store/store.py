@@ -21,7 +21,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -392,16 +392,12 @@ class IndexStore:
     def terms(self, tokens: Iterable[str]) -> dict[str, tuple[int, int, int]]:
         """Id, passage frequency and sentence frequency of each known token (looked up once per
         generation: a question's candidate search and its scoring ask for the same terms)."""
-        seen: dict[str, tuple[int, int, int] | None] = self._cached("terms", dict)
-        tokens = set(tokens)
-        missing = sorted(t for t in tokens if t not in seen)
-        if missing:
-            sql = "SELECT term, id, pdf, sdf FROM terms WHERE term IN ({}) AND pdf > 0"
-            found = {t: (i, p, s) for t, i, p, s in select_in(self.db.connection, sql, missing)}
-            if len(seen) > 200_000:
-                seen.clear()
-            seen.update({t: found.get(t) for t in missing})
-        return {t: seen[t] for t in tokens if seen.get(t) is not None}
+        sql = "SELECT term, id, pdf, sdf FROM terms WHERE term IN ({}) AND pdf > 0"
+        return cached_terms(
+            self._cached("terms", dict),
+            tokens,
+            lambda missing: {t: (i, p, s) for t, i, p, s in select_in(self.db.connection, sql, missing)},
+        )
 
     def _deleted(self) -> np.ndarray:
         return self._cached(
@@ -428,7 +424,7 @@ class IndexStore:
         """
         stats = self.stats()
         return postings.search(
-            self.db.connection,
+            postings.reader(self.db.connection),
             query_terms(self.terms(tokens), tokens, stats),
             k,
             mean_length=stats["passage_length"],
@@ -491,9 +487,27 @@ class IndexStore:
         """:meth:`article_text` of each of ``doc_ids``."""
         return {doc_id: self.article_text(doc_id) for doc_id in doc_ids}
 
-    def sentence_range(self, passage_id: int) -> tuple[int, int] | None:
-        """The first sentence id and the number of sentences of passage ``passage_id``."""
-        return self.db.execute("SELECT first_sentence, sentences FROM passages WHERE id = ?", (passage_id,)).fetchone()
+    def sentence_ranges(self, passage_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """The first sentence id and the number of sentences of each passage (ids no longer indexed are left out)."""
+        sql = "SELECT id, first_sentence, sentences FROM passages WHERE id IN ({})"
+        return {i: (f, n) for i, f, n in select_in(self.db.connection, sql, sorted({int(i) for i in passage_ids}))}
+
+
+def cached_terms(
+    seen: dict[str, tuple[int, int, int] | None],
+    tokens: Iterable[str],
+    fetch: Callable[[list[str]], dict[str, tuple[int, int, int]]],
+) -> dict[str, tuple[int, int, int]]:
+    """The known ``tokens``' (id, passage frequency, sentence frequency), from ``seen`` (a store's
+    cache for this generation, at most about 200,000 tokens) and, for those it lacks, ``fetch``."""
+    tokens = set(tokens)
+    missing = sorted(t for t in tokens if t not in seen)
+    if missing:
+        found = fetch(missing)
+        if len(seen) > 200_000:
+            seen.clear()
+        seen.update({t: found.get(t) for t in missing})
+    return {t: seen[t] for t in tokens if seen.get(t) is not None}
 
 
 def query_terms(
