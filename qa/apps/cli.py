@@ -1,4 +1,5 @@
-"""Command line: ``qa index``, ``qa add``, ``qa remove``, ``qa ask``, ``qa eval``, ``qa serve``, ``qa keys``.
+"""Command line: ``qa index``, ``qa add``, ``qa remove``, ``qa sync``, ``qa sources``, ``qa ask``, ``qa quotes``,
+``qa eval``, ``qa serve``, ``qa keys``.
 
 Library errors become one-line messages on stderr (exit status 2), never tracebacks.
 """
@@ -12,6 +13,7 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
+from ..collect.sources import KINDS as KINDS_OF_SOURCE
 from ..errors import CorpusWarning, QAError, QuestionFileError
 from ..ingest.quotes.kinds import CONFIDENT, KINDS
 
@@ -78,9 +80,48 @@ def build_parser() -> argparse.ArgumentParser:
         "or none for a cluster of this machine (needs pip install -e '.[ray]'); commits are made here",
     )
 
-    p = sub.add_parser("add", help="index articles (files or folders) without a rebuild")
+    p = sub.add_parser(
+        "add", help="index articles (files, folders) or sources (feeds, sitemaps, URL lists, WARC, exports)"
+    )
     _common(p)
-    p.add_argument("paths", nargs="+", metavar="PATH", help="article files (.txt, .md, .html) or folders of them")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH_OR_URL",
+        help="article files (.txt, .md, .html) or folders of them; or sources: an RSS/Atom feed or sitemap "
+        "(URL or file), a text file of URLs, a .warc[.gz], a .jsonl[.gz] or .csv[.gz] export "
+        "(text column required; title, date, outlet, url, id optional)",
+    )
+    p.add_argument("--kind", choices=KINDS_OF_SOURCE, default=None, help="read every PATH as this kind of source")
+    p.add_argument("--name", default=None, help="the source's name in qa sources (one source only)")
+    _fetching(p)
+
+    p = sub.add_parser("sync", help="read the recorded sources again and take in what is new or changed")
+    _common(p)
+    p.add_argument("names", nargs="*", metavar="SOURCE", help="sources to sync (default: all; see qa sources)")
+    p.add_argument(
+        "--every",
+        default=None,
+        metavar="INTERVAL",
+        help="sync again at this interval until stopped (Ctrl-C): e.g. 30m, 2h, 90s",
+    )
+    p.add_argument(
+        "--refetch",
+        action="store_true",
+        help="fetch every article again (conditionally) and re-read unchanged files; unchanged text is not encoded",
+    )
+    _fetching(p)
+
+    p = sub.add_parser("sources", help="the recorded sources: articles, last sync, errors; remove one")
+    _common(p)
+    p.add_argument("action", nargs="?", choices=("list", "remove"), default="list")
+    p.add_argument("name", nargs="?", default=None, metavar="SOURCE", help="the source to remove")
+    p.add_argument(
+        "--articles",
+        action="store_true",
+        help="with remove: also take out the articles no other source holds",
+    )
+    p.add_argument("--json", action="store_true", help="print the sources as JSON")
 
     p = sub.add_parser("remove", help="take articles out of the index (their files are left alone)")
     _common(p)
@@ -179,6 +220,32 @@ def _replica(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _fetching(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="fetch from private and loopback addresses too (refused by default; kept with the source)",
+    )
+    parser.add_argument(
+        "--delay", type=float, default=1.0, metavar="SECONDS", help="wait between two requests to one site (default 1)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="give up on a silent server after this (default 20)",
+    )
+
+
+def _fetch_options(args) -> dict:
+    if args.delay < 0 or args.timeout <= 0:
+        from ..errors import SourceError
+
+        raise SourceError("--delay must be 0 or more and --timeout more than 0 seconds")
+    return {"delay": args.delay, "timeout": args.timeout}
+
+
 def _keys_file(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keys",
@@ -219,12 +286,91 @@ def _model_options(args) -> dict:
     }
 
 
-def load_assistant(args, **kwargs):
-    """The :class:`~qa.assistant.Assistant` the parsed options of any ``qa`` command ask for."""
+def load_assistant(args, *, corpus_optional: bool = False, **kwargs):
+    """The :class:`~qa.assistant.Assistant` the parsed options of any ``qa`` command ask for
+    (``corpus_optional``: a missing or empty corpus folder is no error, for an index of sources)."""
     from ..assistant import Assistant
+    from ..ingest.documents import CorpusFolder
 
     replica = {"replica": True} if getattr(args, "replica", False) else {}
-    return Assistant.load(corpus=args.corpus, index=args.index, **_model_options(args), **replica, **kwargs)
+    corpus = CorpusFolder(args.corpus, optional=True) if corpus_optional else args.corpus
+    return Assistant.load(corpus=corpus, index=args.index, **_model_options(args), **replica, **kwargs)
+
+
+def parse_interval(text: str) -> float:
+    """Seconds in an interval such as ``30m``, ``2h``, ``90s`` or ``1d`` (a bare number is minutes).
+
+    Raises:
+        SourceError: the interval cannot be read, or is under a minute.
+    """
+    import re
+
+    from ..errors import SourceError
+
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not found:
+        raise SourceError(f"--every {text!r} is not an interval; write it as 30m, 2h, 90s or 1d")
+    seconds = float(found.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 60}[found.group(2)]
+    if seconds < 60:
+        raise SourceError(f"--every {text!r} is under a minute; sources are synced at most once a minute")
+    return seconds
+
+
+def _sync(args) -> int:
+    """``qa sync [SOURCE...] [--every INTERVAL]``."""
+    import time
+
+    every = parse_interval(args.every) if args.every else None
+    _check_index(args.index)
+    assistant = load_assistant(args, refresh=False, corpus_optional=True)
+    if not assistant.sources():
+        print(f"no source is recorded in {args.index}; qa add FEED_URL_OR_FILE records one")
+        return 0
+    while True:
+        started = time.monotonic()
+        for report in assistant.sync(
+            args.names,
+            refetch=args.refetch,
+            allow_private=args.allow_private,
+            fetch=_fetch_options(args),
+            progress=True,
+        ):
+            print(report.describe())
+        if every is None:
+            return 0
+        wait = max(0.0, every - (time.monotonic() - started))
+        print(f"next sync in {wait / 60:.0f} min (Ctrl-C stops)", file=sys.stderr)
+        time.sleep(wait)
+
+
+def _sources(args) -> int:
+    """``qa sources [list | remove NAME [--articles]]``."""
+    _check_index(args.index)
+    assistant = load_assistant(args, refresh=False, corpus_optional=True)
+    if args.action == "remove":
+        if not args.name:
+            from ..errors import SourceError
+
+            raise SourceError("name the source to remove: qa sources remove NAME (qa sources lists them)")
+        done = assistant.remove_source(args.name, articles=args.articles)
+        kept = "" if args.articles else " (its articles stay; --articles takes them out too)"
+        print(f"removed the source {args.name}{kept}; {done.describe()}")
+        return 0
+    found = assistant.sources()
+    if args.json:
+        print(json.dumps([asdict(r) for r in found], ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print("no source is recorded; qa add FEED_URL_OR_FILE records one")
+    for r in found:
+        synced = r.synced or "never"
+        errors = f", {len(r.errors)} error(s) at the last sync" if r.errors else ""
+        print(f"{r.name}\t{r.kind}\t{r.articles} articles\tlast sync {synced}{errors}\t{r.location}")
+        for message in r.errors[:5]:
+            print(f"    {message}")
+        if len(r.errors) > 5:
+            print(f"    ... {len(r.errors) - 5} more (qa sources --json shows them all)")
+    return 0
 
 
 def _run(args) -> int:
@@ -232,14 +378,33 @@ def _run(args) -> int:
         assistant = load_assistant(args, rebuild=args.rebuild, ray=args.ray, report=lambda m: print(m, file=sys.stderr))
         print(_describe_index(assistant))
         return 0
-    if args.command in ("add", "remove"):
-        if args.command == "remove":
-            _check_index(args.index)
-        assistant = load_assistant(args, refresh=False)
-        done = assistant.add(args.paths, progress=True) if args.command == "add" else assistant.remove(args.doc_ids)
+    if args.command == "add":
+        from ..indexing.sources import is_source
+
+        sources = args.kind is not None or any(is_source(p) for p in args.paths)
+        assistant = load_assistant(args, refresh=False, corpus_optional=sources)
+        done = assistant.add(
+            args.paths,
+            progress=True,
+            kind=args.kind,
+            name=args.name,
+            allow_private=args.allow_private,
+            fetch=_fetch_options(args),
+            report=print,
+        )
         print(done.describe())
         print(_describe_index(assistant))
         return 0
+    if args.command == "remove":
+        _check_index(args.index)
+        assistant = load_assistant(args, refresh=False)
+        print(assistant.remove(args.doc_ids).describe())
+        print(_describe_index(assistant))
+        return 0
+    if args.command == "sync":
+        return _sync(args)
+    if args.command == "sources":
+        return _sources(args)
     if args.command == "quotes":
         assistant = load_assistant(args)
         filters = {

@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -58,10 +58,10 @@ from ..lexical import TOKENIZER_VERSION
 from ..store.database import COUNTERS, DATABASE, Database
 from ..store.milvus import LOG_FILE as MILVUS_LOG
 from ..store.milvus import Backend, check_behind
-from ..store.records import ORIGIN_CORPUS, ORIGIN_EXTERNAL
+from ..store.records import ORIGIN_CORPUS, ORIGIN_EXTERNAL, ORIGIN_SOURCE
 from ..store.store import FORMAT, FORMAT_VERSION, PASSAGE_VECTORS, SENTENCE_VECTORS, IndexStore
 from ..store.writer import Prepared, Skip, StoreWriter
-from .reading import Work, deduplicate, read_one, relative_spans
+from .reading import Work, deduplicate, kept_loader, read_one, relative_spans
 
 __all__ = [
     "BATCH_PASSAGES",
@@ -118,6 +118,19 @@ class IngestReport:
     encoded: int = 0
     reused: int = 0
     seconds: float = 0.0
+
+    def merged(self, other: IngestReport) -> IngestReport:
+        """This report and ``other`` together."""
+        return IngestReport(
+            added=self.added + other.added,
+            updated=self.updated + other.updated,
+            removed=self.removed + other.removed,
+            skipped=self.skipped + other.skipped,
+            relabelled=self.relabelled + other.relabelled,
+            encoded=self.encoded + other.encoded,
+            reused=self.reused + other.reused,
+            seconds=self.seconds + other.seconds,
+        )
 
     def describe(self) -> str:
         parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.removed)} removed"]
@@ -489,6 +502,12 @@ def sync(
     previous = {d: doc.state for d, doc in corpus_docs.items()}
     previous.update({d: skip.state for d, skip in skipped.items() if d not in previous})
     states = source.scan(previous)
+    if not states and corpus_docs:
+        raise CorpusError(
+            f"the corpus folder {source.location} is missing or holds no article, but the index holds "
+            f"{len(corpus_docs)} article(s) from it; nothing was removed. Restore the folder, pass the right "
+            "--corpus, or take the articles out with qa remove"
+        )
     metadata = source.metadata()
     same_rules = store.db.get("rules") == text_rules(chunking)
     if not same_rules and corpus_docs:
@@ -547,6 +566,21 @@ def sync(
                     reuse=state.sha256 == doc.state.sha256,
                 )
             )
+    if not same_rules:  # articles from sources have no file: re-cut from the text the index keeps
+        for doc_id, doc in indexed.items():
+            if doc.origin == ORIGIN_SOURCE:
+                work.append(
+                    Work(
+                        doc_id,
+                        ORIGIN_SOURCE,
+                        doc.state,
+                        doc.given,
+                        kept_loader(store, doc_id),
+                        replaces=True,
+                        reuse=True,
+                        kept=store.kept_text(doc_id),
+                    )
+                )
     if relabel:
         writer.update_labels(relabel)
         report.relabelled = len(relabel)
@@ -594,7 +628,7 @@ def _file_loader(path: Path) -> Callable[[], Document]:
 
 def ingest(
     writer: StoreWriter,
-    work: Sequence[Work],
+    work: Iterable[Work],
     encoder: Encoder,
     *,
     chunking: Chunking = Chunking(),
@@ -602,8 +636,13 @@ def ingest(
     report: IngestReport | None = None,
     max_bytes: int = MAX_ARTICLE_BYTES,
     ray: str | None = None,
+    total: int | None = None,
 ) -> IngestReport:
     """Ingest ``work`` in batches of about :data:`BATCH_PASSAGES` passages, one commit each.
+
+    ``work`` may be a generator (a source's articles, fetched as they are asked for); ``total``
+    then says how many to expect, for the progress bar. Each item's ``links`` are recorded in
+    the commit that takes it in, or records it as left out.
 
     The text side runs in this thread, between batches: on 2 cores a second thread for it
     slowed the encoder more than it saved (measured in ``bench/RESULTS.md``). With ``ray`` (a
@@ -611,25 +650,28 @@ def ingest(
     encoded by Ray Data workers (:mod:`qa.indexing.on_ray`); the commits are the same, made here.
     """
     report = report if report is not None else IngestReport()
-    if not work:
-        return report
+    if isinstance(work, Sequence):
+        if not work:
+            return report
+        total = len(work)
     bar = None
-    if progress and len(work) >= _PROGRESS_MIN:
+    if progress and total is not None and total >= _PROGRESS_MIN:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(work), desc="indexing", unit="article", dynamic_ncols=True)
+        bar = tqdm(total=total, desc="indexing", unit="article", dynamic_ncols=True)
     started, passages_done = time.perf_counter(), 0
     batch: list[tuple[Prepared, Work, tuple | None]] = []
     skips: list[Skip] = []
     gone: list[str] = []
+    links: list[tuple[int, str, str, str]] = []  # of the articles left out since the last commit
 
     pending = 0  # articles read since the last commit
 
     def flush() -> None:
-        nonlocal batch, skips, gone, passages_done, pending
-        if batch or skips or gone:
-            passages_done += _commit(writer, batch, skips, gone, encoder, report)
-        batch, skips, gone = [], [], []
+        nonlocal batch, skips, gone, links, passages_done, pending
+        if batch or skips or gone or links:
+            passages_done += _commit(writer, batch, skips, gone, encoder, report, links)
+        batch, skips, gone, links = [], [], [], []
         if bar is not None:  # progress counts committed articles, so the rate and time left are real
             bar.update(pending)
             elapsed = time.perf_counter() - started
@@ -657,6 +699,7 @@ def ingest(
             else:
                 if outcome.skip is not None:
                     skips.append(outcome.skip)
+                    links.extend(item.links)  # left out for good (until it changes): not fetched again
                 reason = outcome.reason
                 warn(reason if reason.startswith(item.doc_id) else f"{item.doc_id} was left out of the index: {reason}")
                 report.skipped.append(item.doc_id)
@@ -679,6 +722,7 @@ def _commit(
     gone: list[str],
     encoder: Encoder,
     report: IngestReport,
+    links: Sequence[tuple[int, str, str, str]] = (),
 ) -> int:
     """Encode a batch (reusing the vectors of passages an unchanged file still has, and taking those
     a worker encoded: ``(passage vectors, sentence vectors per passage)`` beside an article), write
@@ -723,6 +767,7 @@ def _commit(
         unskip=[p.doc_id for p, _, _ in batch],
         first_passage=first_passage,
         first_sentence=first_sentence,
+        links=[*links, *(link for _, item, _ in batch for link in item.links)],
     )
     for prepared, item, _ in batch:
         (report.updated if item.replaces else report.added).append(prepared.doc_id)
@@ -824,6 +869,15 @@ def remove_ids(store: IndexStore, doc_ids: Sequence[str], corpus: Path | None = 
         doc = store.document(doc_id)
         if doc.origin == ORIGIN_CORPUS and corpus is not None and (Path(corpus) / doc_id).is_file():
             skips.append(Skip(doc_id, doc.origin, doc.state, "it was removed with qa remove (qa add brings it back)"))
+        elif doc.origin == ORIGIN_SOURCE:
+            skips.append(
+                Skip(
+                    doc_id,
+                    doc.origin,
+                    doc.state,
+                    "it was removed with qa remove (it comes back when its source changes it)",
+                )
+            )
     writer.commit(remove=doc_ids, skip=skips)
     writer.finish()
     return IngestReport(removed=doc_ids)

@@ -15,16 +15,17 @@ from dataclasses import asdict, dataclass, replace
 
 from ..errors import ArticleGoneError, CorpusError
 from ..ingest.attribution import vote_passages
-from ..ingest.documents import ArticleMeta, Document, FileState
+from ..ingest.documents import ArticleMeta, Document, FileState, document_from_text
 from ..ingest.facts import SentenceFacts, name_words
 from ..ingest.names import NameLexicon
 from ..ingest.passages import Chunking, Passage, make_passages
 from ..ingest.quotes.tagger import shared_tagger
 from ..lexical import STOPWORDS, tokenize
+from ..store.records import KeptText
 from ..store.store import IndexStore
 from ..store.writer import Prepared, Skip
 
-__all__ = ["Outcome", "Work", "content_hash", "deduplicate", "prepare", "read_one", "relative_spans"]
+__all__ = ["Outcome", "Work", "content_hash", "deduplicate", "kept_loader", "prepare", "read_one", "relative_spans"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class Work:
     load: Callable[[], Document]
     replaces: bool  # an older version is indexed
     reuse: bool = False  # the file is unchanged: vectors of identical passages may be reused
+    #: For an article from a source: where its text came from (the text itself is the document's)
+    kept: KeptText | None = None
+    #: (source id, entry key, article id, stamp) rows recorded in the commit that takes this article in or out
+    links: tuple[tuple[int, str, str, str], ...] = ()
 
 
 def prepare(document: Document, work: Work, chunking: Chunking) -> Prepared:
@@ -63,6 +68,7 @@ def prepare(document: Document, work: Work, chunking: Chunking) -> Prepared:
         capital=lexicon.capital,
         lower=lexicon.lower,
         speakers=frozenset(w for p in passages for q in p.quotes for w in name_words(q.speaker) if w not in STOPWORDS),
+        kept=replace(work.kept, text=document.text) if work.kept is not None else None,
     )
 
 
@@ -137,3 +143,16 @@ def _indexed_with(store: IndexStore, content: str, doc_id: str) -> str | None:
         "SELECT doc_id FROM documents WHERE content = ? AND doc_id != ? ORDER BY doc_id LIMIT 1", (content, doc_id)
     ).fetchone()
     return row[0] if row else None
+
+
+def kept_loader(store: IndexStore, doc_id: str) -> Callable[[], Document]:
+    """Reads an article from a source again from the text the index keeps (to re-cut it when the
+    text rules change: no page is fetched)."""
+
+    def load() -> Document:
+        stored, kept = store.document(doc_id), store.kept_text(doc_id)
+        if stored is None or kept is None:
+            raise ArticleGoneError(f"{doc_id}: the index keeps no text for it; qa sync fetches it again")
+        return document_from_text(kept.text, doc_id=doc_id, meta=stored.derived)
+
+    return load

@@ -13,7 +13,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -32,6 +32,7 @@ __all__ = [
     "FileState",
     "Source",
     "clean_blocks",
+    "document_from_html",
     "document_from_text",
     "load_document",
     "load_metadata",
@@ -78,6 +79,7 @@ class Document:
     meta: ArticleMeta
     warnings: tuple[str, ...] = ()
     dropped: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
+    author: str = ""  # the byline a web page states, when read from HTML
 
 
 @dataclass(frozen=True)
@@ -116,13 +118,21 @@ class Source(Protocol):
 
 
 class CorpusFolder:
-    """A folder of .txt, .md and .html articles with an optional ``metadata.toml``."""
+    """A folder of .txt, .md and .html articles with an optional ``metadata.toml``.
 
-    def __init__(self, folder: str | Path) -> None:
+    With ``optional``, a folder that does not exist or holds no article is read as holding none
+    (for an index whose articles all come from sources or other folders); otherwise it is an error.
+    """
+
+    def __init__(self, folder: str | Path, *, optional: bool = False) -> None:
         self.location = Path(folder).resolve()
+        self.optional = optional
         self._files: dict[str, Path] = {}
 
     def scan(self, previous: Mapping[str, FileState]) -> dict[str, FileState]:
+        if self.optional and self.empty:
+            self._files = {}
+            return {}
         self._files = scan_corpus(self.location)
         states = {}
         for doc_id, path in self._files.items():
@@ -132,9 +142,19 @@ class CorpusFolder:
                 warn(f"{doc_id} vanished while the corpus was scanned; it was left out")
         return states
 
+    @property
+    def empty(self) -> bool:
+        """Whether the folder does not exist, or is a folder with no article in it."""
+        if not self.location.exists():
+            return True
+        return self.location.is_dir() and not any(
+            p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file() for p in self.location.rglob("*")
+        )
+
     def metadata(self) -> dict[str, ArticleMeta]:
-        meta = load_metadata(self.location)
-        for name in sorted(set(meta) - set(self._files or scan_corpus(self.location))):
+        meta = load_metadata(self.location) if self.location.is_dir() else {}
+        files = self._files if self._files or self.optional else scan_corpus(self.location)
+        for name in sorted(set(meta) - set(files)):
             warn(f"{METADATA_FILE} has an entry for {name!r}, but no such article is in {self.location}")
         return meta
 
@@ -220,12 +240,12 @@ def _decode(raw: bytes, name: str) -> tuple[str, list[str]]:
         return raw.decode("utf-8", errors="replace"), [message]
 
 
-def _html_to_text(html: str, name: str) -> tuple[str, ArticleMeta]:
+def _html_to_text(html: str, name: str, url: str | None = None) -> tuple[str, ArticleMeta, str]:
     import trafilatura
 
-    text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
-    found = trafilatura.extract_metadata(html)
-    meta = ArticleMeta()
+    text = trafilatura.extract(html, url=url, include_comments=False, include_tables=False, favor_precision=True)
+    found = trafilatura.extract_metadata(html, default_url=url)
+    meta, author = ArticleMeta(), ""
     if found is not None:
         meta = ArticleMeta(
             title=found.title or "",
@@ -233,9 +253,25 @@ def _html_to_text(html: str, name: str) -> tuple[str, ArticleMeta]:
             date=found.date or "",
             url=found.url or "",
         )
+        author = found.author or ""
     if not text or not text.strip():
         raise CorpusError(f"{name}: no article text could be extracted from this HTML page")
-    return text, meta
+    return text, meta, author
+
+
+def document_from_html(
+    html: str, *, doc_id: str, meta: ArticleMeta | None = None, url: str | None = None, notes: tuple[str, ...] = ()
+) -> Document:
+    """A web page's article: its text as trafilatura extracts it, cleaned as an ``.html`` file is,
+    with ``meta`` (given) filled from the page's own metadata (title, site name, date, canonical URL)
+    and its byline in ``author``.
+
+    Raises:
+        CorpusError: no article text can be extracted from the page.
+    """
+    text, found, author = _html_to_text(html, doc_id, url)
+    document = _document(doc_id, text, found, meta, list(notes), markdown=False)
+    return replace(document, author=author)
 
 
 def load_document(folder: Path, doc_id: str, meta: ArticleMeta | None = None) -> Document:
@@ -261,11 +297,13 @@ def load_document(folder: Path, doc_id: str, meta: ArticleMeta | None = None) ->
     text, notes = _decode(raw, doc_id)
     found = ArticleMeta()
     if path.suffix.lower() in (".html", ".htm"):
-        text, found = _html_to_text(text, doc_id)
+        text, found, _ = _html_to_text(text, doc_id)
     return _document(doc_id, text, found, meta, notes, markdown=path.suffix.lower() in (".md", ".markdown"))
 
 
-def document_from_text(text: str, *, doc_id: str = "text", meta: ArticleMeta | None = None) -> Document:
+def document_from_text(
+    text: str, *, doc_id: str = "text", meta: ArticleMeta | None = None, notes: tuple[str, ...] = ()
+) -> Document:
     """An article given as a string (plain text: the title line, paragraphs), cleaned as a ``.txt`` file is.
 
     Raises:
@@ -273,7 +311,7 @@ def document_from_text(text: str, *, doc_id: str = "text", meta: ArticleMeta | N
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
-    return _document(doc_id, text, ArticleMeta(), meta, [], markdown=False)
+    return _document(doc_id, text, ArticleMeta(), meta, list(notes), markdown=False)
 
 
 def _document(

@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from ..ingest.passages import Passage
-from .records import Candidates, StoredDocument
+from .records import Candidates, KeptText, StoredDocument
 
 __all__ = ["Store"]
 
@@ -58,4 +58,8 @@ class Store(Protocol):
 
     def document(self, doc_id: str) -> StoredDocument | None:
         """One indexed article."""
+        ...
+
+    def kept_text(self, doc_id: str) -> KeptText | None:
+        """The text kept for an article that has no file (from a source), or None."""
         ...

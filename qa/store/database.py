@@ -21,6 +21,14 @@ Tables::
     vector_log    passage id ranges added (+1), removed (-1) or re-labelled (0) at each generation,
                   since the vector index file was last written (or a Milvus collection caught up)
     ann_dead      ids removed from the HNSW graph in that file, which still holds their nodes
+    texts         the text of each article that came from a source (feed, sitemap, URL list,
+                  WARC, export), with the source's name, when it was fetched and its byline:
+                  such an article has no file, so citations and the article view read it here
+    sources       the recorded sources: name, kind, location, options, when last synced, the
+                  state to send next time (ETag, file hash) and the last sync's errors
+    source_items  what each source holds: the entry's key (its URL as the source gives it,
+                  canonical), the article it became (another id after a redirect), and the
+                  stamp that tells a changed version; written in the commit that adds the article
 
 Readers see the last committed state: every question is answered inside one read
 transaction, and a commit becomes visible all at once.
@@ -40,7 +48,24 @@ __all__ = ["DATABASE", "Database", "select_in"]
 
 DATABASE = "index.sqlite"
 
-SCHEMA = """
+#: The tables of sources (an index made before them gets them when opened: see IndexStore.open).
+SOURCES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS texts (
+    doc_id TEXT PRIMARY KEY, text TEXT NOT NULL, source TEXT NOT NULL, fetched TEXT NOT NULL, author TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, location TEXT NOT NULL,
+    options TEXT NOT NULL, added TEXT NOT NULL, synced TEXT NOT NULL, state TEXT NOT NULL, errors TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS source_items (
+    source INTEGER NOT NULL, key TEXT NOT NULL, doc_id TEXT NOT NULL, stamp TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS source_items_doc ON source_items(doc_id);
+"""
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY,
@@ -93,6 +118,8 @@ CREATE TABLE IF NOT EXISTS vector_log (
     gen INTEGER NOT NULL, op INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL
 );
 """
+    + SOURCES_SCHEMA
+)
 
 #: Settings an empty index starts with (numbers are stored as JSON text like every meta value).
 COUNTERS = {

@@ -11,14 +11,26 @@ import orjson
 
 from ..ingest.documents import ArticleMeta, FileState
 
-__all__ = ["FLAG_COLON", "FLAG_DATE", "FLAG_LEAD_IN", "FLAG_NUMBER", "Candidates", "StoredDocument"]
+__all__ = ["FLAG_COLON", "FLAG_DATE", "FLAG_LEAD_IN", "FLAG_NUMBER", "Candidates", "KeptText", "StoredDocument"]
 
 #: Bits of a sentence's flags byte.
 FLAG_NUMBER, FLAG_DATE, FLAG_LEAD_IN, FLAG_COLON = 1, 2, 4, 8
 
-#: Where an indexed article came from: the corpus folder, or a file added from elsewhere
-#: (its id is then its absolute path).
-ORIGIN_CORPUS, ORIGIN_EXTERNAL = "corpus", "external"
+#: Where an indexed article came from: the corpus folder, a file added from elsewhere (its id is
+#: then its absolute path), or a source (a feed, sitemap, URL list, WARC or export; its id is its
+#: canonical URL, or SOURCE/ID, and its text is kept in the index).
+ORIGIN_CORPUS, ORIGIN_EXTERNAL, ORIGIN_SOURCE = "corpus", "external", "source"
+
+
+@dataclass(frozen=True)
+class KeptText:
+    """The text of an article that has no file (it came from a source), kept in the index with
+    where it came from: the source's name, when it was fetched (ISO 8601) and its byline."""
+
+    text: str
+    source: str
+    fetched: str
+    author: str = ""
 
 
 @dataclass(frozen=True)

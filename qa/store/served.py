@@ -272,6 +272,10 @@ class ServedStore:
 
     # ------------------------------------------------------------------ articles
 
+    def kept_text(self, doc_id: str) -> None:
+        """None: a replica keeps no article text (its article view is made from the passages)."""
+        return None
+
     def document(self, doc_id: str) -> StoredDocument | None:
         """The indexed article ``doc_id``, or None."""
         row = self._documents().get(doc_id)

@@ -35,7 +35,7 @@ from ..ingest.passages import Passage, Quote
 from ..lexical import STOPWORDS
 from . import postings
 from .database import SCHEMA, Database, select_in
-from .records import DOCUMENT_COLUMNS, Candidates, StoredDocument
+from .records import DOCUMENT_COLUMNS, Candidates, KeptText, StoredDocument
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "IndexStore", "Lookup"]
 
@@ -303,6 +303,16 @@ class IndexStore:
         """The indexed article ``doc_id``, or None."""
         row = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return StoredDocument.from_row(row) if row else None
+
+    def kept_text(self, doc_id: str) -> KeptText | None:
+        """The text kept for ``doc_id`` (an article from a source, which has no file), or None."""
+        try:
+            row = self.db.execute(
+                "SELECT text, source, fetched, author FROM texts WHERE doc_id = ?", (doc_id,)
+            ).fetchone()
+        except sqlite3.OperationalError:  # an index made before sources, opened read-only
+            return None
+        return KeptText(*row) if row else None
 
     @property
     def documents(self) -> dict[str, StoredDocument]:

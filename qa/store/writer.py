@@ -31,7 +31,7 @@ from ..ingest.facts import SentenceFacts
 from ..ingest.passages import Passage
 from . import postings
 from .database import select_in
-from .records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER
+from .records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER, KeptText
 from .store import IndexStore
 
 __all__ = ["Prepared", "Skip", "StoreWriter"]
@@ -57,6 +57,7 @@ class Prepared:
     capital: Counter = field(default_factory=Counter)
     lower: Counter = field(default_factory=Counter)
     speakers: frozenset[str] = frozenset()
+    kept: KeptText | None = None  # the text itself, for an article with no file (from a source)
 
     @property
     def sentence_count(self) -> int:
@@ -136,9 +137,11 @@ class StoreWriter:
         unskip: Iterable[str] = (),
         first_passage: int | None = None,
         first_sentence: int | None = None,
+        links: Sequence[tuple[int, str, str, str]] = (),
     ) -> int:
         """One transaction: remove articles, add prepared ones (their vectors already written at
-        ``first_passage`` / ``first_sentence`` on, in order), record skipped ones; returns the new
+        ``first_passage`` / ``first_sentence`` on, in order), record skipped ones, and record
+        ``links`` (source id, entry key, article id, stamp: which source holds the article); returns the new
         generation."""
         with self.db.transaction() as conn:
             meta = self.db.meta()
@@ -171,6 +174,7 @@ class StoreWriter:
                     for s in skip
                 ],
             )
+            self._link(conn, links)
             self.db.set(
                 generation=generation,
                 next_passage=next_passage,
@@ -182,6 +186,21 @@ class StoreWriter:
         self.store.refresh(generation)
         self._upkeep()
         return generation
+
+    @staticmethod
+    def _link(conn, links: Sequence[tuple[int, str, str, str]]) -> None:
+        conn.executemany(
+            "INSERT INTO source_items(source, key, doc_id, stamp) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(source, key) DO UPDATE SET doc_id = excluded.doc_id, stamp = excluded.stamp",
+            list(links),
+        )
+
+    def link(self, links: Sequence[tuple[int, str, str, str]]) -> None:
+        """Record which sources hold which articles (source id, entry key, article id, stamp), in one
+        transaction of its own: for articles already indexed, which change nothing searched."""
+        if links:
+            with self.db.transaction() as conn:
+                self._link(conn, links)
 
     def _remove(self, conn, doc_id: str, totals: Counter, generation: int) -> None:
         row = conn.execute(
@@ -225,6 +244,7 @@ class StoreWriter:
         conn.execute("DELETE FROM passage_data WHERE id IN (SELECT id FROM passages WHERE doc_id = ?)", (doc_id,))
         conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
         conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        conn.execute("DELETE FROM texts WHERE doc_id = ?", (doc_id,))
         if count:
             conn.execute(
                 "INSERT INTO vector_log(gen, op, first, count) VALUES (?, -1, ?, ?)", (generation, first, count)
@@ -333,6 +353,10 @@ class StoreWriter:
                 )
             )
         conn.executemany(f"INSERT INTO documents VALUES ({','.join('?' * 19)})", doc_rows)
+        conn.executemany(
+            "INSERT INTO texts(doc_id, text, source, fetched, author) VALUES (?, ?, ?, ?, ?)",
+            [(a.doc_id, a.kept.text, a.kept.source, a.kept.fetched, a.kept.author) for a in articles if a.kept],
+        )
         conn.executemany(f"INSERT INTO passages VALUES ({','.join('?' * 9)})", passage_rows)
         conn.executemany(f"INSERT INTO passage_data VALUES ({','.join('?' * 7)})", data_rows)
         postings.add_segment(conn, segment, entries, next_passage - start_passage)
