@@ -78,6 +78,8 @@ class Article:
     meta: ArticleMeta
     text: str
     blocks: tuple[tuple[int, int], ...]
+    #: for an article from a source: the source's name, when it was fetched and its byline (no text)
+    origin: KeptText | None = None
 
 
 def _load_encoder(model: str | os.PathLike | None, *, index: str | os.PathLike | None = None) -> Encoder:
@@ -590,8 +592,8 @@ class Assistant:
 
         Args:
             names: sources to sync, by name or location (all when empty).
-            refetch: fetch every article's page again (conditionally where the server allows) and
-                read unchanged files again; what did not change is still not encoded.
+            refetch: read every source again even if it says it is unchanged, and fetch every
+                article's page again; a text that did not change is still not encoded.
             allow_private: fetch from private and loopback addresses too.
             fetch: options of the :class:`~qa.collect.fetch.Fetcher`.
             progress: show a progress bar in articles.
@@ -890,7 +892,8 @@ class Assistant:
             if kept is None:
                 raise CorpusError(f"the index keeps no text for {doc_id}; qa sync --refetch fetches it again")
             blocks, _ = clean_blocks(kept.text)
-            return Article(doc_id, stored.meta, kept.text, tuple((b.start, b.end) for b in blocks))
+            spans = tuple((b.start, b.end) for b in blocks)
+            return Article(doc_id, stored.meta, kept.text, spans, origin=replace(kept, text=""))
         external = stored.origin == ORIGIN_EXTERNAL
         if external:
             path = Path(doc_id)

@@ -257,11 +257,21 @@ def test_malformed_feed_is_a_clear_error_and_loses_nothing(site, tmp_path):
     good.write_text(json.dumps({"text": "\n".join(_paragraphs("kept")), "title": "Kept"}) + "\n")
     assistant = _assistant(tmp_path)
     _add(assistant, good)
-    site.put("/feed.xml", "<rss><channel><title>broken <item></rss", content_type="application/rss+xml")
+    site.put("/news/a", article_html("A", _paragraphs("alpha")))
+    broken = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>A</title>'
+        f"<link>{site.url('/news/a')}</link></item><item><title>B & C</title><link>{site.url('/news/b')}</link></item>"
+        "</channel>"
+    )
+    site.put("/broken.xml", broken, content_type="application/rss+xml")
+    done, said = _add(assistant, site.url("/broken.xml"))
+    assert done.added == [canonical_url(site.url("/news/a"))]
+    assert any("broken.xml: the feed is malformed" in m for m in said)
     site.put("/garbage.xml", b"\x00\x01 not xml at all", content_type="application/rss+xml")
     with pytest.raises(SourceError, match=r"garbage\.xml"):
         _add(assistant, site.url("/garbage.xml"), kind="feed")
-    assert len(assistant.store.document_ids()) == 1
+    assert len(assistant.store.document_ids()) == 2
+    assert len(assistant.sources()) == 2  # the jsonl file and the broken feed; not the garbage
 
 
 # --------------------------------------------------------------------------- sitemaps and URL lists
@@ -451,7 +461,7 @@ def test_one_article_across_feeds_warc_and_exports(site, tmp_path):
 
 def test_source_articles_survive_a_folder_refresh_and_need_no_folder(tmp_path, corpus_copy):
     export = tmp_path / "pool.jsonl"
-    export.write_text(json.dumps({"text": "\n".join(_paragraphs("pool")), "title": "Pool"}) + "\n")
+    export.write_text(json.dumps({"text": " ".join(_paragraphs("pool", 4)), "title": "Pool"}) + "\n")
     encoder = FakeEncoder()
     assistant = Assistant.load(corpus=corpus_copy, index=tmp_path / "index", encoder=encoder, progress=False)
     files = len(assistant.store.document_ids())
@@ -463,6 +473,14 @@ def test_source_articles_survive_a_folder_refresh_and_need_no_folder(tmp_path, c
     _add(_assistant(only), export)
     reopened = Assistant.load(corpus=only / "absent", index=only / "index", encoder=encoder, progress=False)
     assert reopened.store.document_ids() == ["pool.jsonl/line-1"]
+    # new text rules re-cut an article from a source from the text the index keeps
+    from qa.ingest.passages import Chunking
+
+    before = reopened.store.document("pool.jsonl/line-1").count
+    recut = Assistant.load(
+        corpus=only / "absent", index=only / "index", encoder=encoder, progress=False, chunking=Chunking(20, 40)
+    )
+    assert recut.store.document("pool.jsonl/line-1").count > before == 1
     # but a folder whose articles are indexed may not vanish silently
     with pytest.raises(CorpusError, match="nothing was removed"):
         Assistant.load(corpus=tmp_path / "gone", index=tmp_path / "index", encoder=encoder, progress=False)
@@ -502,3 +520,117 @@ def test_a_killed_sync_resumes_and_loses_only_the_batch_in_flight(tmp_path):
     assert len(again.store.document_ids()) == 200
     assert not set(report.ingest.added) & kept  # what was committed is not taken in twice
     assert report.unchanged == len(kept)
+
+
+# --------------------------------------------------------------------------- the chat and the command line
+
+
+def test_the_chat_shows_each_articles_source_and_fetch_date(site, tmp_path):
+    from qa.apps.webchat import open_article, respond
+
+    site.put("/news/harvest", article_html("Harvest", _paragraphs("harvest")))
+    site.put("/feed.xml", rss("F", site.base, [{"title": "Harvest", "link": site.url("/news/harvest")}]))
+    assistant = _assistant(tmp_path)
+    _add(assistant, site.url("/feed.xml"), name="farm news")
+    reply = respond("when will they talk about the harvest?", [], assistant=assistant)
+    day = assistant.sources()[0].synced[:10]
+    assert 'class="qa-origin"' in reply and "from <strong>farm news</strong>, fetched" in reply and day in reply
+    ref = next(part.split('"')[0] for part in reply.split('href="')[1:] if "harvest" in part)
+    from html import unescape
+
+    view = open_article(assistant, unescape(ref).removeprefix("#qa-article="))
+    assert 'class="qa-article-origin"' in view and "farm news" in view
+
+
+def test_sync_interval_is_read_and_bounded():
+    from qa.apps.cli import parse_interval
+
+    assert parse_interval("30m") == 1800 and parse_interval("2h") == 7200 and parse_interval("90s") == 90
+    assert parse_interval("15") == 900  # a bare number is minutes
+    with pytest.raises(SourceError, match="under a minute"):
+        parse_interval("10s")
+    with pytest.raises(SourceError, match="not an interval"):
+        parse_interval("soon")
+
+
+@pytest.mark.model
+def test_command_line_sources_with_no_corpus_folder(tmp_path):
+    from .test_cli import _qa
+
+    export = tmp_path / "wire.csv"
+    text = " ".join(_paragraphs("wheat", 3))
+    export.write_text(f'title,date,outlet,url,text\nWheat deal,2024-04-02,Wire,https://wire.example/wheat,"{text}"\n')
+    index = tmp_path / "index"
+    common = ["--corpus", str(tmp_path / "no-such-folder"), "--index", str(index)]
+    added = _qa("add", str(export), *common)
+    assert added.returncode == 0, added.stderr
+    assert "wire.csv: 1 listed, 1 added" in added.stdout
+    listed = _qa("sources", *common)
+    assert listed.returncode == 0 and "wire.csv\tcsv\t1 articles\tlast sync 20" in listed.stdout
+    asked = _qa("ask", "what about wheat?", "--json", *common)
+    assert asked.returncode == 0, asked.stderr
+    hit = json.loads(asked.stdout)["hits"][0]
+    assert hit["passage"]["doc_id"] == "https://wire.example/wheat" and hit["passage"]["outlet"] == "Wire"
+    again = _qa("sync", *common)
+    assert again.returncode == 0 and "wire.csv: unchanged since the last sync" in again.stdout
+    refused = _qa("add", "http://127.0.0.1:9/feed.xml", *common)
+    assert refused.returncode == 2 and "--allow-private" in refused.stderr and "Traceback" not in refused.stderr
+    removed = _qa("sources", "remove", "wire.csv", "--articles", *common)
+    assert removed.returncode == 0 and "1 removed" in removed.stdout
+    assert _qa("sources", *common).stdout.startswith("no source is recorded")
+
+
+_SLOW_INGEST = """
+import sys, time
+sys.path.insert(0, {root!r})
+from tests.conftest import FakeEncoder
+from qa import Assistant
+from qa.ingest.documents import CorpusFolder
+
+class Slow(FakeEncoder):
+    def encode(self, texts, **kw):
+        time.sleep(0.3)
+        return super().encode(texts, **kw)
+
+a = Assistant.load(corpus=CorpusFolder({folder!r}, optional=True), index={index!r}, encoder=Slow(), progress=False)
+a.add([{export!r}])
+"""
+
+
+def test_a_sync_killed_with_sigkill_resumes(tmp_path):
+    import sqlite3
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    rows = [json.dumps({"id": f"k{k}", "text": "\n".join(_paragraphs(f"subject{k}", 12))}) for k in range(200)]
+    export = tmp_path / "big.jsonl"
+    export.write_text("\n".join(rows) + "\n")
+    index = tmp_path / "index"
+    script = _SLOW_INGEST.format(root=str(ROOT), folder=str(tmp_path / "nc"), index=str(index), export=str(export))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 120
+        committed = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with sqlite3.connect(index / "index.sqlite", timeout=1) as conn:
+                    committed = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            except sqlite3.Error:
+                committed = 0
+            if committed:
+                break
+            time.sleep(0.05)
+        assert committed and proc.poll() is None, "no commit was seen before the ingest ended"
+        proc.kill()  # SIGKILL: no cleanup runs
+    finally:
+        proc.wait(timeout=30)
+    encoder = FakeEncoder()
+    again = _assistant(tmp_path, encoder)
+    kept = set(again.store.document_ids())
+    assert 0 < len(kept) < 200
+    (report,), _ = _sync(again)
+    assert len(again.store.document_ids()) == 200
+    assert not set(report.ingest.added) & kept and report.unchanged == len(kept)
+    assert report.ingest.encoded == sum(again.store.document(d).count for d in report.ingest.added)

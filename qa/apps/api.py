@@ -252,7 +252,14 @@ def build_api(assistant: Assistant, *, keys: KeyRing, concurrency: int | None = 
         if assistant.store.document(doc_id) is None:
             raise DocumentNotFoundError(f"no article {doc_id!r} in the index; GET /v1/articles lists them")
         found = run(lambda: assistant.article(doc_id))
-        return {"doc_id": found.doc_id, **asdict(found.meta), "text": found.text, "blocks": list(found.blocks)}
+        origin = {} if found.origin is None else {k: v for k, v in asdict(found.origin).items() if k != "text"}
+        return {
+            "doc_id": found.doc_id,
+            **asdict(found.meta),
+            "text": found.text,
+            "blocks": list(found.blocks),
+            "origin": origin or None,
+        }
 
     @router.post("/articles", tags=["articles"], status_code=200)
     def add(body: AddBody) -> dict:

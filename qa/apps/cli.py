@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--refetch",
         action="store_true",
-        help="fetch every article again (conditionally) and re-read unchanged files; unchanged text is not encoded",
+        help="read every source and fetch every article again, whatever their stamps; unchanged text is not encoded",
     )
     _fetching(p)
 

@@ -21,7 +21,7 @@ import html
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
@@ -29,6 +29,7 @@ from ..answers.answer import Answer, Hit
 from ..answers.speakers import Quoted
 from ..errors import QAError
 from ..ingest.quotes.kinds import CONFIDENT, KINDS, SPEECH
+from ..store.records import KeptText
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -141,8 +142,10 @@ def render_passage(hit: Hit) -> str:
     )
 
 
-def render_hit(hit: Hit) -> str:
-    """One passage of a reply: its numbered citation (a link that opens the article) and the passage."""
+def render_hit(hit: Hit, origin: KeptText | None = None) -> str:
+    """One passage of a reply: its numbered citation (a link that opens the article), where the
+    article came from when it came from a source (``origin``: the source, the fetch date), and the
+    passage."""
     p = hit.passage
     ref = article_ref(p.doc_id, (p.char_start, p.char_end), hit.highlight)
     href = _esc(REF_PREFIX + ref)
@@ -152,8 +155,22 @@ def render_hit(hit: Hit) -> str:
         said = '<span class="qa-kind qa-opinion">opinion piece</span> ' + said
     return (
         f'<div class="qa-hit"><p class="qa-citation">{link} {said}'
-        f'<span class="qa-score">score {hit.score:.3f}</span></p>'
+        f'<span class="qa-score">score {hit.score:.3f}</span>{_origin(origin)}</p>'
         f"{_said(hit)}{render_passage(hit)}{render_copies(hit)}</div>"
+    )
+
+
+def _origin(origin: KeptText | None) -> str:
+    """`` · from SOURCE, fetched DAY`` for an article that came from a source."""
+    return "" if origin is None else f' <span class="qa-origin">· {_origin_text(origin)}</span>'
+
+
+def _origin_text(origin: KeptText) -> str:
+    day = origin.fetched[:10] or "on an unknown day"
+    by = f", by {_esc(origin.author)}" if origin.author else ""
+    return (
+        f"from <strong>{_esc(origin.source)}</strong>, fetched "
+        f'<time datetime="{_esc(origin.fetched)}">{_esc(day)}</time>{by}'
     )
 
 
@@ -212,13 +229,15 @@ def render_disagreements(answer: Answer) -> str:
     return f'<div class="qa-differ"><p><strong>Sources differ</strong></p><ul>{items}</ul></div>'
 
 
-def render_answer(answer: Answer) -> str:
+def render_answer(answer: Answer, origins: Mapping[str, KeptText] | None = None) -> str:
     """The reply to one question as one block of HTML; every piece of corpus text in it is escaped.
 
     The reply says first when the corpus does not answer (the closest passages follow that
     statement), then the notes (e.g. a filter that matched nothing), the outlets of the
-    sources when there are several, and the passages, each with a numbered citation.
+    sources when there are several, and the passages, each with a numbered citation and, for an
+    article from a source (``origins``, by article id), the source and fetch date.
     """
+    origins = origins or {}
     parts = ['<div class="qa-reply">']
     if not answer.hits:
         if not answer.notes:
@@ -232,7 +251,7 @@ def render_answer(answer: Answer) -> str:
     line = outlets_line(answer)
     if line:
         parts.append(f'<p class="qa-outlets">{_esc(line)}</p>{render_outlets(answer)}')
-    parts.extend(render_hit(hit) for hit in answer.hits)
+    parts.extend(render_hit(hit, origins.get(hit.passage.doc_id)) for hit in answer.hits)
     parts.append("</div>")
     return "".join(parts)
 
@@ -327,6 +346,8 @@ def render_article(
         f'<h3 class="qa-article-title">{_esc(title)}</h3>',
         f'<p class="qa-article-meta">{_esc(" · ".join(facts))} — <code>{_esc(article.doc_id)}</code></p>',
     ]
+    if article.origin is not None:
+        header.append(f'<p class="qa-article-origin">{_origin_text(article.origin)}</p>')
     if meta.url:
         url = _esc(meta.url)
         if meta.url.lower().startswith(("http://", "https://")):
@@ -406,7 +427,17 @@ def respond(
         return render_error(
             RuntimeError(f"the question could not be answered ({type(exc).__name__}); see the server log")
         )
-    return render_answer(answer)
+    return render_answer(answer, origins_of(assistant, answer))
+
+
+def origins_of(assistant: Assistant, answer: Answer) -> dict[str, KeptText]:
+    """Where the articles of ``answer``'s passages came from, for those from a source."""
+    found = {}
+    for doc_id in dict.fromkeys(hit.passage.doc_id for hit in answer.hits):
+        origin = assistant.provenance(doc_id)
+        if origin is not None:
+            found[doc_id] = origin
+    return found
 
 
 def ask_json(

@@ -140,6 +140,7 @@ class Fetcher:
         self.allow_private = allow_private
         self.max_redirects = max_redirects
         self.requests = 0  # made, retries and robots.txt included
+        self.seconds = 0.0  # spent fetching, the polite waits included
         self._session = requests.Session()
         self._session.headers["User-Agent"] = user_agent
         self._last: dict[str, float] = {}
@@ -251,9 +252,16 @@ class Fetcher:
                 time.sleep(left)
 
     def _request(self, url: str, headers: dict, *, robots: bool = False) -> Page:
+        host = urlsplit(url).netloc.lower()
+        started = time.perf_counter()
+        try:
+            return self._tries(url, headers, host)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _tries(self, url: str, headers: dict, host: str) -> Page:
         import requests
 
-        host = urlsplit(url).netloc.lower()
         attempt = 0
         while True:
             with self._lock:

@@ -78,6 +78,7 @@ class SyncReport:
     unchanged: int = 0  # seen before with the same stamp: neither fetched nor encoded
     linked: int = 0  # already indexed (from another source, or fetched again unchanged)
     fetched: int = 0  # pages fetched
+    fetch_seconds: float = 0.0  # spent fetching (the source and its pages), polite waits included
     failed: list[str] = field(default_factory=list)
     not_modified: bool = False  # the source itself said nothing changed (a 304, the same file)
     ingest: IngestReport = field(default_factory=IngestReport)
@@ -256,9 +257,10 @@ def sync_sources(
 ) -> list[SyncReport]:
     """Read every recorded source (or those ``names``) again and take in what is new or changed.
 
-    With ``refetch``, every article's page is fetched again (conditionally, when the server gave
-    an ETag) and every file source is read again even if unchanged; what did not change is not
-    encoded. A source that fails is reported and the others go on.
+    With ``refetch``, the source itself is read again even if it says it is unchanged, and every
+    article's page is fetched again whatever its stamp; a text that did not change is not
+    encoded. A source that fails is reported (a warning, and its errors in :func:`list_sources`)
+    and the others go on.
 
     Raises:
         SourceNotFoundError: a name names no recorded source.
@@ -289,7 +291,7 @@ def _sync_one(
     progress: bool,
     refetch: bool = False,
 ) -> SyncReport:
-    started = time.perf_counter()
+    started, fetching = time.perf_counter(), fetcher.seconds
     report = SyncReport(record.name)
     listing = list_items(
         record.kind, record.location, name=record.name, fetcher=fetcher, state={} if refetch else record.state
@@ -299,7 +301,7 @@ def _sync_one(
     if listing.unchanged:
         report.not_modified = True
         _finish_record(store, record, state=listing.state, errors=[])
-        report.seconds = time.perf_counter() - started
+        report.seconds, report.fetch_seconds = time.perf_counter() - started, fetcher.seconds - fetching
         return report
     report.listed = len(listing.items)
     seen = dict(store.db.execute("SELECT key, stamp FROM source_items WHERE source = ?", (record.id,)).fetchall())
@@ -325,7 +327,7 @@ def _sync_one(
     writer.finish()
     report.failed = failures
     _finish_record(store, record, state=listing.state, errors=listing.warnings + failures)
-    report.seconds = time.perf_counter() - started
+    report.seconds, report.fetch_seconds = time.perf_counter() - started, fetcher.seconds - fetching
     return report
 
 
