@@ -10,7 +10,14 @@
    ETags (a 304), and with ``refetch`` (every page fetched again, nothing re-encoded). Target: no
    article re-encoded, under 5 s beyond the fetches.
 
-    python bench/bench_sources.py [--limit N] [--sample N] [--skip-pool] [--skip-feed]
+3. ``--compare N``: the pool's first N articles ingested as a corpus folder (the text in ``.txt``
+   files, the rest in ``metadata.toml``) and as an export, and a bare encode of all their
+   passages: the export path against the folder ingest on the same passages.
+
+4. ``--bare-all``: every passage of the pool, cut as the ingest cuts it, encoded bare (batch 64):
+   the pool's build rate without a sample in the denominator.
+
+    python bench/bench_sources.py [--limit N] [--sample N] [--skip-pool] [--skip-feed] [--compare N] [--bare-all]
 
 Writes ``bench/out/sources.json`` and prints the rows for ``bench/RESULTS.md``.
 """
@@ -86,6 +93,85 @@ def pool(args, encoder) -> dict:
     return result
 
 
+def bare_all(args, encoder) -> dict:
+    """A bare encode of every passage the whole pool is cut into (cut here, as the ingest cuts it, with
+    no index): the denominator of the pool's build rate, without sampling."""
+    from qa.collect import list_items
+    from qa.ingest.documents import document_from_text
+    from qa.ingest.passages import Chunking, make_passages
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        listing = list_items("jsonl", str(POOL), name=POOL.name, fetcher=None)
+    chunking = Chunking()
+    texts = []
+    for item in listing.items[: args.limit or None]:
+        document = document_from_text(item.text, doc_id=item.doc_id, meta=item.meta)
+        texts.extend(p.text for p in make_passages(document, chunking))
+    started = time.perf_counter()
+    encoder.encode(texts, batch_size=64)
+    bare = time.perf_counter() - started
+    return {
+        "passages": len(texts),
+        "bare_encode_s": round(bare, 1),
+        "bare_encode_passages_per_s": round(len(texts) / bare, 2),
+    }
+
+
+def folder_against_export(args, encoder) -> dict:
+    """The same articles ingested as a corpus folder and as an export, and a bare encode of all their
+    passages: the export path should build at the folder ingest's rate."""
+    from qa.indexing import open_index
+
+    folder = Path(tempfile.mkdtemp(prefix="compare-"))
+    with gzip.open(POOL, "rt", encoding="utf-8") as fh:
+        lines = [next(fh) for _ in range(args.compare)]
+    export = folder / "pool.jsonl.gz"
+    export.write_bytes(gzip.compress("".join(lines).encode()))
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    entries = []
+    for n, line in enumerate(lines, 1):
+        row = json.loads(line)
+        name = f"a{n:05d}.txt"
+        (corpus / name).write_text(row["text"], encoding="utf-8")  # the text alone; the title goes in the metadata
+        fields = {k: row.get(k) or "" for k in ("title", "outlet", "date", "url")}
+        entries.append(f'["{name}"]\n' + "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items()))
+    (corpus / "metadata.toml").write_text("\n".join(entries), encoding="utf-8")
+    started = time.perf_counter()
+    store = open_index(corpus, folder / "folder-index", encoder, progress=True)
+    folder_s = time.perf_counter() - started
+    folder_passages = store.passage_count
+    texts = [p.text for p in store.passages]
+    store.close()
+    assistant = _assistant(folder / "export", encoder)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assistant.add([export], progress=True)
+    export_s = time.perf_counter() - started
+    export_passages = assistant.store.passage_count
+    started = time.perf_counter()
+    encoder.encode(texts, batch_size=64)
+    bare = time.perf_counter() - started
+    result = {
+        "articles": args.compare,
+        "passages_folder": folder_passages,
+        "passages_export": export_passages,
+        "folder_build_s": round(folder_s, 1),
+        "folder_passages_per_s": round(folder_passages / folder_s, 2),
+        "export_build_s": round(export_s, 1),
+        "export_passages_per_s": round(export_passages / export_s, 2),
+        "bare_encode_s": round(bare, 1),
+        "bare_encode_passages_per_s": round(len(texts) / bare, 2),
+        "folder_over_bare": round(folder_passages / folder_s / (len(texts) / bare), 3),
+        "export_over_bare": round(export_passages / export_s / (len(texts) / bare), 3),
+        "export_over_folder": round((export_passages / export_s) / (folder_passages / folder_s), 3),
+    }
+    shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
 def feed(args, encoder) -> dict:
     from tests.web_server import Site, article_html, rss
 
@@ -150,6 +236,16 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=10000, help="passages in the bare-encode sample (0: all)")
     parser.add_argument("--skip-pool", action="store_true")
     parser.add_argument("--skip-feed", action="store_true")
+    parser.add_argument(
+        "--bare-all", action="store_true", help="also encode every passage of the pool (cut with no index), bare"
+    )
+    parser.add_argument(
+        "--compare",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also ingest the pool's first N articles as a corpus folder and as an export, beside a bare encode",
+    )
     parser.add_argument("--out", default=str(OUT / "sources.json"))
     args = parser.parse_args()
     encoder = load_encoder()
@@ -161,6 +257,12 @@ def main() -> None:
     if not args.skip_pool:
         results["pool"] = pool(args, encoder)
         print(json.dumps(results["pool"], indent=2), flush=True)
+    if args.bare_all:
+        results["bare_all"] = bare_all(args, encoder)
+        print(json.dumps(results["bare_all"], indent=2), flush=True)
+    if args.compare:
+        results["folder_against_export"] = folder_against_export(args, encoder)
+        print(json.dumps(results["folder_against_export"], indent=2), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 

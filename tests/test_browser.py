@@ -374,6 +374,43 @@ def test_a_running_chat_sees_an_added_article_on_its_next_question(page, growing
     assert "zorblatt.txt" not in _ask(page, question).inner_text()
 
 
+def test_an_article_from_a_feed_shows_its_source_and_fetch_date(page, growing, real_encoder):
+    """A feed added by another process while the chat runs: its article is cited with the source's name and
+    the day it was fetched, and opens from the text the index keeps (it has no file)."""
+    from qa import Assistant
+
+    from .web_server import Site, article_html, rss
+
+    url, root, _ = growing
+    with Site() as site:
+        site.put(
+            "/news/quorvex",
+            article_html(
+                "Quorvex harbour reopens",
+                [
+                    "The Quorvex harbour master said on Monday that the harbour would reopen to grain ships "
+                    "within ten days, once the channel is cleared of debris.",
+                    "Port officials added that insurers had agreed to cover the first convoys.",
+                ],
+            ),
+        )
+        site.put("/feed.xml", rss("Harbour news", site.base, [{"title": "Quorvex", "link": site.url("/news/quorvex")}]))
+        other = Assistant.load(corpus=CORPUS, index=root / "index", encoder=real_encoder, progress=False, refresh=False)
+        other.add([site.url("/feed.xml")], allow_private=True, name="harbour feed", fetch={"delay": 0})
+    _open(page, url)
+    reply = _ask(page, "when will the Quorvex harbour reopen?")
+    hit = reply.locator(".qa-hit").first
+    assert "quorvex" in hit.locator("a.qa-cite").inner_text()
+    day = other.sources()[0].synced[:10]
+    assert hit.locator(".qa-origin").inner_text() == f"· from harbour feed, fetched {day}"
+    hit.locator("a.qa-cite").click()
+    panel = page.locator("#qa-article-panel .qa-article")
+    panel.locator("mark").wait_for()
+    assert panel.locator(".qa-article-origin").inner_text() == f"from harbour feed, fetched {day}"
+    assert "insurers had agreed" in panel.locator(".qa-article-text").inner_text()
+    assert page.dialogs == []
+
+
 # --------------------------------------------------------------------------- keys in force
 
 

@@ -189,7 +189,7 @@ class Fetcher:
     def _read_robots(self, site: str) -> RobotFileParser | None:
         parser = RobotFileParser()
         try:
-            page = self._request(f"{site}/robots.txt", {}, robots=True)
+            page = self._request(f"{site}/robots.txt", {})
         except FetchError:
             parser.disallow_all = True  # unreachable robots.txt: assume nothing may be fetched now
             return parser
@@ -251,7 +251,7 @@ class Fetcher:
             if left > 0:
                 time.sleep(left)
 
-    def _request(self, url: str, headers: dict, *, robots: bool = False) -> Page:
+    def _request(self, url: str, headers: dict) -> Page:
         host = urlsplit(url).netloc.lower()
         started = time.perf_counter()
         try:
@@ -270,8 +270,10 @@ class Fetcher:
                     return self._once(url, headers)
                 except _Retry as exc:
                     why, wait = exc.args
-                except (requests.ConnectionError, requests.Timeout) as exc:
-                    why, wait = _network_reason(exc), None
+                except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                    why, wait = _network_reason(exc), None  # a body cut off mid-way is tried again too
+                except requests.RequestException as exc:  # a malformed URL or answer: trying again cannot help
+                    raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
                 finally:
                     self._last[host] = time.monotonic()
                     self.requests += 1
@@ -341,6 +343,8 @@ def _network_reason(exc: Exception) -> str:
 
     if isinstance(exc, requests.Timeout):
         return "no answer in time"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off"
     return "the connection failed"
 
 
