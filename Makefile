@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export OMP_WAIT_POLICY := PASSIVE
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint format browser bench bench-rerank bench-scale bench-backends mpnet train-attribution clean
+.PHONY: bench-sources install run test lint format browser bench bench-rerank bench-scale bench-backends mpnet train-attribution clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,12 @@ bench-rerank: mpnet
 bench-backends: install
 	$(BIN)/python bench/bench_milvus.py
 	$(BIN)/python bench/bench_ray.py
+
+# Sources (bench/bench_sources.py; about an hour on 2 cores): the 6,000-article pool added as an export,
+# a 100-item feed on a local server synced again unchanged, 1,000 articles as a folder and as an export,
+# and a bare encode of every passage of the pool.
+bench-sources: install
+	$(BIN)/python bench/bench_sources.py --compare 1000 --bare-all
 
 # Archive scale (bench/bench_scale.py; hours on 2 cores): ingest the shared archive with the real model,
 # then the index at 1k to 1M passages and 1k to 100k articles (vectors fed to the index layer).
