@@ -634,3 +634,35 @@ def test_a_sync_killed_with_sigkill_resumes(tmp_path):
     assert len(again.store.document_ids()) == 200
     assert not set(report.ingest.added) & kept and report.unchanged == len(kept)
     assert report.ingest.encoded == sum(again.store.document(d).count for d in report.ingest.added)
+
+
+@pytest.mark.model
+def test_sync_every_runs_until_stopped(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    export = tmp_path / "wire.jsonl"
+    export.write_text(json.dumps({"text": "\n".join(_paragraphs("oats", 3)), "title": "Oats"}) + "\n")
+    common = ["--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "index")]
+    run = [sys.executable, "-m", "qa.apps.cli"]
+    assert subprocess.run([*run, "add", str(export), *common], cwd=ROOT, capture_output=True).returncode == 0
+    proc = subprocess.Popen(
+        [*run, "sync", "--every", "1m", *common], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = ""
+        deadline = time.monotonic() + 120
+        while "next sync in" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            assert line or proc.poll() is None, "qa sync --every ended by itself"
+        assert "next sync in 1 min" in line
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert "wire.jsonl: unchanged since the last sync" in out
