@@ -666,3 +666,25 @@ def test_sync_every_runs_until_stopped(tmp_path):
             proc.kill()
     assert proc.returncode == 130
     assert "wire.jsonl: unchanged since the last sync" in out
+
+
+def test_the_rest_api_gives_an_articles_origin(tmp_path):
+    from urllib.parse import quote
+
+    from qa.apps.keys import KeyRing
+    from qa.apps.server import build_server, start
+
+    from .test_api import call
+
+    export = tmp_path / "wire.jsonl"
+    export.write_text(json.dumps({"text": "\n".join(_paragraphs("rye", 3)), "author": "Al Reporter"}) + "\n")
+    assistant = _assistant(tmp_path)
+    _add(assistant, export)
+    running = start(build_server(assistant, keys=KeyRing(tmp_path / "none.json")), port=0, block=False, quiet=True)
+    try:
+        status, body = call(running.url, "/v1/articles/" + quote("wire.jsonl/line-1"))
+        assert status == 200 and "rye story" in body["text"]
+        assert body["origin"]["source"] == "wire.jsonl" and body["origin"]["author"] == "Al Reporter"
+        assert body["origin"]["fetched"].startswith("20") and "text" not in body["origin"]
+    finally:
+        running.stop()
