@@ -636,8 +636,7 @@ class Assistant:
     def provenance(self, doc_id: str) -> KeptText | None:
         """Where an article from a source came from (source name, fetch time, byline; the text is
         left empty), or None for an article with a file."""
-        kept = self.store.kept_text(doc_id)
-        return None if kept is None else replace(kept, text="")
+        return self.store.origins([doc_id]).get(doc_id)
 
     def remove(self, doc_ids: Iterable[str]) -> IngestReport:
         """Take the articles ``doc_ids`` out of the index (their files are left alone).

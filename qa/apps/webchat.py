@@ -432,12 +432,7 @@ def respond(
 
 def origins_of(assistant: Assistant, answer: Answer) -> dict[str, KeptText]:
     """Where the articles of ``answer``'s passages came from, for those from a source."""
-    found = {}
-    for doc_id in dict.fromkeys(hit.passage.doc_id for hit in answer.hits):
-        origin = assistant.provenance(doc_id)
-        if origin is not None:
-            found[doc_id] = origin
-    return found
+    return assistant.store.origins(hit.passage.doc_id for hit in answer.hits)
 
 
 def ask_json(

@@ -567,6 +567,7 @@ def sync(
                 )
             )
     if not same_rules:  # articles from sources have no file: re-cut from the text the index keeps
+        origins = store.origins(d for d, doc in indexed.items() if doc.origin == ORIGIN_SOURCE)
         for doc_id, doc in indexed.items():
             if doc.origin == ORIGIN_SOURCE:
                 work.append(
@@ -578,7 +579,7 @@ def sync(
                         kept_loader(store, doc_id),
                         replaces=True,
                         reuse=True,
-                        kept=store.kept_text(doc_id),
+                        kept=origins.get(doc_id),
                     )
                 )
     if relabel:

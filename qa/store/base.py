@@ -63,3 +63,7 @@ class Store(Protocol):
     def kept_text(self, doc_id: str) -> KeptText | None:
         """The text kept for an article that has no file (from a source), or None."""
         ...
+
+    def origins(self, doc_ids: Iterable[str]) -> dict[str, KeptText]:
+        """Where the articles ``doc_ids`` from sources came from, by id (texts left empty)."""
+        ...

@@ -23,7 +23,7 @@ from ..lexical import STOPWORDS
 from . import postings
 from .catalogue import BATCH, Catalogue, literal, unb64
 from .milvus import MilvusTarget, Selection, _Collection, _ids, consistency, milvus_filter
-from .records import Candidates, StoredDocument
+from .records import Candidates, KeptText, StoredDocument
 from .store import cached_terms, make_candidates, make_passage, query_terms
 
 __all__ = ["ServedStore"]
@@ -275,6 +275,10 @@ class ServedStore:
     def kept_text(self, doc_id: str) -> None:
         """None: a replica keeps no article text (its article view is made from the passages)."""
         return None
+
+    def origins(self, doc_ids: Iterable[str]) -> dict[str, KeptText]:
+        """Nothing: a replica is not told where articles from sources came from."""
+        return {}
 
     def document(self, doc_id: str) -> StoredDocument | None:
         """The indexed article ``doc_id``, or None."""

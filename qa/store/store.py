@@ -314,6 +314,19 @@ class IndexStore:
             return None
         return KeptText(*row) if row else None
 
+    def origins(self, doc_ids: Iterable[str]) -> dict[str, KeptText]:
+        """Where each of ``doc_ids`` that came from a source came from (source, fetch time, byline),
+        by id, in one query that leaves the texts unread (their ``text`` is empty)."""
+        try:
+            rows = select_in(
+                self.db.connection,
+                "SELECT doc_id, source, fetched, author FROM texts WHERE doc_id IN ({})",
+                list(dict.fromkeys(doc_ids)),
+            )
+        except sqlite3.OperationalError:  # an index made before sources, opened read-only
+            return {}
+        return {doc_id: KeptText("", source, fetched, author) for doc_id, source, fetched, author in rows}
+
     @property
     def documents(self) -> dict[str, StoredDocument]:
         """Every indexed article, by id (reads them all: prefer :meth:`document` and :meth:`outlets`)."""
