@@ -180,6 +180,7 @@ def test_feed_end_to_end_with_every_fault(site, tmp_path):
     assert sorted(done.added) == sorted(expected)
     assert site.hits["/private/secret"] == 0
     assert site.hits["/news/grain"] == 1  # the AMP link is the same article: fetched once
+    assert site.hits["/feed.xml"] == 1  # fetched to tell its kind, and read from that one answer
     for needle in ("robots.txt", "/news/huge", "report.pdf", "/news/slow", "/news/missing", "points at the feed"):
         assert any(needle in message for message in said), (needle, said)
 

@@ -138,10 +138,19 @@ def source_name(location: str) -> str:
 # --------------------------------------------------------------------------- listing
 
 
-def list_items(kind: str, location: str, *, name: str, fetcher: Fetcher | None, state: dict | None = None) -> Listing:
+def list_items(
+    kind: str,
+    location: str,
+    *,
+    name: str,
+    fetcher: Fetcher | None,
+    state: dict | None = None,
+    page: Page | None = None,
+) -> Listing:
     """Read the source ``location`` of ``kind`` (see :data:`KINDS`) into items, without fetching
     any article page. ``state`` is what the last reading returned (a feed's ETag, a file's hash):
-    an unchanged source comes back with ``unchanged`` set and no items.
+    an unchanged source comes back with ``unchanged`` set and no items. ``page`` is the source's
+    own page when it was fetched already (to tell its kind); it is not fetched again.
 
     Raises:
         SourceError: the source cannot be read at all (a missing file, a feed or sitemap that
@@ -156,7 +165,8 @@ def list_items(kind: str, location: str, *, name: str, fetcher: Fetcher | None, 
             raise SourceError(f"{location}: a {kind} source is read from a file; download it and add the file")
         if fetcher is None:
             raise SourceError(f"{location}: fetching is needed to read this source")
-        page = fetcher.get(location, etag=state.get("etag", ""), last_modified=state.get("last_modified", ""))
+        if page is None:
+            page = fetcher.get(location, etag=state.get("etag", ""), last_modified=state.get("last_modified", ""))
         listing.state = {"etag": page.etag, "last_modified": page.last_modified}
         if page.not_modified:
             listing.unchanged, listing.state = True, state
@@ -522,18 +532,18 @@ def _export_item(row: dict, *, location: str, name: str, n: int, warn) -> Item |
 # --------------------------------------------------------------------------- reading one
 
 
-def read_item(item: Item, fetcher: Fetcher | None) -> tuple[Document, Page | None, list[str]]:
+def read_item(item: Item, fetcher: Fetcher | None) -> tuple[Document, Page | None]:
     """The article of ``item``: its text in hand, or its page fetched and extracted; with the page
-    (None when nothing was fetched) and notes worth a warning (an encoding guessed).
+    (None when nothing was fetched). An encoding that had to be guessed is in the document's
+    ``warnings``.
 
     Raises:
         FetchError: the page cannot be fetched (robots.txt, an address, an HTTP error, the cap).
         CorpusError: the page or text holds no article text (not HTML, nothing extracted).
     """
-    notes: list[str] = []
     if item.text is not None:
         document = document_from_text(item.text, doc_id=item.doc_id, meta=item.meta)
-        return _with_author(document, item.author), None, notes
+        return replace(document, author=item.author), None
     page = None
     if item.html is not None:
         body, charset, final = item.html, item.charset, item.url
@@ -545,28 +555,14 @@ def read_item(item: Item, fetcher: Fetcher | None) -> tuple[Document, Page | Non
             raise CorpusError(f"{item.where}: {page.url} is not an HTML page ({page.content_type or 'no type'})")
         body, charset, final = page.body, page.charset, page.url
     html, note = decode_page(body, charset, name=final)
-    if note:
-        notes.append(note)
     meta = replace(item.meta, url=clean_url(final))
     doc_id = canonical_url(final) if page is not None else item.doc_id  # a redirect: the article is where it ended
-    document = document_from_html(html, doc_id=doc_id, meta=meta, url=final, notes=tuple(notes))
-    if not document.meta.outlet:
-        document = _with_outlet(document, host_of(final))
-    if not document.meta.date and item.fetched:
-        document = _with_date(document, item.fetched[:10])
-    return _with_author(document, item.author or document.author), page, notes
-
-
-def _with_author(document: Document, author: str) -> Document:
-    return replace(document, author=author) if author != document.author else document
-
-
-def _with_outlet(document: Document, outlet: str) -> Document:
-    return replace(document, meta=replace(document.meta, outlet=outlet))
-
-
-def _with_date(document: Document, day: str) -> Document:
-    return replace(document, meta=replace(document.meta, date=day))
+    document = document_from_html(html, doc_id=doc_id, meta=meta, url=final, notes=(note,) if note else ())
+    # the lowest fallbacks: the site's host for the outlet, the capture's day for the date
+    found = replace(
+        document.meta, outlet=document.meta.outlet or host_of(final), date=document.meta.date or item.fetched[:10]
+    )
+    return replace(document, meta=found, author=item.author or document.author), page
 
 
 def now() -> str:

@@ -22,12 +22,12 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from embeddings import Encoder
 
-from ..collect import KINDS, Fetcher, Item, guess_kind, is_url, list_items, read_item, source_name
+from ..collect import KINDS, Fetcher, Item, Page, guess_kind, is_url, list_items, read_item, source_name
 from ..collect.sources import now, xml_kind
 from ..errors import CorpusError, FetchError, SourceError, SourceNotFoundError, warn
 from ..ingest.documents import Document, FileState
@@ -127,10 +127,11 @@ def _record(row) -> SourceRecord:
 
 
 def _find(store: IndexStore, name: str) -> SourceRecord:
-    for record in list_sources(store):
+    records = list_sources(store)
+    for record in records:
         if record.name == name or record.location == name:
             return record
-    names = [r.name for r in list_sources(store)]
+    names = [r.name for r in records]
     raise SourceNotFoundError(
         f"no source named {name!r} in the index"
         + (f"; the sources are {', '.join(names)}" if names else "; add one with qa add FEED_OR_FILE")
@@ -143,9 +144,10 @@ def is_source(location: str) -> bool:
     return is_url(location) or guess_kind(location) is not None
 
 
-def resolve_kind(location: str, kind: str | None, fetcher: Fetcher | None) -> str:
+def resolve_kind(location: str, kind: str | None, fetcher: Fetcher | None) -> tuple[str, Page | None]:
     """The kind of the source at ``location``: ``kind`` when given, else told by its name or first
-    bytes, else (for a URL) by what the server sends.
+    bytes, else (for a URL) by what the server sends; with the page fetched to tell it (None when
+    none was), so that reading the source does not fetch it again.
 
     Raises:
         SourceError: ``kind`` is unknown, or the kind cannot be told.
@@ -153,8 +155,8 @@ def resolve_kind(location: str, kind: str | None, fetcher: Fetcher | None) -> st
     if kind is not None:
         if kind not in KINDS:
             raise SourceError(f"unknown kind of source {kind!r}; use one of {', '.join(KINDS)}")
-        return kind
-    found = guess_kind(location)
+        return kind, None
+    found, page = guess_kind(location), None
     if found is None and is_url(location) and fetcher is not None:
         page = fetcher.get(location)
         head = page.body[:4096].lstrip()
@@ -166,20 +168,24 @@ def resolve_kind(location: str, kind: str | None, fetcher: Fetcher | None) -> st
             )
     if found is None:
         raise SourceError(f"cannot tell what kind of source {location} is; pass --kind with one of {', '.join(KINDS)}")
-    return found
+    return found, page
 
 
-def _record_source(store: IndexStore, location: str, kind: str, name: str | None, allow_private: bool) -> SourceRecord:
-    for record in list_sources(store):
+def _record_source(
+    store: IndexStore, location: str, kind: str, name: str | None, allow_private: bool
+) -> tuple[SourceRecord, bool]:
+    """The record of the source at ``location``, made when there is none; and whether it was made."""
+    records = list_sources(store)
+    for record in records:
         if record.location == location:
             if allow_private and not record.allow_private:
                 with store.db.transaction() as conn:
                     conn.execute(
                         "UPDATE sources SET options = ? WHERE id = ?", (json.dumps({"allow_private": True}), record.id)
                     )
-                return _find(store, record.name)
-            return record
-    taken = {r.name for r in list_sources(store)}
+                record = replace(record, allow_private=True)
+            return record, False
+    taken = {r.name for r in records}
     if name is not None and name in taken:
         raise SourceError(f"a source is already named {name!r}; pass another --name")
     base = name or source_name(location)
@@ -192,7 +198,7 @@ def _record_source(store: IndexStore, location: str, kind: str, name: str | None
             "VALUES (?, ?, ?, ?, ?, '', '{}', '[]')",
             (chosen, kind, location, json.dumps({"allow_private": allow_private}), now()),
         )
-    return _find(store, chosen)
+    return _find(store, chosen), True
 
 
 # --------------------------------------------------------------------------- adding and syncing
@@ -229,13 +235,12 @@ def add_source(
             raise SourceError(f"{location} does not exist; pass a feed or sitemap URL, or a source file")
         location = str(path.resolve())
     with Fetcher(**{**(fetch or {}), "allow_private": allow_private}) as fetcher:
-        kind = resolve_kind(location, kind, fetcher)
+        kind, page = resolve_kind(location, kind, fetcher)
         if is_url(location) and kind not in ("feed", "sitemap"):
             raise SourceError(f"{location}: a {kind} source is read from a file; download it and add the file")
-        new = all(r.location != location for r in list_sources(store))
-        record = _record_source(store, location, kind, name, allow_private)
+        record, new = _record_source(store, location, kind, name, allow_private)
         try:
-            return _sync_one(store, record, encoder, fetcher, chunking=chunking, progress=progress)
+            return _sync_one(store, record, encoder, fetcher, chunking=chunking, progress=progress, page=page)
         except SourceError:
             if new:  # a source that cannot be read at all is not recorded
                 with store.db.transaction() as conn:
@@ -290,12 +295,12 @@ def _sync_one(
     chunking: Chunking,
     progress: bool,
     refetch: bool = False,
+    page: Page | None = None,
 ) -> SyncReport:
     started, fetching = time.perf_counter(), fetcher.seconds
     report = SyncReport(record.name)
-    listing = list_items(
-        record.kind, record.location, name=record.name, fetcher=fetcher, state={} if refetch else record.state
-    )
+    state = {} if refetch else record.state
+    listing = list_items(record.kind, record.location, name=record.name, fetcher=fetcher, state=state, page=page)
     for message in listing.warnings:
         warn(message)
     if listing.unchanged:
@@ -346,7 +351,7 @@ def _work(
     that fails is a warning, and is tried again at the next sync."""
     for item in items:
         try:
-            document, page, _notes = read_item(item, fetcher)
+            document, page = read_item(item, fetcher)
         except (FetchError, CorpusError) as exc:
             message = str(exc) if str(exc).startswith(item.where) or item.url in str(exc) else f"{item.where}: {exc}"
             warn(f"source {record.name}: {message}")
@@ -368,7 +373,7 @@ def _work(
             ORIGIN_SOURCE,
             state,
             item.meta,
-            _given(document),
+            _loaded(document),
             replaces=before is not None,
             reuse=before is not None and before.state.sha256 == state.sha256,
             kept=KeptText("", record.name, fetched, document.author),
@@ -376,7 +381,7 @@ def _work(
         )
 
 
-def _given(document: Document) -> Callable[[], Document]:
+def _loaded(document: Document) -> Callable[[], Document]:
     return lambda: document
 
 
