@@ -314,6 +314,20 @@ def test_url_list_file_with_bad_lines(site, tmp_path):
     assert assistant.sources()[0].kind == "urls"
 
 
+def test_a_page_in_an_undeclared_encoding_is_read_and_named(site, tmp_path):
+    text = "Le ministre a déclaré à Genève que les négociations reprendraient lundi, selon l'agence de presse."
+    page = article_html("Genève", [text] * 3).replace('<meta charset="utf-8">', "")
+    assert "charset" not in page
+    site.put("/fr", page.encode("windows-1252"), content_type="text/html")
+    urls = tmp_path / "urls.txt"
+    urls.write_text(site.url("/fr") + "\n")
+    assistant = _assistant(tmp_path)
+    done, said = _add(assistant, urls)
+    assert "négociations" in assistant.article(done.added[0]).text
+    assert any(site.url("/fr") in m and "declares no encoding" in m for m in said)
+    assert assistant.sources()[0].kind == "urls"
+
+
 # --------------------------------------------------------------------------- WARC
 
 

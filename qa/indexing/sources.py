@@ -352,6 +352,8 @@ def _work(
     for item in items:
         try:
             document, page = read_item(item, fetcher)
+            for message in document.warnings:  # an encoding guessed
+                warn(f"source {record.name}: {message}")
         except (FetchError, CorpusError) as exc:
             message = str(exc) if str(exc).startswith(item.where) or item.url in str(exc) else f"{item.where}: {exc}"
             warn(f"source {record.name}: {message}")
