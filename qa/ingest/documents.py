@@ -130,10 +130,15 @@ class CorpusFolder:
         self._files: dict[str, Path] = {}
 
     def scan(self, previous: Mapping[str, FileState]) -> dict[str, FileState]:
-        if self.optional and self.empty:
-            self._files = {}
+        self._files = {}
+        if self.optional and not self.location.exists():
             return {}
-        self._files = scan_corpus(self.location)
+        try:
+            self._files = scan_corpus(self.location)
+        except CorpusError:
+            if self.optional and self.location.is_dir():  # a folder with no article in it
+                return {}
+            raise
         states = {}
         for doc_id, path in self._files.items():
             try:
@@ -141,15 +146,6 @@ class CorpusFolder:
             except FileNotFoundError:
                 warn(f"{doc_id} vanished while the corpus was scanned; it was left out")
         return states
-
-    @property
-    def empty(self) -> bool:
-        """Whether the folder does not exist, or is a folder with no article in it."""
-        if not self.location.exists():
-            return True
-        return self.location.is_dir() and not any(
-            p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file() for p in self.location.rglob("*")
-        )
 
     def metadata(self) -> dict[str, ArticleMeta]:
         meta = load_metadata(self.location) if self.location.is_dir() else {}
