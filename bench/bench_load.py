@@ -127,6 +127,30 @@ def start_server(*, corpus: Path, index: Path, concurrency: int | None, log: Pat
     raise RuntimeError(f"the server did not start within 180 s; see {log}")
 
 
+def _timed(run: Run, lock: threading.Lock, label: str, ask) -> None:
+    """Time one ``ask()`` into ``run``: its latency, or its error under ``label``."""
+    t0 = time.perf_counter()
+    try:
+        ask()
+    except Exception as exc:
+        with lock:
+            run.errors.append(f"{label!r}: {exc}")
+        return
+    with lock:
+        run.latencies.append(time.perf_counter() - t0)
+
+
+def _chat_answer(client, question: str) -> None:
+    reply = client.predict(question, 5, [], "", "", api_name="/answer")
+    if not isinstance(reply, str) or not reply.startswith('<div class="qa-reply">') or "qa-error" in reply:
+        raise ValueError(f"unexpected reply: {str(reply)[:120]!r}")
+
+
+def _rest_answer(url: str, question: dict) -> None:
+    if not _ask_rest(url, question).get("hits"):
+        raise ValueError("no passage")
+
+
 def session(url: str, questions: list[str], run: Run, lock: threading.Lock, start: threading.Barrier | None) -> None:
     """One chat session: a client asks ``questions`` in order through ``/answer``."""
     from gradio_client import Client
@@ -142,17 +166,7 @@ def session(url: str, questions: list[str], run: Run, lock: threading.Lock, star
     if start:
         start.wait()
     for question in questions:
-        t0 = time.perf_counter()
-        try:
-            reply = client.predict(question, 5, [], "", "", api_name="/answer")
-            if not isinstance(reply, str) or not reply.startswith('<div class="qa-reply">') or "qa-error" in reply:
-                raise ValueError(f"unexpected reply: {str(reply)[:120]!r}")
-        except Exception as exc:
-            with lock:
-                run.errors.append(f"{question!r}: {exc}")
-            continue
-        with lock:
-            run.latencies.append(time.perf_counter() - t0)
+        _timed(run, lock, question, lambda q=question: _chat_answer(client, q))
     client.close()
 
 
@@ -250,17 +264,7 @@ def _rest_users(urls: list[str], questions: list[dict], users: int, name: str, d
         for q in mine:
             with lock:
                 url = urls[next(counter) % len(urls)]
-            t0 = time.perf_counter()
-            try:
-                answer = _ask_rest(url, q)
-                if not answer.get("hits"):
-                    raise ValueError("no passage")
-            except Exception as exc:
-                with lock:
-                    run.errors.append(f"{q['question']!r}: {exc}")
-                continue
-            with lock:
-                run.latencies.append(time.perf_counter() - t0)
+            _timed(run, lock, q["question"], lambda u=url, q=q: _rest_answer(u, q))
 
     threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
     for t in threads:
