@@ -58,6 +58,14 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_now_mb() -> float:
+    """Resident memory of this process now (VmRSS)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _disk_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
@@ -259,7 +267,9 @@ def build(args) -> dict:
     finish_s = time.perf_counter() - t
     build_s = time.perf_counter() - started
     store.close()
-    archive_figures = json.loads((OUT / "scale-archive.json").read_text())
+    archive_figures = (
+        json.loads((OUT / "scale-archive.json").read_text()) if (OUT / "scale-archive.json").exists() else {}
+    )
     result = {
         "articles": count,
         "passages": total,
@@ -269,9 +279,10 @@ def build(args) -> dict:
         "build_passages_per_s": round(total / build_s, 1),
         "build_commit_s": round(timings["commit_s"], 1),
         "build_vector_index_s": round(finish_s, 1),
-        "bare_encode_s_projected": round(total / archive_figures["bare_encode_passages_per_s"], 1),
         "disk_mb": round(_disk_mb(index), 1),
     }
+    if archive_figures:
+        result["bare_encode_s_projected"] = round(total / archive_figures["bare_encode_passages_per_s"], 1)
     (index / "held.json").write_text(json.dumps([str(p) for p in held]))
     result.update(_probe_in_a_new_process(index))
     (OUT / f"scale-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -301,7 +312,12 @@ def reprobe(args) -> dict:
 
 
 def probe(args) -> dict:
-    """In a fresh process: open, RSS, latency, recall, add and remove 10 articles."""
+    """In a fresh process: open, RSS by component, latency (and ``ask()`` over one query encode,
+    both timed in this run), a profile by stage, recall, the BM25 top 100, adding and removing 10
+    articles."""
+    import cProfile
+    import pstats
+
     from embeddings import encode_queries
     from qa import Assistant
     from qa.apps.evaluation import load_questions
@@ -310,14 +326,20 @@ def probe(args) -> dict:
 
     index = Path(args.probe)
     out: dict = {}
+    memory = {"python_and_libraries": _rss_now_mb()}
     started = time.perf_counter()
     store = IndexStore.open(index)
+    opened = _rss_now_mb()
     store.refresh()
     out["open_s"] = round(time.perf_counter() - started, 3)
+    memory["database_opened"] = _rss_now_mb() - memory["python_and_libraries"]
+    memory["vector_index"] = _rss_now_mb() - opened
     out["rss_mb_index_only"] = round(_rss_mb(), 1)
+    before = _rss_now_mb()
     encoder = load_encoder()
     questions = [q.question for q in load_questions(SHARED / "questions.jsonl")]
     vectors = encode_queries(encoder, questions)
+    memory["model"] = _rss_now_mb() - before
     cache = {q: v for q, v in zip(questions, vectors)}
 
     class Cached:
@@ -332,6 +354,7 @@ def probe(args) -> dict:
             return encoder.count_tokens(text)
 
     assistant = Assistant(store, Cached(), corpus=SHARED / "corpus")
+    before = _rss_now_mb()
     for q in questions[:5]:
         assistant.ask(q)
     dense, lexical, asks = [], [], []
@@ -347,6 +370,7 @@ def probe(args) -> dict:
         t = time.perf_counter()
         assistant.ask(q, k=5)
         asks.append(1000 * (time.perf_counter() - t))
+    memory["serving_caches"] = _rss_now_mb() - before
     out.update(
         {
             "vector_index": store.manifest["vector_index"]["kind"],
@@ -358,10 +382,31 @@ def probe(args) -> dict:
             "ask_minus_encode_ms_p95": round(_pct(asks, 95), 2),
         }
     )
-    out["rss_mb"] = round(_rss_mb(), 1)  # model, index and questions answered
+    out["stages_ms_per_question"] = _profile_stages(cProfile, pstats, assistant, questions)
+    # ask() with the real encoder against one query encode, both timed here, question by question
+    real = Assistant(store, encoder, corpus=SHARED / "corpus")
+    encodes, real_asks = [], []
+    for q in questions[:3]:
+        real.ask(q)
+    for q in questions:
+        t = time.perf_counter()
+        encode_queries(encoder, [q])
+        encodes.append(1000 * (time.perf_counter() - t))
+        real._turns.clear()
+        t = time.perf_counter()
+        real.ask(q, k=5)
+        real_asks.append(1000 * (time.perf_counter() - t))
+    out["query_encode_ms_p50"] = round(_pct(encodes, 50), 2)
+    out["query_encode_ms_p95"] = round(_pct(encodes, 95), 2)
+    out["ask_ms_p50"] = round(_pct(real_asks, 50), 2)
+    out["ask_ms_p95"] = round(_pct(real_asks, 95), 2)
+    out["ask_over_encode_p50"] = round(_pct(real_asks, 50) / _pct(encodes, 50), 2)
+    out["ask_over_encode_p95"] = round(_pct(real_asks, 95) / _pct(encodes, 95), 2)
+    out["rss_mb"] = round(_rss_mb(), 1)  # peak: model, index and questions answered
+    out["rss_mb_serving_now"] = round(_rss_now_mb(), 1)
+    out["rss_mb_by_component"] = {k: round(v, 1) for k, v in memory.items()}
     # add and remove 10 real articles, with the real model
     held = [Path(p) for p in json.loads(args.held)]
-    real = Assistant(store, encoder, corpus=SHARED / "corpus")
     from qa.indexing.ingest import _loader
     from qa.indexing.reading import Work, prepare
 
@@ -375,15 +420,18 @@ def probe(args) -> dict:
     t = time.perf_counter()
     encoder.encode(texts)
     out["encode_10_s"] = round(time.perf_counter() - t, 2)
+    before_add = _rss_now_mb()
     t = time.perf_counter()
     report = real.add(held)
     out["add_10_s"] = round(time.perf_counter() - t, 2)
     out["add_10_over_encode"] = round(out["add_10_s"] / out["encode_10_s"], 2)
     out["add_10_passages"] = len(texts)
+    out["rss_mb_add_10_growth"] = round(_rss_now_mb() - before_add, 1)
     t = time.perf_counter()
     real.remove(report.added)
     out["remove_10_s"] = round(time.perf_counter() - t, 2)
     out["rss_mb_after_add"] = round(_rss_mb(), 1)  # peak so far: serving, plus encoding and adding 10 articles
+    out["rss_mb_after_add_now"] = round(_rss_now_mb(), 1)
     # recall@10 of the vector index against an exact search over every stored vector
     ids = store.live_ids()
     scores = np.full((len(vectors), 10), -np.inf, np.float32)
@@ -397,15 +445,71 @@ def probe(args) -> dict:
         scores, best = np.take_along_axis(both, top, 1), np.take_along_axis(both_ids, top, 1)
     recall = [len(set(store.search_dense(v, 10).tolist()) & set(b.tolist())) / 10 for v, b in zip(vectors, best)]
     out["recall_at_10"] = round(float(np.mean(recall)), 4)
-    # the BM25 candidates: what the postings budget leaves out of the top 100
-    overlap = []
+    # the BM25 top 100 against scoring every passage
+    kept, pruned_ms, every_ms = [], [], []
     for q in questions:
         tokens = tokenize(q)
-        full = set(store.search_lexical(tokens, 100, budget=10**12)[0].tolist())
+        t = time.perf_counter()
+        full = store.search_lexical(tokens, 100, prune=False)[0].tolist()
+        every_ms.append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        got = store.search_lexical(tokens, 100)[0].tolist()
+        pruned_ms.append(1000 * (time.perf_counter() - t))
         if full:
-            overlap.append(len(full & set(store.search_lexical(tokens, 100)[0].tolist())) / len(full))
-    out["bm25_budget_recall_at_100"] = round(float(np.mean(overlap)), 4)
+            kept.append(len(set(full) & set(got)) / len(full) if got != full else 1.0)
+    out["bm25_top100_kept"] = round(float(np.mean(kept)), 4)
+    out["bm25_top100_ms_p50"] = round(_pct(pruned_ms, 50), 2)
+    out["bm25_top100_every_passage_ms_p50"] = round(_pct(every_ms, 50), 2)
+    out["disk_mb"] = round(_disk_mb(index), 1)
+    out["disk_mb_by_part"] = _disk_by_part(index)
     print(json.dumps(out))
+    return out
+
+
+def _disk_by_part(index: Path) -> dict[str, float]:
+    """Megabytes per file of the index, and per table (with its indexes) of the database."""
+    import sqlite3
+
+    parts = {p.name: round(p.stat().st_size / 1e6, 1) for p in sorted(index.iterdir()) if p.is_file()}
+    try:
+        conn = sqlite3.connect(f"file:{index / 'index.sqlite'}?mode=ro", uri=True)
+        tables = dict(conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"))
+        for name, size in conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            key = "index.sqlite: " + tables.get(name, name)
+            parts[key] = round(parts.get(key, 0.0) + size / 1e6, 1)
+        conn.close()
+    except sqlite3.Error as exc:  # no dbstat in this SQLite build
+        parts["index.sqlite: tables"] = str(exc)
+    return parts
+
+
+def _profile_stages(cProfile, pstats, assistant, questions: list[str]) -> dict[str, float]:
+    """Milliseconds per question in each stage of ``ask()`` (without the encode), from a profile
+    of one more pass over the questions (profiling slows every call alike)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for q in questions:
+        assistant._turns.clear()
+        assistant.ask(q, k=5)
+    profile.disable()
+    stats = pstats.Stats(profile).stats
+    stages = {
+        "ask": ("assistant.py", "ask_batch"),
+        "dense search": ("store.py", "search_dense"),
+        "BM25 search": ("store.py", "search_lexical"),
+        "candidate rows and vectors": ("store.py", "candidates"),
+        "signals": ("retrieval.py", "_features"),
+        "ranking and copies": ("retrieval.py", "rank"),
+        "question analysis": ("assistant.py", "_prepare"),
+        "passages of the hits": ("store.py", "passage_map"),
+        "abstention": ("abstain.py", "probability"),
+        "disagreements": ("disagree.py", "find_disagreements"),
+        "quotes first": ("assistant.py", "_said_first"),
+    }
+    out = {}
+    for label, (file, function) in stages.items():
+        found = [v for (f, _, name), v in stats.items() if f.endswith(file) and name == function]
+        out[label] = round(1000 * sum(v[3] for v in found) / len(questions), 2)  # cumulative time
     return out
 
 
@@ -441,6 +545,9 @@ def report() -> None:
         ("ask_minus_encode_ms_p50", "ask() - encode p50 ms"),
         ("ask_minus_encode_ms_p95", "ask() - encode p95 ms"),
         ("recall_at_10", "recall@10"),
+        ("ask_over_encode_p50", "ask() / encode p50"),
+        ("ask_over_encode_p95", "ask() / encode p95"),
+        ("bm25_top100_kept", "BM25 top 100 kept"),
     ]
     print("| " + " | ".join(label for _, label in keys) + " |")
     print("|" + "---|" * len(keys))

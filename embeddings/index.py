@@ -1,7 +1,8 @@
 """Vectors on disk and the FAISS index over them, both addressed by stable integer ids.
 
-* :class:`VectorFile` keeps every vector as float16 in one plain file, row *i* at byte
-  ``i * dimension * 2``; it is the exact copy that search results are re-scored from.
+* :class:`VectorFile` keeps every vector in one plain file, row *i* at byte ``i * row_bytes``:
+  as float16 (the passages: the exact copy that search results are re-scored from), or as 8-bit
+  codes with a float32 scale per row (the sentences: half the size, cosines within about 0.001).
 * :class:`VectorIndex` is the search structure over those vectors, with stable ids (FAISS
   ``IndexIDMap2``), so removing an article's rows or adding a new article's never renumbers
   the others. Up to :data:`FLAT_LIMIT` vectors the search is exact; above it, an HNSW graph
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FLAT_LIMIT", "IndexFileError", "VectorFile", "VectorIndex", "plan"]
+__all__ = ["CODES", "FLAT_LIMIT", "IndexFileError", "VectorFile", "VectorIndex", "plan"]
 
 #: Up to this many vectors the index is exact (flat); above it, HNSW. Measured in
 #: ``bench/bench_scale.py``: a flat search takes about 1.3 ms over 20,000 vectors on one core, 1.9 ms over
@@ -33,6 +34,9 @@ EXACT_FILTER_LIMIT = 20_000
 HNSW_LINKS, HNSW_BUILD_DEPTH, HNSW_SEARCH_DEPTH = 32, 80, 256
 #: An HNSW index is rebuilt once this share of its nodes are removed articles' passages.
 HNSW_DEAD_SHARE = 0.1
+#: How a :class:`VectorFile` stores a row: ``f16`` (float16) or ``i8`` (a float32 scale, then one
+#: signed byte per dimension: ``value = code * scale``, ``scale = max |value| / 127``).
+CODES = ("f16", "i8")
 
 
 class IndexFileError(RuntimeError):
@@ -57,7 +61,7 @@ def suits(kind: str, count: int) -> bool:
 
 
 class VectorFile:
-    """Float16 vectors addressed by id in one plain file; rows never written read as zeros.
+    """Vectors addressed by id in one plain file; rows never written read as zeros.
 
     Writers write rows, then :meth:`sync` before they make the rows visible anywhere else, so
     a reader that learnt an id from the database always finds its vector.
@@ -65,12 +69,20 @@ class VectorFile:
     Args:
         path: the file (created when missing).
         dimension: vector size.
+        codes: ``"f16"`` (float16 rows) or ``"i8"`` (8-bit codes with a scale per row; see :data:`CODES`).
     """
 
-    def __init__(self, path: str | os.PathLike, dimension: int) -> None:
+    def __init__(self, path: str | os.PathLike, dimension: int, *, codes: str = "f16") -> None:
+        if codes not in CODES:
+            raise ValueError(f"unknown vector codes {codes!r}; use one of {', '.join(CODES)}")
         self.path = Path(path)
         self.dimension = int(dimension)
-        self._row_bytes = self.dimension * 2
+        self.codes = codes
+        if codes == "f16":
+            self._dtype, self._row_bytes = np.dtype("<f2"), self.dimension * 2
+        else:
+            self._dtype = np.dtype([("scale", "<f4"), ("code", "i1", (self.dimension,))])
+            self._row_bytes = self._dtype.itemsize
         self._lock = threading.Lock()
         self._mapped = 0  # rows the file was last seen to hold
         if not self.path.exists():
@@ -83,12 +95,12 @@ class VectorFile:
 
     def write(self, first: int, vectors: np.ndarray) -> None:
         """Store ``vectors`` as rows ``first``, ``first + 1``, ..."""
-        data = np.ascontiguousarray(vectors, dtype=np.float16)
+        data = np.asarray(vectors, dtype=np.float32)
         if data.ndim != 2 or data.shape[1] != self.dimension:
             raise ValueError(f"expected vectors of shape (n, {self.dimension}), got {data.shape}")
         fd = os.open(self.path, os.O_WRONLY)
         try:
-            os.pwrite(fd, data.tobytes(), first * self._row_bytes)
+            os.pwrite(fd, self.encode(data).tobytes(), first * self._row_bytes)
         finally:
             os.close(fd)
 
@@ -130,8 +142,27 @@ class VectorFile:
         lasts = unique[np.concatenate([breaks - 1, [len(unique) - 1]])].tolist()
         fd, size = self._fd(), self._row_bytes
         data = b"".join(os.pread(fd, (b - a + 1) * size, a * size) for a, b in zip(firsts, lasts))
-        block = np.frombuffer(data, dtype=np.float16).reshape(len(unique), self.dimension)
-        return block[inverse.reshape(-1)].astype(np.float32)
+        rows = np.frombuffer(data, dtype=self._dtype)
+        if self.codes == "f16":
+            rows = rows.reshape(len(unique), self.dimension)
+        return self.decode(rows[inverse.reshape(-1)])
+
+    def encode(self, vectors: np.ndarray) -> np.ndarray:
+        """Float32 ``vectors`` as rows of this file (a structured array for ``i8``)."""
+        if self.codes == "f16":
+            return np.ascontiguousarray(vectors, dtype=np.float16)
+        rows = np.zeros(len(vectors), dtype=self._dtype)
+        scale = np.abs(vectors).max(axis=1) / 127 if len(vectors) else np.zeros(0, np.float32)
+        rows["scale"] = scale
+        safe = np.where(scale > 0, scale, 1)[:, None]
+        rows["code"] = np.clip(np.rint(vectors / safe), -127, 127)
+        return rows
+
+    def decode(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of this file as float32 vectors."""
+        if self.codes == "f16":
+            return rows.astype(np.float32)
+        return rows["code"].astype(np.float32) * rows["scale"][:, None]
 
     def _fd(self) -> int:
         fd = getattr(self, "_read_fd", None)

@@ -30,7 +30,7 @@ def _sentences(store) -> int:
 def test_index_folder_holds_a_database_and_plain_vector_files(corpus_copy, tmp_path):
     store = _open(corpus_copy, tmp_path / "index")
     names = {p.name for p in (tmp_path / "index").iterdir()}
-    assert {"manifest.json", "index.sqlite", "passages.f16", "sentences.f16"} <= names
+    assert {"manifest.json", "index.sqlite", "passages.f16", "sentences.i8"} <= names
     assert any(n.startswith("ann-") and n.endswith(".faiss") for n in names)
     assert not list((tmp_path / "index").rglob("*.pkl")) and not list((tmp_path / "index").rglob("*.pickle"))
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
@@ -44,7 +44,7 @@ def test_index_folder_holds_a_database_and_plain_vector_files(corpus_copy, tmp_p
 
 
 def test_vector_row_i_is_passage_id_i(corpus_copy, tmp_path):
-    """passages.f16 row i holds passage i's vector, sentences.f16 its sentences' (float16)."""
+    """passages.f16 row i holds passage i's vector (float16), sentences.i8 its sentences' (8-bit codes)."""
     enc = FakeEncoder()
     store = _open(corpus_copy, tmp_path / "index", enc)
     view = store.passages
@@ -54,7 +54,50 @@ def test_vector_row_i_is_passage_id_i(corpus_copy, tmp_path):
     first = [ranges[int(i)][0] for i in view.ids]
     ids = np.concatenate([np.arange(f, f + len(p.sentences)) for f, p in zip(first, passages)])
     texts = [p.sentence_text(i) for p in passages for i in range(len(p.sentences))]
-    np.testing.assert_allclose(store.sentence_file.read(ids), enc.encode(texts), atol=2e-3)
+    got, expected = store.sentence_file.read(ids), enc.encode(texts)
+    # 8 bits a value: each is within half a step (the row's largest value / 127) of the original
+    step = np.abs(expected).max(axis=1, keepdims=True) / 127
+    assert (np.abs(got - expected) <= step / 2 * 1.001).all()
+    cosine = np.sum(got * expected, axis=1) / np.linalg.norm(got, axis=1) / np.linalg.norm(expected, axis=1)
+    assert (cosine > 0.9995).all()
+
+
+def test_float16_sentence_vectors_of_an_older_index_are_converted_to_8_bits(corpus_copy, tmp_path):
+    """An index made before 8-bit sentence codes (sentences.f16) is read as it is, converted by the
+    next writer without encoding anything, and a reader opened before the conversion answers the
+    same before and after it."""
+    from embeddings import VectorFile
+    from qa.store import IndexStore
+
+    index = tmp_path / "index"
+    built = _open(corpus_copy, index)
+    rows = int(built.manifest["next_sentence"])
+    vectors = built.sentence_file.read(np.arange(rows))
+    built.close()
+    old = VectorFile(index / "sentences.f16", 64)  # as the previous version wrote it
+    old.write(0, vectors)
+    old.sync()
+    (index / "sentences.i8").unlink()
+    with sqlite3.connect(index / "index.sqlite") as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'sentence_file'")
+    reader = IndexStore.open(index)
+    assert reader.sentence_file.codes == "f16"
+    question = FakeEncoder().encode(["prisoner exchange in Istanbul"])[0]
+    assistant = Assistant(reader, FakeEncoder(), corpus=corpus_copy)
+    before = [(h.passage.doc_id, h.passage.char_start, h.highlight) for h in assistant.ask("prisoner exchange").hits]
+    reader.sentence_file.read(np.arange(5))  # the reader holds the old file open
+    enc = FakeEncoder()
+    store = _open(corpus_copy, index, enc)
+    assert enc.encoded == 0
+    assert store.sentence_file.codes == "i8" and not (index / "sentences.f16").exists()
+    assert (index / "sentences.i8").stat().st_size == rows * (64 + 4)
+    np.testing.assert_allclose(store.sentence_file.read(np.arange(rows)), vectors, atol=0.004)
+    after = [(h.passage.doc_id, h.passage.char_start, h.highlight) for h in assistant.ask("prisoner exchange").hits]
+    assert after == before and reader.sentence_file.codes == "i8"  # its next question saw the commit
+    assert len(store.search_dense(question, 5)) == 5
+    enc2 = FakeEncoder()
+    _open(corpus_copy, index, enc2)  # converted once
+    assert enc2.encoded == 0 and not (index / "sentences.f16").exists()
 
 
 def test_fresh_index_is_loaded_without_encoding(corpus_copy, tmp_path):
@@ -111,7 +154,7 @@ def test_other_model_rebuilds(corpus_copy, tmp_path):
     assert len(again.passages) == passages
 
 
-@pytest.mark.parametrize("victim", ["passages.f16", "sentences.f16", "index.sqlite", "manifest.json"])
+@pytest.mark.parametrize("victim", ["passages.f16", "sentences.i8", "index.sqlite", "manifest.json"])
 def test_truncated_file_is_detected_and_rebuilt(corpus_copy, tmp_path, victim):
     _open(corpus_copy, tmp_path / "index")
     for suffix in ("-wal", "-shm"):  # the database as a whole: no write-ahead log to recover from

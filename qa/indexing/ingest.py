@@ -59,7 +59,14 @@ from ..store.database import COUNTERS, DATABASE, Database
 from ..store.milvus import LOG_FILE as MILVUS_LOG
 from ..store.milvus import Backend, check_behind
 from ..store.records import ORIGIN_CORPUS, ORIGIN_EXTERNAL, ORIGIN_SOURCE
-from ..store.store import FORMAT, FORMAT_VERSION, PASSAGE_VECTORS, SENTENCE_VECTORS, IndexStore
+from ..store.store import (
+    FLOAT16_SENTENCE_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    PASSAGE_VECTORS,
+    SENTENCE_FILE,
+    IndexStore,
+)
 from ..store.writer import Prepared, Skip, StoreWriter
 from .reading import Work, deduplicate, kept_loader, read_one, relative_spans
 
@@ -89,7 +96,8 @@ _KNOWN = {
     f"{DATABASE}-wal",
     f"{DATABASE}-shm",
     PASSAGE_VECTORS,
-    SENTENCE_VECTORS,
+    SENTENCE_FILE,
+    FLOAT16_SENTENCE_FILE,
     # format 1
     "documents.jsonl",
     "passages.jsonl",
@@ -389,6 +397,7 @@ def _create(
             dimension=encoder.dimension,
             rules=text_rules(chunking),
             sentence_vectors=sentence_vectors,
+            sentence_file=SENTENCE_FILE,
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             uuid=uuid_ or uuid.uuid4().hex,
             **COUNTERS,
@@ -399,7 +408,7 @@ def _create(
         "model": encoder.name,
         "dimension": encoder.dimension,
         "database": DATABASE,
-        "vectors": [PASSAGE_VECTORS, SENTENCE_VECTORS],
+        "vectors": [PASSAGE_VECTORS, SENTENCE_FILE],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     tmp = index / f".{_MANIFEST}.tmp"

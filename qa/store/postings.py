@@ -145,9 +145,18 @@ def search(
     mean_length: float,
     deleted: np.ndarray,
     allowed: np.ndarray | None = None,
-    budget: int = 50_000,
+    prune: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` passages with the highest BM25 for the query ``terms``.
+    """The ``k`` passages with the highest BM25 for the query ``terms``: exactly the top ``k`` of
+    scoring every passage, whatever the archive's size.
+
+    Terms are read from the highest weight down. A term's contribution to a passage is below its
+    weight (``tf / (tf + norm) < 1``), so once the ``k``-th best score so far reaches the sum of
+    the weights of the terms not yet read, no passage outside those already scored can enter
+    the top ``k`` (MaxScore): the commoner terms left are read only to score those passages,
+    which are dropped as soon as even all the remaining weight could not lift them to the
+    ``k``-th score. Each passage's score is summed in the same order either way, so pruning
+    changes which passages are scored, never a score.
 
     Args:
         fetch: gives the postings of term ids (:func:`reader` for the index database; a replica
@@ -158,32 +167,70 @@ def search(
         mean_length: mean passage length in tokens.
         deleted: sorted ids of removed passages still in segments.
         allowed: sorted ids that may be returned (None: all).
-        budget: at most this many postings are read: the commonest terms are left out of the
-            search (not of the scores computed later) once the rarer ones reach it.
+        prune: skip what cannot reach the top ``k`` (False scores every passage holding a term:
+            the reference the pruned search is checked against).
 
     Returns:
         ``(ids, scores)``, best first, ties by id; only passages holding some term.
     """
-    if not terms:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    chosen, total = [], 0
-    for term, weight, df, _ in sorted(terms, key=lambda t: (t[2], t[3])):
-        if chosen and total + df > budget:
-            break
-        chosen.append((term, weight))
-        total += df
-    weights = dict(chosen)
-    rows = fetch(list(weights))
+    empty = np.zeros(0, np.int64), np.zeros(0, np.float32)
+    if not terms or k <= 0:
+        return empty
+    order = sorted(terms, key=lambda t: (-t[1], t[2], t[3]))
+    rest = [sum(t[1] for t in order[i + 1 :]) for i in range(len(order))]  # weight of the terms after each
+    ids = np.zeros(0, np.int64)
+    scores = np.zeros(0, np.float64)
+    closed = False  # no new passage can reach the top k: only those in ``ids`` are scored further
+    for (term, weight, _, _), after in zip(order, rest):
+        found, contrib = _term_scores(fetch, term, weight, mean_length)
+        if not closed:
+            keep = _allowed_mask(found, deleted, allowed)
+            if keep is not None:
+                found, contrib = found[keep], contrib[keep]
+            ids, inverse = np.unique(np.concatenate([ids, found]), return_inverse=True)
+            merged = np.zeros(len(ids), np.float64)
+            merged[inverse[: len(scores)]] = scores
+            merged[inverse[len(scores) :]] += contrib  # a term lists a passage once
+            scores = merged
+        else:
+            pos = np.minimum(np.searchsorted(found, ids), max(len(found) - 1, 0))
+            hit = found[pos] == ids if len(found) else np.zeros(len(ids), dtype=bool)
+            scores[hit] += contrib[pos[hit]]
+        if not prune or len(ids) < k:
+            continue
+        threshold = np.partition(scores, len(scores) - k)[len(scores) - k]
+        # a passage not scored yet scores below ``after``; the margin keeps float rounding out of it
+        closed = closed or threshold > after * (1 + 1e-9)
+        if closed:
+            live = scores + after * (1 + 1e-9) >= threshold
+            ids, scores = ids[live], scores[live]
+    if not len(ids):
+        return empty
+    final = scores.astype(np.float32)
+    if len(final) > k:  # every passage tied with the k-th, so that ties go to the lower id
+        top = final >= np.partition(final, len(final) - k)[len(final) - k]
+        ids, final = ids[top], final[top]
+    best = np.lexsort((ids, -final))[:k]
+    return ids[best], final[best]
+
+
+def _term_scores(fetch: Fetch, term: int, weight: float, mean_length: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ids (ascending) of the passages holding ``term`` and the term's BM25 in each."""
+    rows = fetch([term])
     if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    ids_parts, score_parts = [], []
-    for term, ids, tfs, lens in rows:
-        tf = np.frombuffer(tfs, _TFS).astype(np.float64)
-        norm = K1 * (1 - B + B * np.frombuffer(lens, _LENS).astype(np.float64) / mean_length)
-        ids_parts.append(np.frombuffer(ids, _IDS).astype(np.int64))
-        score_parts.append(weights[term] * tf / (tf + norm))
-    ids = np.concatenate(ids_parts)
-    contrib = np.concatenate(score_parts)
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    ids = np.concatenate([np.frombuffer(r[1], _IDS) for r in rows]).astype(np.int64)
+    tf = np.concatenate([np.frombuffer(r[2], _TFS) for r in rows]).astype(np.float64)
+    lens = np.concatenate([np.frombuffer(r[3], _LENS) for r in rows]).astype(np.float64)
+    contrib = weight * tf / (tf + K1 * (1 - B + B * lens / mean_length))
+    if len(rows) > 1:  # segments hold disjoint passages, each in ascending order
+        order = np.argsort(ids, kind="stable")
+        ids, contrib = ids[order], contrib[order]
+    return ids, contrib
+
+
+def _allowed_mask(ids: np.ndarray, deleted: np.ndarray, allowed: np.ndarray | None) -> np.ndarray | None:
+    """Which of ``ids`` are neither removed nor outside ``allowed`` (None: all are)."""
     keep = None
     if len(deleted):
         keep = ~np.isin(ids, deleted)
@@ -191,14 +238,4 @@ def search(
         pos = np.searchsorted(allowed, ids)
         inside = (pos < len(allowed)) & (allowed[np.minimum(pos, len(allowed) - 1)] == ids)
         keep = inside if keep is None else keep & inside
-    if keep is not None:
-        ids, contrib = ids[keep], contrib[keep]
-    if not len(ids):
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    unique, inverse = np.unique(ids, return_inverse=True)
-    scores = np.bincount(inverse, weights=contrib).astype(np.float32)
-    if len(scores) > k:
-        top = np.argpartition(-scores, k - 1)[:k]
-        unique, scores = unique[top], scores[top]
-    order = np.lexsort((unique, -scores))
-    return unique[order], scores[order]
+    return keep

@@ -368,7 +368,7 @@ class ServedStore:
         return self.milvus.dense(vector, k, allowed, ts=self.read_ts)
 
     def search_lexical(
-        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, budget: int = 50_000
+        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, prune: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """As the index folder's stores: Milvus's BM25 where the server has it, else the postings
         the catalogue holds, scored by the same code as the index folder's."""
@@ -384,7 +384,7 @@ class ServedStore:
             mean_length=stats["passage_length"],
             deleted=deleted,
             allowed=allowed,
-            budget=budget,
+            prune=prune,
         )
 
     def _postings(self, term_ids: Sequence[int]) -> list[tuple[int, bytes, bytes, bytes]]:

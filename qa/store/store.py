@@ -5,7 +5,8 @@ The folder holds::
     manifest.json     format, format version, model and dimension (fixed when the index is made)
     index.sqlite      articles, passages, sentences, facts, BM25 postings, settings (see database.py)
     passages.f16      passage vectors, row i = passage id i (float16)
-    sentences.f16     sentence vectors, row i = sentence id i
+    sentences.i8      sentence vectors, row i = sentence id i (8-bit codes with a scale per row;
+                      sentences.f16, float16, in an index made before them, until it is next written)
     ann-G.faiss       the vector index over the passage vectors as of generation G (flat or IVF)
 
 Only what a question needs is read: its candidates' rows and vectors. The vector index is the
@@ -37,13 +38,23 @@ from . import postings
 from .database import SCHEMA, Database, select_in
 from .records import DOCUMENT_COLUMNS, Candidates, KeptText, StoredDocument
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "IndexStore", "Lookup"]
+__all__ = [
+    "FLOAT16_SENTENCE_FILE",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "PASSAGE_VECTORS",
+    "SENTENCE_FILE",
+    "IndexStore",
+    "Lookup",
+]
 
 FORMAT = "qa-index"
 #: 1: JSONL files and whole-corpus FAISS/bm25s files (read no more; rebuilt with a message).
 #: 2: SQLite database, float16 vector files, FAISS index with stable ids.
 FORMAT_VERSION = 2
-PASSAGE_VECTORS, SENTENCE_VECTORS = "passages.f16", "sentences.f16"
+PASSAGE_VECTORS, SENTENCE_FILE = "passages.f16", "sentences.i8"
+#: The sentence vectors of an index made before 8-bit codes (read as they are; a writer converts them).
+FLOAT16_SENTENCE_FILE = "sentences.f16"
 _I32 = np.dtype("<i4")
 #: The vector index file is rewritten once the log since it covers this many passages, or this
 #: share of the index, whichever is more (opening replays at most that many additions).
@@ -107,7 +118,7 @@ class IndexStore:
         self.model: str = meta["model"]
         self.dimension: int = int(meta["dimension"])
         self.passage_file = VectorFile(self.folder / PASSAGE_VECTORS, self.dimension)
-        self.sentence_file = VectorFile(self.folder / SENTENCE_VECTORS, self.dimension)
+        self.sentence_file = self._sentence_file(meta)
         self._ann: VectorIndex | None = None
         self._ann_file: str | None = None
         self._ann_generation = -1
@@ -211,10 +222,16 @@ class IndexStore:
             if self._ann is not None and self._ann_generation >= generation:
                 return
             meta = self.db.meta()
+            if meta.get("sentence_file", FLOAT16_SENTENCE_FILE) != self.sentence_file.path.name:
+                self.sentence_file = self._sentence_file(meta)  # a writer converted them to 8 bits
             if self._ann is None or meta.get("ann_file") != self._ann_file:
                 self._load_ann(meta)
             self._replay(self._ann_generation, generation)
             self._ann_generation = max(self._ann_generation, generation)
+
+    def _sentence_file(self, meta: dict) -> VectorFile:
+        name = meta.get("sentence_file", FLOAT16_SENTENCE_FILE)
+        return VectorFile(self.folder / name, self.dimension, codes="f16" if name.endswith(".f16") else "i8")
 
     def _load_ann(self, meta: dict) -> None:
         name = meta.get("ann_file")
@@ -436,15 +453,11 @@ class IndexStore:
         return ids
 
     def search_lexical(
-        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, budget: int = 50_000
+        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, prune: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and BM25 scores of the ``k`` best passages for ``tokens`` (among ``allowed``).
-
-        At most ``budget`` postings are read: once the rarer terms fill it, the commonest are left
-        out of this search (their weight is small), never out of the scores retrieval computes for
-        the candidates. Where the query's terms have fewer postings than that together, nothing is
-        left out.
-        """
+        """Ids and BM25 scores of the ``k`` best passages for ``tokens`` (among ``allowed``): exactly
+        the top ``k`` of scoring every passage; ``prune=False`` does score every passage (see
+        :func:`postings.search`)."""
         stats = self.stats()
         return postings.search(
             postings.reader(self.db.connection),
@@ -453,7 +466,7 @@ class IndexStore:
             mean_length=stats["passage_length"],
             deleted=self._deleted(),
             allowed=allowed,
-            budget=budget,
+            prune=prune,
         )
 
     def live_ids(self) -> np.ndarray:

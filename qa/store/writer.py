@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from embeddings import VectorFile
 
 from ..ingest.documents import ArticleMeta, FileState
 from ..ingest.facts import SentenceFacts
@@ -32,7 +34,7 @@ from ..ingest.passages import Passage
 from . import postings
 from .database import select_in
 from .records import FLAG_COLON, FLAG_DATE, FLAG_LEAD_IN, FLAG_NUMBER, KeptText
-from .store import IndexStore
+from .store import FLOAT16_SENTENCE_FILE, SENTENCE_FILE, IndexStore
 
 __all__ = ["Prepared", "Skip", "StoreWriter"]
 
@@ -90,6 +92,25 @@ class StoreWriter:
                 vectors.truncate(meta[key])  # rows an interrupted batch wrote and never committed
         store.recover()
         store.refresh()
+        if store.sentence_file.codes != "i8":
+            self._sentences_to_8_bits()
+        else:
+            (store.folder / FLOAT16_SENTENCE_FILE).unlink(missing_ok=True)  # left by an interrupted conversion
+
+    def _sentences_to_8_bits(self) -> None:
+        """Convert the float16 sentence vectors of an index made before 8-bit codes (once, in
+        slices): write ``sentences.i8``, commit it as the sentence file, then delete the old one
+        (readers that still hold it open read it until their next question sees the commit)."""
+        store = self.store
+        rows = int(self.db.get("next_sentence", 0))
+        target = VectorFile(store.folder / SENTENCE_FILE, store.dimension, codes="i8")
+        target.truncate(0)
+        for at in range(0, rows, 262_144):
+            target.write(at, store.sentence_file.read(np.arange(at, min(rows, at + 262_144))))
+        target.sync()
+        old = store.sentence_file.path
+        self.commit(settings={"sentence_file": SENTENCE_FILE})
+        old.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ ids and vectors
 
@@ -138,11 +159,12 @@ class StoreWriter:
         first_passage: int | None = None,
         first_sentence: int | None = None,
         links: Sequence[tuple[int, str, str, str]] = (),
+        settings: Mapping[str, object] | None = None,
     ) -> int:
         """One transaction: remove articles, add prepared ones (their vectors already written at
-        ``first_passage`` / ``first_sentence`` on, in order), record skipped ones, and record
-        ``links`` (source id, entry key, article id, stamp: which source holds the article); returns the new
-        generation."""
+        ``first_passage`` / ``first_sentence`` on, in order), record skipped ones, record
+        ``links`` (source id, entry key, article id, stamp: which source holds the article) and
+        store ``settings`` (such as the sentence vector file); returns the new generation."""
         with self.db.transaction() as conn:
             meta = self.db.meta()
             generation = int(meta["generation"]) + 1
@@ -181,6 +203,7 @@ class StoreWriter:
                 next_sentence=next_sentence,
                 next_segment=next_segment,
                 **dict(totals),
+                **(settings or {}),
             )
             self.store.publish(conn, generation)  # last: the search side sees the commit whole
         self.store.refresh(generation)
