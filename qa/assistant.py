@@ -144,6 +144,7 @@ class Assistant:
         self._turns: dict[tuple[int, str, tuple[str, ...], date], Answer] = {}
         self._aliases: tuple[int | None, AliasTable] | None = None  # (file stamp, table)
         self._quotes_cache: tuple | None = None  # (generation and table, quotes, their positions by passage)
+        self._hit_quotes_cache: tuple = (None, {})  # (generation and table, resolved quotes by article)
 
     @classmethod
     def load(
@@ -668,19 +669,43 @@ class Assistant:
         aliases = self.aliases
         key = (self.store.generation_seen, id(aliases))
         if self._quotes_cache is None or self._quotes_cache[0] != key:
-            by_doc: dict[str, list] = {}
-            for pid, doc_id, outlet, raw in self.store.quoted():
-                by_doc.setdefault(doc_id, []).extend((pid, outlet, q) for q in decode_quotes(raw))
-            rows = []
-            texts = self.store.article_texts(list(by_doc))
-            for doc_id, quotes in by_doc.items():
-                names = resolve_article({q.speaker for _, _, q in quotes}, texts[doc_id], aliases)
-                rows.extend(QuoteRow(names[q.speaker], pid, doc_id, outlet, q) for pid, outlet, q in quotes)
+            rows = self._resolved_quotes(self.store.quoted(), aliases)
             by_passage: dict[int, list[int]] = {}
             for i, row in enumerate(rows):
                 by_passage.setdefault(row.pid, []).append(i)
             self._quotes_cache = (key, rows, by_passage)
         return self._quotes_cache[1], self._quotes_cache[2]
+
+    def _hit_quotes(self, rows: Iterable[int], aliases: AliasTable) -> list[QuoteRow]:
+        """The quotes in the passages ``rows``, speakers resolved within their articles as
+        :meth:`_quote_index` resolves them, reading only those articles (kept per index generation
+        and alias table for the articles of the last few hundred questions)."""
+        key = (self.store.generation_seen, id(aliases))
+        if self._hit_quotes_cache[0] != key or len(self._hit_quotes_cache[1]) > 2000:
+            self._hit_quotes_cache = (key, {})
+        known = self._hit_quotes_cache[1]
+        rows = set(rows)
+        docs = {doc_id for _, doc_id, _, _ in self.store.quoted(passage_ids=rows)}
+        missing = sorted(docs - set(known))
+        if missing:
+            for doc_id in missing:
+                known[doc_id] = []
+            for row in self._resolved_quotes(self.store.quoted(doc_ids=missing), aliases):
+                known[row.doc_id].append(row)
+        return [row for doc_id in sorted(docs) for row in known[doc_id] if row.pid in rows]
+
+    def _resolved_quotes(self, quoted: Sequence[tuple[int, str, str, str]], aliases: AliasTable) -> list[QuoteRow]:
+        """Quote rows from stored (passage id, article id, outlet, quotes), speakers resolved article
+        by article (every quote of an article must be in ``quoted``)."""
+        by_doc: dict[str, list] = {}
+        for pid, doc_id, outlet, raw in quoted:
+            by_doc.setdefault(doc_id, []).extend((pid, outlet, q) for q in decode_quotes(raw))
+        rows = []
+        texts = self.store.article_texts(list(by_doc))
+        for doc_id, quotes in by_doc.items():
+            names = resolve_article({q.speaker for _, _, q in quotes}, texts[doc_id], aliases)
+            rows.extend(QuoteRow(names[q.speaker], pid, doc_id, outlet, q) for pid, outlet, q in quotes)
+        return rows
 
     def _quote_rows(
         self, filters: Filters | None, *, kinds: tuple[str, ...] | None, min_confidence: float | None
@@ -815,13 +840,10 @@ class Assistant:
         X's words highlighted (X's sentence there that best matches the question, unless the hit's
         own highlight already is X's); then the others. Unchanged when no hit quotes X."""
         asked, aliases = " ".join(sorted(analysis.speaker)), self.aliases
-        rows, by_passage = self._quote_index()
         mine: dict[int, list[tuple[int, int]]] = {}
-        for s in scored:  # the hits already passed the filters
-            for i in by_passage.get(s.row, ()):
-                row = rows[i]
-                if shown(row.quote.kind, row.quote.confidence) and asked_matches(asked, row.speaker, aliases):
-                    mine.setdefault(row.pid, []).append((row.quote.char_start, row.quote.char_end))
+        for row in self._hit_quotes((s.row for s in scored), aliases):  # the hits already passed the filters
+            if shown(row.quote.kind, row.quote.confidence) and asked_matches(asked, row.speaker, aliases):
+                mine.setdefault(row.pid, []).append((row.quote.char_start, row.quote.char_end))
         if not mine:
             return scored
         passages = self.store.passage_map(mine)

@@ -176,3 +176,34 @@ def test_what_did_x_say_answers_from_x_s_quotes_first(fake_assistant):
     assert 'class="qa-said"><strong>' in html and "Lavrov said:" in html
     # a question that names nobody keeps the full score's order
     assert fake_assistant.ask("how many prisoners were exchanged?", k=5).hits[0].signals.get("quote") is None
+
+
+def test_quotes_first_reads_only_the_hits_articles_and_resolves_speakers_as_the_quotes_view(fake_assistant):
+    """A "what did X say" question reads the quotes of its hits' articles only (never every quote
+    in the index, which at a million passages took gigabytes), and resolves their speakers as
+    the whole-index quotes view does."""
+    assistant = fake_assistant
+    question = "what did Lavrov say about the meeting with Zelensky?"
+    expected = assistant.ask(question, k=5)
+    store = assistant.store
+    whole = store.quoted
+
+    def quoted(**only):
+        assert only, "ask() read every quote of the index"
+        return whole(**only)
+
+    assistant._hit_quotes_cache, assistant._quotes_cache = (None, {}), None
+    store.quoted = quoted
+    try:
+        again = assistant.ask(question, k=5)
+    finally:
+        del store.quoted
+    assert [(h.passage.doc_id, h.highlight) for h in again.hits] == [
+        (h.passage.doc_id, h.highlight) for h in expected.hits
+    ]
+    rows, _ = assistant._quote_index()
+    hits = {(h.passage.doc_id, h.passage.char_start) for h in again.hits}
+    pids = [int(i) for i, p in zip(store.passages.ids, store.passages) if (p.doc_id, p.char_start) in hits]
+    per_article = assistant._hit_quotes(pids, assistant.aliases)
+    by_whole = {(r.pid, r.quote.char_start): r.speaker for r in rows if r.pid in set(pids)}
+    assert per_article and {(r.pid, r.quote.char_start): r.speaker for r in per_article} == by_whole

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 
 import numpy as np
 import pytest
@@ -131,6 +132,29 @@ def test_removed_and_changed_articles(corpus_copy, tmp_path):
     changed = [p for p in store.passages if p.doc_id == "004_934a92fb383001da.txt"]
     assert enc.encoded == len(changed) + sum(len(p.sentences) for p in changed)
     assert any("never agreed" in p.text for p in changed)
+
+
+def test_name_counts_are_stored_compressed_and_removed_exactly_also_from_an_older_index(corpus_copy, tmp_path):
+    """Each article's name-lexicon counts are kept compressed; removing an article takes its counts
+    out of the lexicon exactly, whether they were stored compressed or (an older index) as JSON."""
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in corpus_copy.iterdir():
+        if f.name not in ("000_3ddd93d71f997d71.txt", "001_cc5f1bbda9c16bd9.txt"):
+            (other / f.name).write_bytes(f.read_bytes())
+    expected = _open(other, tmp_path / "other-index")
+    lexicon = sorted(expected.db.execute("SELECT word, capital, lower FROM names WHERE capital > 0 OR lower > 0"))
+    store = _open(corpus_copy, tmp_path / "index")
+    stored = dict(store.db.execute("SELECT doc_id, names FROM documents"))
+    assert all(isinstance(v, bytes) for v in stored.values())
+    with sqlite3.connect(tmp_path / "index" / "index.sqlite") as conn:  # as an index made before compression
+        plain = json.dumps(json.loads(zlib.decompress(stored["001_cc5f1bbda9c16bd9.txt"])))
+        conn.execute("UPDATE documents SET names = ? WHERE doc_id = '001_cc5f1bbda9c16bd9.txt'", (plain,))
+    store.close()
+    for name in ("000_3ddd93d71f997d71.txt", "001_cc5f1bbda9c16bd9.txt"):
+        (corpus_copy / name).unlink()
+    store = _open(corpus_copy, tmp_path / "index")
+    assert sorted(store.db.execute("SELECT word, capital, lower FROM names WHERE capital > 0 OR lower > 0")) == lexicon
 
 
 def test_metadata_edit_relabels_without_encoding(corpus_copy, tmp_path):

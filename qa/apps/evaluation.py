@@ -28,6 +28,7 @@ __all__ = [
     "compare_runs",
     "evaluate",
     "evaluate_beir",
+    "evaluate_beir_set",
     "load_questions",
     "metrics_table",
     "write_report",
@@ -266,8 +267,13 @@ def evaluate_beir(
         "attribution_model": attribution_model,
     }
     beir = open_beir(folder, index=index, split=split, **load)
+    return evaluate_beir_set(beir, k=k, progress=progress, name=folder.name, indexed=time.perf_counter() - started)
+
+
+def evaluate_beir_set(beir, *, k: int = 100, progress: bool = True, name: str = "", indexed: float = 0.0) -> EvalReport:
+    """Evaluate an opened BEIR dataset (:func:`qa.apps.beir.open_beir`, or a :class:`~qa.apps.beir.BeirSet`
+    over any assistant) at depth ``k``; ``name`` and ``indexed`` (seconds) go to the report's info."""
     assistant, qrels, queries, ids = beir.assistant, beir.qrels, beir.queries, beir.ids
-    indexed = time.perf_counter() - started
     from tqdm import tqdm
 
     run: dict[str, list[str]] = {}
@@ -290,7 +296,7 @@ def evaluate_beir(
     ]
     aggregate["mean_passage_words"] = sum(p.words for p in assistant.passages) / len(assistant.passages)
     info = {
-        "dataset": folder.name,
+        "dataset": name,
         "queries": len(ids),
         "documents": len(assistant.passages),
         "k": k,

@@ -6,8 +6,8 @@ Tables::
                   generation (bumped by every commit), id counters, collection statistics,
                   and the vector index in use (kind, file, generation it reflects)
     documents     one row per indexed article: metadata (given and derived), file state,
-                  content hash, its passage id range, warnings, its name-lexicon counts and
-                  the words of the speakers it quotes
+                  content hash, its passage id range, warnings, its name-lexicon counts
+                  (compressed JSON) and the words of the speakers it quotes
     skipped       articles seen but not indexed (empty, binary, too large, duplicate), with why
     passages      id (stable), article, source span, text, quotes, first sentence id, sentences
     passage_data  per passage, what retrieval reads of its sentences: spans, BM25 term ids,

@@ -837,13 +837,12 @@ class MilvusStore(IndexStore):
         return self.milvus.dense(vector, k, allowed, ts=self.read_ts)
 
     def search_lexical(
-        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, prune: bool = True
+        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ids and BM25 scores (Milvus's own) of the ``k`` best passages for ``tokens``, among ``allowed``.
-        Where the server has no BM25 function, the index's own postings answer, as in the FAISS
-        store (``prune`` is theirs)."""
+        Where the server has no BM25 function, the index's own postings answer, as in the FAISS store."""
         if not self.milvus.bm25:
-            return super().search_lexical(tokens, k, allowed=allowed, prune=prune)
+            return super().search_lexical(tokens, k, allowed=allowed)
         return self.milvus.bm25_search(tokens, k, allowed, ts=self.read_ts)
 
 

@@ -368,7 +368,7 @@ class ServedStore:
         return self.milvus.dense(vector, k, allowed, ts=self.read_ts)
 
     def search_lexical(
-        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, prune: bool = True
+        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """As the index folder's stores: Milvus's BM25 where the server has it, else the postings
         the catalogue holds, scored by the same code as the index folder's."""
@@ -384,7 +384,6 @@ class ServedStore:
             mean_length=stats["passage_length"],
             deleted=deleted,
             allowed=allowed,
-            prune=prune,
         )
 
     def _postings(self, term_ids: Sequence[int]) -> list[tuple[int, bytes, bytes, bytes]]:
@@ -445,10 +444,23 @@ class ServedStore:
         """Every passage, in id order (read whole: a replica's archive is meant to be asked, not listed)."""
         return self.passages_by_id(self.live_ids())
 
-    def quoted(self) -> list[tuple[int, str, str, str]]:
-        """(passage id, article id, outlet, stored quotes) of every passage that quotes someone, in id order."""
+    def quoted(
+        self, *, doc_ids: Iterable[str] | None = None, passage_ids: Iterable[int] | None = None
+    ) -> list[tuple[int, str, str, str]]:
+        """(passage id, article id, outlet, stored quotes) of every passage that quotes someone, in id
+        order: of the whole index, or only of the articles ``doc_ids`` or of the passages ``passage_ids``."""
         docs = self._documents()
-        found = self._records("p", "quoted == 1")
+        if doc_ids is not None:
+            found = {}
+            wanted = sorted(set(doc_ids))
+            for at in range(0, len(wanted), 100):
+                found.update(self._records("p", f"quoted == 1 and doc in {literal(wanted[at : at + 100])}"))
+        elif passage_ids is not None:
+            found = {
+                k: r for k, r in self._passages(sorted({int(i) for i in passage_ids})).items() if r[P_QUOTES] != "[]"
+            }
+        else:
+            found = self._records("p", "quoted == 1")
         rows = [(int(k), r[P_DOC], docs[r[P_DOC]][OUTLET], r[P_QUOTES]) for k, r in found.items() if r[P_DOC] in docs]
         return sorted(rows)
 

@@ -453,11 +453,10 @@ class IndexStore:
         return ids
 
     def search_lexical(
-        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None, prune: bool = True
+        self, tokens: Sequence[str], k: int, *, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and BM25 scores of the ``k`` best passages for ``tokens`` (among ``allowed``): exactly
-        the top ``k`` of scoring every passage; ``prune=False`` does score every passage (see
-        :func:`postings.search`)."""
+        """Ids and BM25 scores of the ``k`` best passages for ``tokens`` (among ``allowed``): every
+        posting of every term is scored (see :func:`postings.search`)."""
         stats = self.stats()
         return postings.search(
             postings.reader(self.db.connection),
@@ -466,7 +465,6 @@ class IndexStore:
             mean_length=stats["passage_length"],
             deleted=self._deleted(),
             allowed=allowed,
-            prune=prune,
         )
 
     def live_ids(self) -> np.ndarray:
@@ -506,13 +504,22 @@ class IndexStore:
         """Every passage, in id order (read as needed)."""
         return PassageView(self)
 
-    def quoted(self) -> list[tuple[int, str, str, str]]:
+    def quoted(
+        self, *, doc_ids: Iterable[str] | None = None, passage_ids: Iterable[int] | None = None
+    ) -> list[tuple[int, str, str, str]]:
         """(passage id, article id, outlet, stored quotes) of every passage that quotes someone, in id
-        order (one scan of the passages table)."""
-        return self.db.execute(
+        order: of the whole index (one scan of the passages table), or only of the articles
+        ``doc_ids`` or of the passages ``passage_ids``."""
+        sql = (
             "SELECT p.id, p.doc_id, d.outlet, p.quotes FROM passages p JOIN documents d ON d.doc_id = p.doc_id "
-            "WHERE p.quotes != '[]' ORDER BY p.id"
-        ).fetchall()
+            "WHERE p.quotes != '[]'"
+        )
+        if doc_ids is not None:
+            return sorted(select_in(self.db.connection, sql + " AND p.doc_id IN ({})", sorted(set(doc_ids))))
+        if passage_ids is not None:
+            ids = sorted({int(i) for i in passage_ids})
+            return sorted(select_in(self.db.connection, sql + " AND p.id IN ({})", ids))
+        return self.db.execute(sql + " ORDER BY p.id").fetchall()
 
     def article_text(self, doc_id: str) -> str:
         """The article's passages' text, in order, one passage a line (what attribution read)."""

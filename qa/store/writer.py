@@ -20,6 +20,7 @@ one written.
 from __future__ import annotations
 
 import json
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -254,7 +255,7 @@ class StoreWriter:
             [(pdf[t], sdf[t], t) for t in pdf.keys() | sdf.keys()],
         )
         postings.delete(conn, [(pid, segment) for pid, segment, _, _ in rows])
-        counts = json.loads(names)
+        counts = unpack_names(names)
         touched = sorted(counts["capital"].keys() | counts["lower"].keys())
         conn.executemany(
             "UPDATE names SET capital = capital - ?, lower = lower - ? WHERE word = ?",
@@ -371,7 +372,7 @@ class StoreWriter:
                     first_of_doc,
                     len(a.passages),
                     json.dumps(list(a.warnings)),
-                    json.dumps({"capital": dict(a.capital), "lower": dict(a.lower)}),
+                    pack_names(a.capital, a.lower),
                     json.dumps(sorted(a.speakers)),
                 )
             )
@@ -457,6 +458,17 @@ class StoreWriter:
     def _upkeep(self, *, force: bool = False, first: bool = False) -> None:
         self.store.refresh()
         self.store.maintain(force=force, first=first)
+
+
+def pack_names(capital: Mapping[str, int], lower: Mapping[str, int]) -> bytes:
+    """An article's name-lexicon counts as stored: JSON, compressed (about a quarter of the size;
+    at a million passages the plain JSON took 400 MB of the database)."""
+    return zlib.compress(json.dumps({"capital": dict(capital), "lower": dict(lower)}).encode(), 6)
+
+
+def unpack_names(stored: bytes | str) -> dict[str, dict[str, int]]:
+    """What :func:`pack_names` stored (or the plain JSON of an index made before it)."""
+    return json.loads(zlib.decompress(stored) if isinstance(stored, bytes) else stored)
 
 
 def _bounds(lengths: np.ndarray) -> list[tuple[int, int]]:
