@@ -233,6 +233,30 @@ def _spelled_out(acronym: str, text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+#: A capitalised word right before the end of a window, itself after a word character (or
+#: ``,;:’'-``) and one space: "… said Vladimir " → "Vladimir".
+_WORD_BEFORE = re.compile(r"(?<=[\w,;:’'\-] )([A-Z][\w’'\-]+)\s+$")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _words_before(name: str, text: str) -> list[str]:
+    """The capitalised words written right before ``name`` in ``text`` ("Vladimir" in "… said
+    Vladimir Medinsky"): each place ``name`` stands is found first, then the word before it is
+    read, which is far quicker than a search for the pair from every position of the text."""
+    found, at, taken = [], 0, 0  # ``taken``: where the last pair found ends (pairs never overlap)
+    ends_in_word = bool(name) and bool(_WORD_CHAR.match(name[-1]))
+    while name and (at := text.find(name, at + 1)) > 0:
+        end = at + len(name)
+        boundary = ends_in_word != bool(end < len(text) and _WORD_CHAR.match(text, end))  # as regex \b
+        if not text[at - 1].isspace() or not boundary:
+            continue
+        before = _WORD_BEFORE.search(text, max(taken, at - 120), at)
+        if before:
+            found.append(before.group(1))
+            taken = end
+    return found
+
+
 def resolve_article(speakers: Iterable[str], text: str, aliases: AliasTable) -> dict[str, str]:
     """For the speakers one article quotes, the name each stands for.
 
@@ -253,9 +277,9 @@ def resolve_article(speakers: Iterable[str], text: str, aliases: AliasTable) -> 
                 chosen = longer[0]
             elif not longer and name[:1].isupper():  # "Medinsky" where the text says "Vladimir Medinsky"
                 given = {
-                    m.group(1)
-                    for m in re.finditer(rf"(?<=[\w,;:’'\-] )([A-Z][\w’'\-]+)\s+{re.escape(name)}\b", text)
-                    if not _TITLE.match(m.group(1).lower() + " ") and m.group(1).lower() not in STOPWORDS
+                    word
+                    for word in _words_before(name, text)
+                    if not _TITLE.match(word.lower() + " ") and word.lower() not in STOPWORDS
                 }
                 if len(given) == 1:
                     chosen = f"{given.pop()} {name}"
