@@ -36,9 +36,10 @@ _SPLIT = {  # models shipped as a zip split over several packages: name -> (pack
 
 
 #: Windows per forward pass when indexing. Windows are sorted by length, so small batches pad
-#: little: on 2 cores 16 encodes archive passages at 86-88 passages/s against 69 for 64, with
-#: a transient peak of about 210 MB against 510 (``bench/RESULTS.md``, "A million passages").
-PASSAGE_BATCH = 16
+#: little: on 2 cores, 400 archive passages encode at 84-87 passages/s in batches of 8, 81-88
+#: in 16 and 69 in 64, with a transient peak of 140-190 MB, 180-260 MB and 510 MB above the
+#: model (``bench/RESULTS.md``, "A million passages").
+PASSAGE_BATCH = 8
 
 
 class ModelLoadError(RuntimeError):

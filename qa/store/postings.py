@@ -10,7 +10,8 @@ Scores use the collection's statistics at query time (passages, mean length, doc
 per term, all kept exact on every add and remove), never per-segment ones: the same articles
 give the same BM25 whatever sequence of adds and removes put them there. The formula is
 Lucene's, as bm25s computes it: ``idf(t) * tf / (tf + k1 * (1 - b + b * len / mean_len))`` with
-``idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))``.
+``idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))``. :func:`search` gives the exact top k of
+scoring every passage, at any size (compiled loops in :mod:`qa.store.bm25_kernels`).
 """
 
 from __future__ import annotations
@@ -208,8 +209,8 @@ def search(
             _, kept = kernels.best(scores, touched[:count], usable, k)
             closed = len(kept) == k and after < float(kept.min()) * (1 - 1e-6)
     ids, best = kernels.best(scores, touched[:count], usable, k)
-    order = np.lexsort((ids, -best))
-    return ids[order], best[order]
+    rank = np.lexsort((ids, -best))
+    return ids[rank], best[rank]
 
 
 def _kernels():
