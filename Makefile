@@ -101,6 +101,7 @@ bench-scale: install
 	$(BIN)/qa eval ../shared/news-archive/questions.jsonl --corpus ../shared/news-archive/corpus --index bench/out/archive-index --out bench/out/archive
 	for n in 1000 10000 100000 1000000; do $(BIN)/python bench/bench_scale.py --passages $$n || exit 1; done
 	for n in 1000 10000 100000; do $(BIN)/python bench/bench_scale.py --articles $$n || exit 1; done
+	$(BIN)/python bench/bench_scale.py --codes
 	$(BIN)/python bench/bench_scale.py --report
 
 clean:
