@@ -16,9 +16,15 @@ the index layer, since encoding a million passages on 2 cores would take about t
 archive's passages keep their real vectors, every other passage gets the real vector of a
 random archive passage plus noise (cosine about 0.9 to it). Questions are the archive's 200
 quiz questions, encoded by the real model. A fresh process then opens the index and measures
-open time, RSS with the model loaded, search and ``ask()`` latency without the query encode,
-recall@10 of the vector index against an exact search, and adding and removing 10 real
-articles (with the real model). Results go to ``bench/out/scale-N.json``.
+(after one untimed pass over the questions): open time; RSS by component (Python, database,
+FAISS, model, serving caches); search and ``ask()`` latency without the query encode, and a
+profile of ``ask()`` by stage; ``ask()`` with the real model divided by one query encode, both
+timed in this run; recall@10 of the vector index against an exact search; the BM25 top 100
+against a plain numpy sum over every posting; adding and removing 10 real articles (with the
+real model), the peak RSS while doing it and RSS across three more add/remove cycles; disk
+per file and per table. Results go to ``bench/out/scale-N.json``.
+
+``--reprobe`` (with ``--passages N``) measures a kept index (``--keep``) again.
 """
 
 from __future__ import annotations
