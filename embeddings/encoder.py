@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import os
 from collections.abc import Sequence
@@ -375,17 +376,18 @@ def encode_passages(
 def release_memory() -> None:
     """Give the memory freed after a batch of forward passes back to the system (glibc keeps it
     otherwise: about 150-300 MB more resident after every ingest; no-op where there is no glibc)."""
-    global _TRIM
-    if _TRIM is None:
-        try:
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
-_TRIM = None
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def encode_queries(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
